@@ -1,0 +1,41 @@
+package dev.scone.examples;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The scone command line: one entry point whose subcommands run the pipeline's steps and the
+ * end-to-end demo.
+ */
+@Command(name = "scone", mixinStandardHelpOptions = true, version = "scone 0.1.0",
+        description = "SCONE f-gram embedding layers: pipeline steps, demo and benchmarks.",
+        subcommands = {DemoCommand.class})
+public final class SconeCli implements Callable<Integer> {
+
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args command-line arguments
+     */
+    public static void main(String[] args) {
+        System.exit(runExample(args));
+    }
+
+    /**
+     * Runs the command line without exiting; tests call this.
+     *
+     * @param args command-line arguments
+     * @return the exit status
+     */
+    public static int runExample(String[] args) {
+        CliSupport.configureOffline();
+        return new CommandLine(new SconeCli()).execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.out);
+        return 0;
+    }
+}

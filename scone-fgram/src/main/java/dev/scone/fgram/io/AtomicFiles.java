@@ -1,0 +1,63 @@
+package dev.scone.fgram.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes files so that a reader never sees a half-written one: the content goes to a temporary
+ * file beside the target, is forced to disk, and is renamed over the target only when complete.
+ * A failure (or a crash) leaves the previous target, or none, and no temporary file that looks
+ * like a finished one.
+ */
+public final class AtomicFiles {
+
+    /** Writes the content of a file given its (temporary) path. */
+    @FunctionalInterface
+    public interface Writer {
+        /**
+         * Writes the complete content to {@code tmp}, which exists and is empty.
+         *
+         * @param tmp the temporary file to fill
+         * @throws IOException on failure; the temporary file is then deleted
+         */
+        void write(Path tmp) throws IOException;
+    }
+
+    private AtomicFiles() {}
+
+    /**
+     * Writes {@code target} atomically.
+     *
+     * @param target the final path
+     * @param writer fills the temporary file
+     * @throws IOException when writing or renaming fails; {@code target} is then unchanged
+     */
+    public static void write(Path target, Writer writer) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".partial");
+        boolean done = false;
+        try {
+            writer.write(tmp);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+            done = true;
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+}
