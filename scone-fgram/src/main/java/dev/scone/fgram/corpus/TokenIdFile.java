@@ -101,6 +101,11 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
      * @throws IOException when it cannot be read
      */
     public static TokenIdFile open(Path path) throws IOException {
+        return open(path, SEGMENT_BYTES);
+    }
+
+    /** Opens with mappings of about {@code segmentBytes} each (small values let tests cross segments). */
+    static TokenIdFile open(Path path, long segmentBytes) throws IOException {
         Objects.requireNonNull(path, "path");
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -188,7 +193,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 int first = d;
                 long from = offsets[first];
                 while (d < documentCount && (d == first
-                        || (offsets[d + 1] - from) * Integer.BYTES <= SEGMENT_BYTES)) {
+                        || (offsets[d + 1] - from) * Integer.BYTES <= segmentBytes)) {
                     docSeg[d] = segs.size();
                     d++;
                 }
