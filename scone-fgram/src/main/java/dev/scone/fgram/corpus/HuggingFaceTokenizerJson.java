@@ -19,7 +19,9 @@ import java.util.Objects;
 
 /**
  * Any Hugging Face {@code tokenizer.json} (through DJL's native tokenizers library), used without
- * special tokens, truncation or padding, so that a long document is encoded whole.
+ * special tokens, truncation or padding, so that a long document is encoded whole. Several
+ * threads may encode at once; close it only when no call is in progress (it frees native memory).
+ * For GPT-2 prefer {@link Tokenizers#open}, which serves the same ids from pure Java.
  */
 public final class HuggingFaceTokenizerJson implements Tokenizer {
 
@@ -56,6 +58,32 @@ public final class HuggingFaceTokenizerJson implements Tokenizer {
                 .optPadding(false)
                 .build();
         return new HuggingFaceTokenizerJson(hf, name, d.vocabularySize(), d.fingerprint());
+    }
+
+    /**
+     * Opens a {@code tokenizer.json}, named {@code gpt2} when it is GPT-2's, else after its folder
+     * (e.g. {@code bert-base-uncased/tokenizer.json} is {@code bert-base-uncased}).
+     *
+     * @param tokenizerJson the file
+     * @return the tokenizer; close it
+     * @throws IOException when the file cannot be read
+     * @throws SconeFormatException when it is not a tokenizer.json with a vocabulary
+     */
+    public static HuggingFaceTokenizerJson open(Path tokenizerJson) throws IOException {
+        return open(tokenizerJson, defaultName(tokenizerJson, describe(tokenizerJson)));
+    }
+
+    static String defaultName(Path tokenizerJson, Description d) {
+        if (Tokenizers.isGpt2(d)) {
+            return "gpt2";
+        }
+        Path abs = tokenizerJson.toAbsolutePath();
+        Path parent = abs.getParent();
+        if (parent != null && parent.getFileName() != null) {
+            return parent.getFileName().toString();
+        }
+        String file = abs.getFileName().toString();
+        return file.endsWith(".json") ? file.substring(0, file.length() - 5) : file;
     }
 
     /**

@@ -29,6 +29,19 @@ public final class Tokenizers {
     }
 
     /**
+     * Opens a {@code tokenizer.json} (GPT-2's served by {@link JtokkitTokenizer}), named as
+     * {@link HuggingFaceTokenizerJson#open(Path)} names it.
+     *
+     * @param tokenizerJson the file
+     * @return the tokenizer; close it
+     * @throws IOException when the file cannot be read or is not a tokenizer.json
+     */
+    public static Tokenizer open(Path tokenizerJson) throws IOException {
+        HuggingFaceTokenizerJson.Description d = HuggingFaceTokenizerJson.describe(tokenizerJson);
+        return open(tokenizerJson, HuggingFaceTokenizerJson.defaultName(tokenizerJson, d));
+    }
+
+    /**
      * Opens a {@code tokenizer.json}: GPT-2's is served by {@link JtokkitTokenizer} (same ids,
      * faster); any other by {@link HuggingFaceTokenizerJson}.
      *

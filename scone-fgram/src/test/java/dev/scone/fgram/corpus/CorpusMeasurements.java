@@ -73,5 +73,41 @@ public final class CorpusMeasurements {
                 System.out.printf("open with checksum verification: %.2f ms (%d tokens)%n", (t1 - t0) / 1e6, f.tokenCount());
             }
         }
+    
+        // Train / held-out split by document index (the 20 most recent addresses held out), then
+        // GPT-2 ids compacted to the 8,191 most frequent training ids + unknown.
+        try (TokenIdFile all = TokenIdFile.open(file)) {
+            int n = all.documentCount();
+            int[] train = java.util.stream.IntStream.range(0, n - 20).toArray();
+            int[] held = java.util.stream.IntStream.range(n - 20, n).toArray();
+            long t0 = System.nanoTime();
+            TokenIdFile.writeSubset(out.resolve("train.tok"), all, train);
+            TokenIdFile.writeSubset(out.resolve("heldout.tok"), all, held);
+            long t1 = System.nanoTime();
+            try (TokenIdFile tr = TokenIdFile.open(out.resolve("train.tok"));
+                    TokenIdFile ho = TokenIdFile.open(out.resolve("heldout.tok"))) {
+                TokenCompaction c = TokenCompaction.fit(tr, 8191);
+                long t2 = System.nanoTime();
+                c.save(out.resolve("top8191.cmp"));
+                c.compactTo(tr, out.resolve("train-top8191.tok"));
+                c.compactTo(ho, out.resolve("heldout-top8191.tok"));
+                long t3 = System.nanoTime();
+                InMemoryTokenCorpus hc = c.compact(ho);
+                long unk = 0;
+                for (int d = 0; d < hc.documentCount(); d++) {
+                    for (int id : hc.document(d)) {
+                        if (id == c.unknownId()) {
+                            unk++;
+                        }
+                    }
+                }
+                System.out.printf("split: train %d tokens, held-out %d tokens, written in %.0f ms%n",
+                        tr.tokenCount(), ho.tokenCount(), (t1 - t0) / 1e6);
+                System.out.printf("compaction top 8191: fit %.0f ms, save + compact both splits %.0f ms; unknown"
+                        + " %.2f%% of training tokens, %.2f%% of held-out tokens; compaction file %d bytes%n",
+                        (t2 - t1) / 1e6, (t3 - t2) / 1e6, 100.0 * c.count(c.unknownId()) / tr.tokenCount(),
+                        100.0 * unk / ho.tokenCount(), Files.size(out.resolve("top8191.cmp")));
+            }
+        }
     }
 }

@@ -89,6 +89,10 @@ class TokenizersTest {
             assertInstanceOf(JtokkitTokenizer.class, t);
             assertEquals("gpt2", t.name());
         }
+        try (Tokenizer t = Tokenizers.open(TestData.gpt2TokenizerJson())) {
+            assertInstanceOf(JtokkitTokenizer.class, t);
+        }
+        assertEquals("gpt2", hf.name());
     }
 
     @Test
@@ -103,13 +107,18 @@ class TokenizersTest {
                  "model": {"type": "WordLevel", "vocab": {"hello": 0, "world": 1, "!": 2, "[UNK]": 3},
                    "unk_token": "[UNK]"}}
                 """);
-        try (Tokenizer t = Tokenizers.open(json, "tiny")) {
+        Tokenizer t = Tokenizers.open(json, "tiny");
+        try {
             assertInstanceOf(HuggingFaceTokenizerJson.class, t);
             assertEquals("tiny", t.name());
             assertEquals(4, t.vocabularySize());
             assertArrayEquals(new int[] {0, 1, 2, 3}, t.encode("hello world ! other"));
+        } finally {
             t.close();
-            assertThrows(IllegalStateException.class, () -> t.encode("hello"));
+        }
+        assertThrows(IllegalStateException.class, () -> t.encode("hello"));
+        try (Tokenizer named = Tokenizers.open(json)) {
+            assertEquals(dir.getFileName().toString(), named.name());
         }
         Files.writeString(json, "{\"model\": {}}");
         assertThrows(SconeFormatException.class, () -> Tokenizers.open(json, "x"));
