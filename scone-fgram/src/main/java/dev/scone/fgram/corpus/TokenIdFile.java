@@ -1,0 +1,550 @@
+package dev.scone.fgram.corpus;
+
+import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.SconeFormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * A tokenized corpus stored in one file and read by memory-mapping: documents kept apart, token
+ * ids as int32. Open one with {@link #open}, write one with {@link #newWriter} (streaming),
+ * {@link #write} or {@link #writeSubset}.
+ *
+ * <p>Format version 1, all numbers little-endian:
+ * <pre>
+ * offset  size  field
+ *      0     8  magic "SCTOKIDS" (ASCII)
+ *      8     4  format version (1)
+ *     12     4  vocabularySize V (&gt;= 1)
+ *     16     4  document count D (&gt;= 1)
+ *     20     4  flags (0)
+ *     24     8  token count N
+ *     32     4  CRC32C of the token section
+ *     36     4  CRC32C of the offset section
+ *     40    20  zero
+ *     60     4  CRC32C of bytes 0..59
+ *     64  4*N   token section: every document's ids, int32, in document order
+ * 64+4N 8*(D+1) offset section: int64 start of each document in tokens, then N
+ * </pre>
+ * Opening checks the magic, version, header checksum, sizes (a truncated file is refused), the
+ * offsets and the checksum of every token; any failure is a {@link SconeFormatException} naming
+ * the file and the problem. Verifying the checksums reads the whole file once: about 2 ms for a
+ * corpus of 2M tokens (8 MB, page cache warm), so it is always done.
+ *
+ * <p>An open file is safe to read from several threads. {@link #close()} refuses later use; the
+ * mapping itself is released when the garbage collector drops it (Java 17 cannot unmap), so a
+ * view taken before close stays readable.
+ */
+public final class TokenIdFile implements TokenCorpus, AutoCloseable {
+
+    /** The current format version. */
+    public static final int FORMAT_VERSION = 1;
+
+    /** The file's first 8 bytes. */
+    static final byte[] MAGIC = "SCTOKIDS".getBytes(StandardCharsets.US_ASCII);
+
+    /** Header size in bytes. */
+    static final int HEADER_BYTES = 64;
+
+    /** Offset of the header checksum. */
+    static final int HEADER_CRC_AT = 60;
+
+    /** The longest document a read-only int view can hold. */
+    static final int MAX_DOCUMENT_TOKENS = Integer.MAX_VALUE / Integer.BYTES;
+
+    /** The most documents one file holds (their offsets are read into one array). */
+    static final int MAX_DOCUMENTS = Integer.MAX_VALUE / Long.BYTES - 1;
+
+    /** Documents are mapped in segments of about this many bytes (a mapping holds at most 2 GiB). */
+    static final long SEGMENT_BYTES = 1L << 30;
+
+    private final Path path;
+    private final int vocabularySize;
+    private final long tokenCount;
+    private final long[] offsets; // (D + 1) token index where each document starts
+    private final IntBuffer[] segments; // read-only views over the token section
+    private final long[] segmentStart; // token index of each segment's first token
+    private final int[] documentSegment; // (D) segment holding each document
+    private volatile boolean closed;
+
+    private TokenIdFile(Path path, int vocabularySize, long tokenCount, long[] offsets, IntBuffer[] segments,
+            long[] segmentStart, int[] documentSegment) {
+        this.path = path;
+        this.vocabularySize = vocabularySize;
+        this.tokenCount = tokenCount;
+        this.offsets = offsets;
+        this.segments = segments;
+        this.segmentStart = segmentStart;
+        this.documentSegment = documentSegment;
+    }
+
+    /**
+     * Opens a token-id file, verifying its structure and checksums.
+     *
+     * @param path the file
+     * @return the open corpus; close it
+     * @throws SconeFormatException when the file is not a valid token-id file
+     * @throws IOException when it cannot be read
+     */
+    public static TokenIdFile open(Path path) throws IOException {
+        return open(path, SEGMENT_BYTES);
+    }
+
+    /** Opens with mappings of about {@code segmentBytes} each (small values let tests cross segments). */
+    static TokenIdFile open(Path path, long segmentBytes) throws IOException {
+        Objects.requireNonNull(path, "path");
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, h, 0);
+            h.flip();
+            if (h.remaining() < MAGIC.length) {
+                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
+                        + HEADER_BYTES + "-byte header");
+            }
+            byte[] magic = new byte[MAGIC.length];
+            h.get(0, magic);
+            if (!Arrays.equals(magic, MAGIC)) {
+                throw new SconeFormatException(path, "not a token-id file: magic is " + printable(magic)
+                        + ", expected " + printable(MAGIC));
+            }
+            if (h.remaining() < 12) {
+                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
+                        + HEADER_BYTES + "-byte header");
+            }
+            int version = h.getInt(8);
+            if (version != FORMAT_VERSION) {
+                throw new SconeFormatException(path, "unsupported format version " + version
+                        + " (this reader reads version " + FORMAT_VERSION + ")");
+            }
+            if (h.remaining() < HEADER_BYTES) {
+                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
+                        + HEADER_BYTES + "-byte header");
+            }
+            CRC32C crc = new CRC32C();
+            crc.update(h.duplicate().position(0).limit(HEADER_CRC_AT));
+            if ((int) crc.getValue() != h.getInt(HEADER_CRC_AT)) {
+                throw new SconeFormatException(path, "header checksum mismatch (damaged header)");
+            }
+            int vocabularySize = h.getInt(12);
+            int documentCount = h.getInt(16);
+            int flags = h.getInt(20);
+            long tokenCount = h.getLong(24);
+            int tokensCrc = h.getInt(32);
+            int offsetsCrc = h.getInt(36);
+            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS || flags != 0 || tokenCount < 0
+                    || tokenCount > (Long.MAX_VALUE - HEADER_BYTES) / 8) {
+                throw new SconeFormatException(path, "impossible header: vocabularySize " + vocabularySize
+                        + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
+            }
+            long offsetsAt = HEADER_BYTES + tokenCount * Integer.BYTES;
+            long expected = offsetsAt + (documentCount + 1L) * Long.BYTES;
+            if (size < expected) {
+                throw new SconeFormatException(path, "truncated: " + size + " bytes, the header describes "
+                        + expected + " (" + documentCount + " documents, " + tokenCount + " tokens)");
+            }
+            if (size > expected) {
+                throw new SconeFormatException(path, size + " bytes, but the header describes " + expected
+                        + ": " + (size - expected) + " trailing bytes");
+            }
+
+            ByteBuffer ob = ByteBuffer.allocate((documentCount + 1) * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, ob, offsetsAt);
+            ob.flip();
+            crc.reset();
+            crc.update(ob.duplicate());
+            if ((int) crc.getValue() != offsetsCrc) {
+                throw new SconeFormatException(path, "offset section checksum mismatch (damaged document offsets)");
+            }
+            long[] offsets = new long[documentCount + 1];
+            ob.asLongBuffer().get(offsets);
+            if (offsets[0] != 0 || offsets[documentCount] != tokenCount) {
+                throw new SconeFormatException(path, "document offsets run from " + offsets[0] + " to "
+                        + offsets[documentCount] + ", expected 0 to " + tokenCount);
+            }
+            for (int d = 0; d < documentCount; d++) {
+                long len = offsets[d + 1] - offsets[d];
+                if (len < 0 || len > MAX_DOCUMENT_TOKENS) {
+                    throw new SconeFormatException(path, "document " + d + " has impossible length " + len);
+                }
+            }
+
+            // Segments of whole documents, each mapped read-only; the mappings outlive the channel.
+            List<IntBuffer> segs = new ArrayList<>();
+            List<Long> segStarts = new ArrayList<>();
+            int[] docSeg = new int[documentCount];
+            crc.reset();
+            int d = 0;
+            while (d < documentCount) {
+                int first = d;
+                long from = offsets[first];
+                while (d < documentCount && (d == first
+                        || (offsets[d + 1] - from) * Integer.BYTES <= segmentBytes)) {
+                    docSeg[d] = segs.size();
+                    d++;
+                }
+                long bytes = (offsets[d] - from) * Integer.BYTES;
+                MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, HEADER_BYTES + from * Integer.BYTES, bytes);
+                crc.update(m.duplicate());
+                segs.add(m.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer());
+                segStarts.add(from);
+            }
+            if ((int) crc.getValue() != tokensCrc) {
+                throw new SconeFormatException(path, "token section checksum mismatch (damaged token ids)");
+            }
+            long[] segStart = segStarts.stream().mapToLong(Long::longValue).toArray();
+            return new TokenIdFile(path, vocabularySize, tokenCount, offsets, segs.toArray(IntBuffer[]::new),
+                    segStart, docSeg);
+        }
+    }
+
+    /** @return the file this corpus was read from */
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public int documentCount() {
+        return offsets.length - 1;
+    }
+
+    @Override
+    public long tokenCount() {
+        return tokenCount;
+    }
+
+    @Override
+    public int vocabularySize() {
+        return vocabularySize;
+    }
+
+    @Override
+    public int documentLength(int doc) {
+        Objects.checkIndex(doc, documentCount());
+        return (int) (offsets[doc + 1] - offsets[doc]);
+    }
+
+    /**
+     * @param doc document index
+     * @return the index, over the whole corpus, of the document's first token
+     */
+    public long documentStart(int doc) {
+        Objects.checkIndex(doc, documentCount());
+        return offsets[doc];
+    }
+
+    @Override
+    public IntBuffer tokens(int doc) {
+        ensureOpen();
+        Objects.checkIndex(doc, documentCount());
+        int seg = documentSegment[doc];
+        int from = (int) (offsets[doc] - segmentStart[seg]);
+        int to = (int) (offsets[doc + 1] - segmentStart[seg]);
+        return segments[seg].duplicate().position(from).limit(to).slice();
+    }
+
+    @Override
+    public int[] document(int doc) {
+        IntBuffer b = tokens(doc);
+        int[] out = new int[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    /** Refuses later use; the mapping goes when the garbage collector drops it. */
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(path + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TokenIdFile[" + path + ", " + documentCount() + " documents, " + tokenCount + " tokens, V="
+                + vocabularySize + "]";
+    }
+
+    /**
+     * Starts writing a token-id file document by document. Nothing appears at {@code target}
+     * until {@link Writer#complete()}; a writer closed without completing leaves no file.
+     *
+     * @param target the file to write
+     * @param vocabularySize every id must be in {@code [0, vocabularySize)}
+     * @return the writer; close it
+     * @throws IOException when the temporary file cannot be created
+     */
+    public static Writer newWriter(Path target, int vocabularySize) throws IOException {
+        return new Writer(target, vocabularySize);
+    }
+
+    /**
+     * Writes a whole corpus.
+     *
+     * @param target the file
+     * @param corpus the corpus (at least one document)
+     * @throws IOException when writing fails
+     */
+    public static void write(Path target, TokenCorpus corpus) throws IOException {
+        int[] all = new int[corpus.documentCount()];
+        Arrays.setAll(all, i -> i);
+        writeSubset(target, corpus, all);
+    }
+
+    /**
+     * Writes some documents of a corpus, in the order given (e.g. a training or held-out split),
+     * with the corpus's vocabulary size.
+     *
+     * @param target the file
+     * @param corpus the source
+     * @param documents indices into {@code corpus}, at least one
+     * @throws IllegalArgumentException when an index is out of range, naming it
+     * @throws IOException when writing fails
+     */
+    public static void writeSubset(Path target, TokenCorpus corpus, int[] documents) throws IOException {
+        Objects.requireNonNull(corpus, "corpus");
+        Objects.requireNonNull(documents, "documents");
+        for (int i = 0; i < documents.length; i++) {
+            if (documents[i] < 0 || documents[i] >= corpus.documentCount()) {
+                throw new IllegalArgumentException("document index " + documents[i] + " (entry " + i
+                        + ") is outside the corpus's [0, " + corpus.documentCount() + ")");
+            }
+        }
+        try (Writer w = newWriter(target, corpus.vocabularySize())) {
+            for (int doc : documents) {
+                w.append(corpus.tokens(doc));
+            }
+            w.complete();
+        }
+    }
+
+    /**
+     * Writes a token-id file one document at a time, streaming the ids to a temporary file beside
+     * the target; {@link #complete()} renames it into place (through {@link AtomicFiles}).
+     * Every id is checked before its document is written. Not thread-safe.
+     */
+    public static final class Writer implements AutoCloseable {
+
+        private static final int BUFFER_BYTES = 1 << 20;
+
+        private final Path target;
+        private final int vocabularySize;
+        private final Path tmp;
+        private final FileChannel channel;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        private final CRC32C tokensCrc = new CRC32C();
+        private long[] offsets = new long[1024];
+        private int documentCount;
+        private long tokenCount;
+        private long position = HEADER_BYTES;
+        private boolean finished; // completed or closed
+
+        private Writer(Path target, int vocabularySize) throws IOException {
+            Objects.requireNonNull(target, "target");
+            if (vocabularySize < 1) {
+                throw new IllegalArgumentException("vocabularySize must be >= 1, got " + vocabularySize);
+            }
+            this.target = target.toAbsolutePath();
+            this.vocabularySize = vocabularySize;
+            Files.createDirectories(this.target.getParent());
+            this.tmp = Files.createTempFile(this.target.getParent(), "." + this.target.getFileName() + ".", ".partial");
+            FileChannel ch = null;
+            try {
+                ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+            } finally {
+                if (ch == null) {
+                    Files.deleteIfExists(tmp);
+                }
+            }
+            this.channel = ch;
+        }
+
+        /**
+         * Appends one document.
+         *
+         * @param ids its token ids (may be empty)
+         * @throws IllegalArgumentException when an id is out of range, naming the document and
+         *     position; nothing of the document is written then
+         * @throws IOException when writing fails
+         */
+        public void append(int[] ids) throws IOException {
+            append(IntBuffer.wrap(Objects.requireNonNull(ids, "ids")));
+        }
+
+        /**
+         * Appends one document: the ids from the buffer's position to its limit (the buffer's
+         * position is left unchanged).
+         *
+         * @param ids its token ids
+         * @throws IllegalArgumentException when an id is out of range, naming the document and
+         *     position; nothing of the document is written then
+         * @throws IOException when writing fails
+         */
+        public void append(IntBuffer ids) throws IOException {
+            Objects.requireNonNull(ids, "ids");
+            ensureWritable();
+            if (documentCount == MAX_DOCUMENTS) {
+                throw new IllegalStateException("a token-id file holds at most " + MAX_DOCUMENTS + " documents");
+            }
+            int from = ids.position();
+            int n = ids.remaining();
+            for (int i = 0; i < n; i++) {
+                int id = ids.get(from + i);
+                if (id < 0 || id >= vocabularySize) {
+                    throw new IllegalArgumentException("document " + documentCount + ", position " + i + ": token id "
+                            + id + " is outside the vocabulary [0, " + vocabularySize + ")");
+                }
+            }
+            if (n > MAX_DOCUMENT_TOKENS) {
+                throw new IllegalArgumentException("document " + documentCount + " has " + n
+                        + " tokens, more than the " + MAX_DOCUMENT_TOKENS + " a document may hold");
+            }
+            for (int i = 0; i < n; i++) {
+                if (buffer.remaining() < Integer.BYTES) {
+                    flush();
+                }
+                buffer.putInt(ids.get(from + i));
+            }
+            tokenCount += n;
+            documentCount++;
+            if (documentCount + 1 > offsets.length) {
+                offsets = Arrays.copyOf(offsets, offsets.length * 2);
+            }
+            offsets[documentCount] = tokenCount;
+        }
+
+        /** @return documents appended so far */
+        public int documentCount() {
+            return documentCount;
+        }
+
+        /** @return tokens appended so far */
+        public long tokenCount() {
+            return tokenCount;
+        }
+
+        /**
+         * Finishes the file and renames it into place.
+         *
+         * @throws IllegalStateException when no document was appended, or the writer is finished
+         * @throws IOException when writing fails (no file is left then)
+         */
+        public void complete() throws IOException {
+            ensureWritable();
+            if (documentCount == 0) {
+                throw new IllegalStateException("no documents were appended to " + target
+                        + ": a token-id file holds at least one document");
+            }
+            boolean ok = false;
+            try {
+                flush();
+                ByteBuffer ob = ByteBuffer.allocate((documentCount + 1) * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                ob.asLongBuffer().put(offsets, 0, documentCount + 1);
+                CRC32C crc = new CRC32C();
+                crc.update(ob.duplicate());
+                int offsetsCrc = (int) crc.getValue();
+                writeFully(ob, position);
+                writeFully(header(vocabularySize, documentCount, tokenCount, (int) tokensCrc.getValue(), offsetsCrc), 0);
+                channel.close();
+                AtomicFiles.write(target, t -> Files.move(tmp, t, StandardCopyOption.REPLACE_EXISTING));
+                ok = true;
+            } finally {
+                finished = true;
+                if (!ok) {
+                    channel.close();
+                    Files.deleteIfExists(tmp);
+                }
+            }
+        }
+
+        /** Abandons the file unless {@link #complete()} succeeded: nothing is left at the target. */
+        @Override
+        public void close() throws IOException {
+            if (!finished) {
+                finished = true;
+                try {
+                    channel.close();
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+            }
+        }
+
+        private void flush() throws IOException {
+            buffer.flip();
+            tokensCrc.update(buffer.duplicate());
+            int n = buffer.remaining();
+            writeFully(buffer, position);
+            position += n;
+            buffer.clear();
+        }
+
+        private void writeFully(ByteBuffer b, long at) throws IOException {
+            long p = at;
+            while (b.hasRemaining()) {
+                p += channel.write(b, p);
+            }
+        }
+
+        private void ensureWritable() {
+            if (finished) {
+                throw new IllegalStateException("writer for " + target + " is already completed or closed");
+            }
+        }
+    }
+
+    /** Builds a version-1 header (package-private so tests can forge files). */
+    static ByteBuffer header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc) {
+        ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        h.put(MAGIC);
+        h.putInt(FORMAT_VERSION);
+        h.putInt(vocabularySize);
+        h.putInt(documentCount);
+        h.putInt(0);
+        h.putLong(tokenCount);
+        h.putInt(tokensCrc);
+        h.putInt(offsetsCrc);
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, HEADER_CRC_AT);
+        h.putInt(HEADER_CRC_AT, (int) crc.getValue());
+        h.position(0).limit(HEADER_BYTES);
+        return h;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer b, long at) throws IOException {
+        long p = at;
+        while (b.hasRemaining()) {
+            int n = ch.read(b, p);
+            if (n < 0) {
+                return;
+            }
+            p += n;
+        }
+    }
+
+    private static String printable(byte[] b) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (byte x : b) {
+            sb.append(x >= 0x20 && x < 0x7f ? String.valueOf((char) x) : String.format("\\x%02x", x & 0xff));
+        }
+        return sb.append('"').toString();
+    }
+}
