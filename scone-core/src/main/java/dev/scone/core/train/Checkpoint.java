@@ -171,6 +171,15 @@ public final class Checkpoint {
 
     private static void loadParameters(Path file, DataInputStream in, Block block, NDManager manager,
             int contextLength) throws IOException {
+        // DJL's loadParameters takes whatever shapes the file holds: initialize the rebuilt block in a
+        // scratch manager first to learn the shapes its configuration implies, and compare.
+        java.util.Map<String, Shape> expected = new java.util.LinkedHashMap<>();
+        try (NDManager scratch = manager.newSubManager()) {
+            block.initialize(scratch, DataType.FLOAT32, new Shape(1, contextLength), new Shape(1, contextLength));
+            for (Pair<String, Parameter> p : block.getParameters()) {
+                expected.put(p.getKey(), p.getValue().getArray().getShape());
+            }
+        }
         try {
             block.loadParameters(manager, in);
         } catch (MalformedModelException | IllegalArgumentException | IllegalStateException e) {
@@ -178,6 +187,14 @@ public final class Checkpoint {
                     + e.getMessage(), e);
         } catch (EOFException e) {
             throw new SconeFormatException(file, "truncated parameters", e);
+        }
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            Shape got = p.getValue().getArray().getShape();
+            if (!got.equals(expected.get(p.getKey()))) {
+                throw new SconeFormatException(file, "parameters do not fit the model rebuilt from its configuration: "
+                        + p.getKey() + " has shape " + got + " in the checkpoint but " + expected.get(p.getKey())
+                        + " in the model");
+            }
         }
         // Loading sets arrays but not their gradient flag; initializing a loaded block keeps the
         // loaded arrays and marks the trainable ones as requiring gradients.
