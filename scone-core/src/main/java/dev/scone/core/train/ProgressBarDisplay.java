@@ -32,9 +32,10 @@ public final class ProgressBarDisplay implements TrainingProgress {
         if (bar == null) {
             onStart(r.step() - 1, r.totalSteps());
         }
+        String ppl = Double.isNaN(lastPerplexity) ? "-" : String.format(Locale.ROOT, "%.1f", lastPerplexity);
+        bar.setExtraMessage(String.format(Locale.ROOT, "loss %.3f | %.0f tok/s | val ppl %s", r.loss(),
+                r.tokensPerSecond(), ppl));
         bar.stepTo(r.step());
-        bar.setExtraMessage(String.format(Locale.ROOT, "loss %.3f | %.0f tok/s | val ppl %.1f", r.loss(),
-                r.tokensPerSecond(), lastPerplexity));
     }
 
     @Override

@@ -88,7 +88,7 @@ class LanguageModelTrainerTest {
         WindowDataset train = WindowDataset.builder(cyclicCorpus(4, 40), T).build();
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder()
                 .setModel(new TinyLmBlock(V, 8, 1, 0f).asModel()).setConfig(config(2).optMaxTokens(100).build())
-                .setTrainingData(train).build()) {
+                .setTrainingData(train).optProgress(new ProgressBarDisplay("tokenCap")).build()) {
             trainer.train();
             assertEquals(4, trainer.step(), "100 tokens at 32 per step: 4 steps");
         }
