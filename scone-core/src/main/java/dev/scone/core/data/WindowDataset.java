@@ -24,6 +24,10 @@ import java.util.Objects;
  * boundary. <b>Documents shorter than T + 1 tokens are skipped</b>, as is a document's tail that
  * does not fill a window (at most T tokens per document); {@link #skippedTokens()} counts them.
  *
+ * <p>The f-gram vocabulary given to {@link Builder#optFgrams} must have been counted on the training
+ * split alone (see {@link CorpusSplit#corpusForFgramCounting()}), also when this dataset holds
+ * validation windows.
+ *
  * <p>Without f-grams ({@link Builder#optFgrams} not called) every f-gram id is -1, which is the
  * input a baseline model expects.
  *

@@ -61,6 +61,8 @@ public final class LanguageModelTrainer implements AutoCloseable {
     private long step;
     private long tokensSeen;
     private long windowPosition;
+    private float lastLearningRate;
+    private float lastGradientNorm;
     private boolean closed;
 
     private LanguageModelTrainer(Builder b, Path resumeFrom) throws IOException {
@@ -210,9 +212,6 @@ public final class LanguageModelTrainer implements AutoCloseable {
         }
         return history();
     }
-
-    private float lastLearningRate;
-    private float lastGradientNorm;
 
     /**
      * Takes one training step.
