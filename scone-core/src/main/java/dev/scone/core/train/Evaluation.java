@@ -118,8 +118,11 @@ public final class Evaluation {
      * @param scope the step's manager
      */
     static void attachParameters(Block block, NDManager scope) {
+        // A parameter shared by two child blocks is listed twice: attach it once, or its original
+        // manager would be forgotten.
+        java.util.Set<NDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().isInitialized()) {
+            if (p.getValue().isInitialized() && seen.add(p.getValue().getArray())) {
                 p.getValue().getArray().tempAttach(scope);
             }
         }

@@ -1,7 +1,10 @@
 package dev.scone.core.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import java.util.List;
 
 /**
@@ -22,15 +25,20 @@ public final class GradientClipping {
             return 0f;
         }
         try (NDManager scope = gradients.get(0).getManager().newSubManager()) {
-            NDArray total = scope.zeros(new ai.djl.ndarray.types.Shape(), ai.djl.ndarray.types.DataType.FLOAT64);
+            NDList norms = new NDList(gradients.size());
             for (NDArray g : gradients) {
-                NDArray sq = g.toType(ai.djl.ndarray.types.DataType.FLOAT64, true);
-                sq.attach(scope);
-                NDArray s = sq.square().sum();
-                s.attach(scope);
-                total = total.add(s);
+                NDArray n = g.norm();
+                n.attach(scope);
+                norms.add(n);
             }
-            return (float) Math.sqrt(total.getDouble());
+            // One transfer for all per-tensor norms; the sum of squares is taken in double.
+            NDArray stacked = NDArrays.stack(norms);
+            stacked.attach(scope);
+            double sum = 0;
+            for (float n : stacked.toType(DataType.FLOAT32, false).toFloatArray()) {
+                sum += (double) n * n;
+            }
+            return (float) Math.sqrt(sum);
         }
     }
 

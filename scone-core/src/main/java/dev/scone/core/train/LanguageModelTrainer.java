@@ -306,12 +306,14 @@ public final class LanguageModelTrainer implements AutoCloseable {
 
     /**
      * @param block a block
-     * @return its parameters that require gradients, in the block's order
+     * @return its parameters that require gradients, in the block's order, each once (a parameter
+     *     shared by two child blocks is listed under its first name)
      */
     static PairList<String, Parameter> trainableParameters(Block block) {
         PairList<String, Parameter> out = new PairList<>();
+        java.util.Set<Parameter> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().requiresGradient()) {
+            if (p.getValue().requiresGradient() && seen.add(p.getValue())) {
                 out.add(p);
             }
         }

@@ -80,4 +80,22 @@ class ScheduleAndClippingTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainerConfig.parse(c.toText() + "colour=blue\n"));
         assertTrue(e.getMessage().contains("unknown trainer configuration key 'colour'"), e.getMessage());
     }
+
+    @Test
+    void sharedParametersAreUpdatedOnceAndSurviveAStepScope() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ai.djl.nn.core.Linear shared = ai.djl.nn.core.Linear.builder().setUnits(4).build();
+            ai.djl.nn.SequentialBlock block = new ai.djl.nn.SequentialBlock().add(shared).add(shared);
+            block.initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(1, 4));
+            assertEquals(4, block.getParameters().size(), "DJL lists the shared weight and bias twice");
+            assertEquals(2, LanguageModelTrainer.trainableParameters(block).size());
+            NDArray w = shared.getParameters().get(0).getValue().getArray();
+            float before = w.getFloat(0, 0);
+            try (NDManager scope = m.newSubManager()) {
+                Evaluation.attachParameters(block, scope);
+            }
+            assertEquals(m, w.getManager(), "the weight went back to its own manager");
+            assertEquals(before, w.getFloat(0, 0), 0f);
+        }
+    }
 }
