@@ -166,6 +166,16 @@ class LanguageModelTrainerTest {
                 TinyLmBlock.factory(), train, null, TrainingProgress.SILENT, null));
         assertTrue(e.getMessage().contains("checksum mismatch"), e.getMessage());
 
+        // A well-formed file of a future format version (checksum recomputed) names the version.
+        byte[] future = good.clone();
+        future[Checkpoint.MAGIC.length + 3] = 2;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(future, 0, future.length - 8);
+        java.nio.ByteBuffer.wrap(future, future.length - 8, 8).putLong(crc.getValue());
+        Path v2 = Files.write(tmp.resolve("v2.ckpt"), future);
+        e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(v2));
+        assertTrue(e.getMessage().contains("format version 2 is not supported"), e.getMessage());
+
         Path foreign = Files.write(tmp.resolve("foreign.ckpt"), new byte[64]);
         e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(foreign));
         assertTrue(e.getMessage().contains("bad magic number"), e.getMessage());
