@@ -1,0 +1,139 @@
+package dev.scone.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import dev.scone.core.data.WindowBatch;
+import dev.scone.core.data.WindowDataset;
+
+/** Perplexity of a language model over the windows of a dataset. */
+public final class Evaluation {
+
+    private Evaluation() {}
+
+    /**
+     * Runs the model (inference mode) over windows {@code 0, 1, ...} of the dataset in order and
+     * sums the cross-entropy of every label, in total and split by f-gram match.
+     *
+     * @param block an initialized model block with the scone input contract
+     * @param data the windows
+     * @param batchSize windows per forward pass, &gt;= 1
+     * @param maxWindows cap on the windows evaluated (0 = all)
+     * @return the result
+     * @throws IllegalArgumentException when an argument is out of range or the logits do not have
+     *     shape (B, T, V) with V covering the corpus vocabulary
+     */
+    public static PerplexityResult perplexity(Block block, WindowDataset data, int batchSize, long maxWindows) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+        }
+        if (maxWindows < 0) {
+            throw new IllegalArgumentException("maxWindows must be >= 0 (0 = all), got " + maxWindows);
+        }
+        long n = maxWindows == 0 ? data.windowCount() : Math.min(maxWindows, data.windowCount());
+        try (NDManager manager = parameterManager(block).newSubManager()) {
+            ParameterStore store = new ParameterStore(manager, false);
+            long tokens = 0;
+            long matched = 0;
+            double nll = 0;
+            double matchedNll = 0;
+            for (long first = 0; first < n; first += batchSize) {
+                int b = (int) Math.min(batchSize, n - first);
+                long[] windows = new long[b];
+                for (int i = 0; i < b; i++) {
+                    windows[i] = first + i;
+                }
+                WindowBatch batch = data.batch(windows);
+                float[] losses;
+                try (NDManager step = manager.newSubManager()) {
+                    losses = tokenLosses(block, store, batch, data.corpus().vocabularySize(), step);
+                }
+                int[] f = batch.fgramIds();
+                for (int i = 0; i < losses.length; i++) {
+                    nll += losses[i];
+                    if (f[i] >= 0) {
+                        matched++;
+                        matchedNll += losses[i];
+                    }
+                }
+                tokens += losses.length;
+            }
+            return new PerplexityResult(tokens, nll, matched, matchedNll);
+        }
+    }
+
+    /**
+     * The cross-entropy of every position of one batch.
+     *
+     * @param block the model block
+     * @param store the parameter store
+     * @param batch the batch
+     * @param vocabularySize the corpus vocabulary size V
+     * @param scope manager for every intermediate; closed by the caller
+     * @return (B * T) negative log-likelihoods of the labels
+     */
+    static float[] tokenLosses(Block block, ParameterStore store, WindowBatch batch, int vocabularySize,
+            NDManager scope) {
+        attachParameters(block, scope);
+        NDList out = block.forward(store, batch.inputs(scope), false);
+        NDArray logits = flatLogits(out, batch, vocabularySize);
+        NDArray labels = batch.labels(scope).toType(DataType.INT64, false).reshape(-1, 1);
+        return logits.logSoftmax(1).gather(labels, 1).neg().toType(DataType.FLOAT32, false).toFloatArray();
+    }
+
+    /**
+     * Checks a model's output and flattens it to (B * T, V).
+     *
+     * @param out the model output
+     * @param batch the batch that went in
+     * @param vocabularySize the corpus vocabulary size
+     * @return the flattened logits
+     */
+    static NDArray flatLogits(NDList out, WindowBatch batch, int vocabularySize) {
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("the model returned no output; expected NDList(logits (B, T, V))");
+        }
+        NDArray logits = out.get(0);
+        Shape s = logits.getShape();
+        if (s.dimension() != 3 || s.get(0) != batch.batchSize() || s.get(1) != batch.contextLength()
+                || s.get(2) < vocabularySize) {
+            throw new IllegalArgumentException("model logits have shape " + s + ", expected (" + batch.batchSize()
+                    + ", " + batch.contextLength() + ", V) with V >= corpus vocabularySize " + vocabularySize);
+        }
+        return logits.reshape(s.get(0) * s.get(1), s.get(2));
+    }
+
+    /**
+     * Temporarily moves every parameter array into {@code scope}, so that arrays a block creates
+     * from its parameters during one step are freed with the step; the parameters go back to
+     * their own manager when {@code scope} closes.
+     *
+     * @param block the block
+     * @param scope the step's manager
+     */
+    static void attachParameters(Block block, NDManager scope) {
+        // A parameter shared by two child blocks is listed twice: attach it once, or its original
+        // manager would be forgotten.
+        java.util.Set<NDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().isInitialized() && seen.add(p.getValue().getArray())) {
+                p.getValue().getArray().tempAttach(scope);
+            }
+        }
+    }
+
+    static NDManager parameterManager(Block block) {
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().isInitialized()) {
+                return p.getValue().getArray().getManager();
+            }
+        }
+        throw new IllegalArgumentException("the block has no initialized parameter: initialize or load it first");
+    }
+}

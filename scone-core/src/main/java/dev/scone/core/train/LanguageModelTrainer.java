@@ -1,0 +1,456 @@
+package dev.scone.core.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.loss.Loss;
+import ai.djl.util.Pair;
+import ai.djl.util.PairList;
+import dev.scone.core.data.ShuffledWindowOrder;
+import dev.scone.core.data.WindowBatch;
+import dev.scone.core.data.WindowDataset;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains a language model on a {@link WindowDataset} with next-token cross-entropy.
+ *
+ * <p>Each step: B windows in a seeded shuffled order ({@link ShuffledWindowOrder}), the engine's
+ * random generator re-seeded from (seed, step), forward in training mode, softmax cross-entropy over
+ * the (B * T, V) flattened logits, backward, clipping by global norm ({@link GradientClipping}),
+ * one {@link AdamW} update at the learning rate of {@link WarmupCosineSchedule}. Every step's arrays
+ * live in a sub-manager closed at the end of the step, so native memory stays flat. Validation
+ * perplexity is measured every {@code evalEvery} steps and recorded in {@link #history()}.
+ *
+ * <p>Training stops at {@code totalSteps} or once {@code maxTokens} training tokens were seen.
+ * {@link #saveCheckpoint(Path)} and {@link #resume} continue a run exactly: a resumed run produces
+ * the same parameters as one that never stopped.
+ *
+ * <p>The model's parameters live in the manager given to {@link Builder#optParameterManager}, or
+ * else in the trainer's own manager, which {@link #close()} frees.
+ */
+public final class LanguageModelTrainer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LanguageModelTrainer.class);
+
+    private final TrainableModel model;
+    private final TrainerConfig config;
+    private final WindowDataset training;
+    private final WindowDataset validation;
+    private final TrainingProgress progress;
+    private final NDManager manager;
+    private final AdamW optimizer;
+    private final WarmupCosineSchedule schedule;
+    private final ShuffledWindowOrder order;
+    private final Loss loss = Loss.softmaxCrossEntropyLoss();
+    private final List<HistoryPoint> history = new ArrayList<>();
+    private PairList<String, Parameter> trainable;
+    private long step;
+    private long tokensSeen;
+    private long windowPosition;
+    private float lastLearningRate;
+    private float lastGradientNorm;
+    private boolean closed;
+
+    private LanguageModelTrainer(Builder b, Path resumeFrom) throws IOException {
+        this.model = b.model;
+        this.config = b.config;
+        this.training = b.training;
+        this.validation = b.validation;
+        this.progress = b.progress;
+        this.manager = NDManager.newBaseManager();
+        NDManager parameterManager = b.parameterManager != null ? b.parameterManager : manager;
+        this.schedule = config.schedule();
+        this.order = new ShuffledWindowOrder(training.windowCount(), config.seed());
+        boolean ok = false;
+        try {
+            this.optimizer = new AdamW(manager, config.beta1(), config.beta2(), config.epsilon(), config.weightDecay());
+            Block block = model.block();
+            if (resumeFrom != null) {
+                Checkpoint.Header h = Checkpoint.readInto(resumeFrom, block, parameterManager, optimizer);
+                this.step = h.step();
+                this.tokensSeen = h.tokensSeen();
+                this.windowPosition = h.windowPosition();
+                this.history.addAll(h.history());
+            } else if (!block.isInitialized()) {
+                Engine.getInstance().setRandomSeed(seedFor(config.seed(), -1));
+                int t = config.contextLength();
+                block.initialize(parameterManager, DataType.FLOAT32, new Shape(1, t), new Shape(1, t));
+            }
+            this.trainable = trainableParameters(block);
+            if (trainable.isEmpty()) {
+                throw new IllegalArgumentException("the model has no trainable parameter");
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                manager.close();
+            }
+        }
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Continues a run from a checkpoint: the model is rebuilt from the stored configuration text,
+     * parameters, optimizer state, counters and history are restored, and the training data must
+     * be the data the run was trained on.
+     *
+     * @param checkpoint the checkpoint file
+     * @param factory rebuilds the model from its configuration text
+     * @param training the training windows (same signature as when the checkpoint was written)
+     * @param validation validation windows, or {@code null}
+     * @param progress receives events ({@link TrainingProgress#SILENT} for none)
+     * @param parameterManager where the parameters live, or {@code null} for the trainer's own
+     * @return the trainer, ready to continue
+     * @throws IOException when the checkpoint cannot be read, or is damaged ({@link
+     *     dev.scone.fgram.io.SconeFormatException})
+     * @throws IllegalArgumentException when the training data differ from the checkpoint's
+     */
+    public static LanguageModelTrainer resume(Path checkpoint, ModelFactory factory, WindowDataset training,
+            WindowDataset validation, TrainingProgress progress, NDManager parameterManager) throws IOException {
+        Checkpoint.Header h = Checkpoint.readHeader(checkpoint);
+        if (!h.dataSignature().equals(training.signature())) {
+            throw new IllegalArgumentException("checkpoint " + checkpoint + " was trained on data [" + h.dataSignature()
+                    + "] but the training data given is [" + training.signature() + "]");
+        }
+        TrainableModel model = factory.fromConfigText(h.modelConfigText());
+        Builder b = builder().setModel(model).setConfig(h.trainerConfig()).setTrainingData(training)
+                .optProgress(progress);
+        if (validation != null) {
+            b.optValidationData(validation);
+        }
+        if (parameterManager != null) {
+            b.optParameterManager(parameterManager);
+        }
+        b.check();
+        return new LanguageModelTrainer(b, checkpoint);
+    }
+
+    /** @return the model being trained */
+    public TrainableModel model() {
+        return model;
+    }
+
+    /** @return the configuration */
+    public TrainerConfig config() {
+        return config;
+    }
+
+    /** @return updates taken */
+    public long step() {
+        return step;
+    }
+
+    /** @return training tokens consumed */
+    public long tokensSeen() {
+        return tokensSeen;
+    }
+
+    /** @return validation results so far, oldest first, for plotting perplexity against tokens */
+    public List<HistoryPoint> history() {
+        return Collections.unmodifiableList(history);
+    }
+
+    /** @return whether the step or token cap is reached */
+    public boolean isFinished() {
+        return step >= config.totalSteps() || (config.maxTokens() > 0 && tokensSeen >= config.maxTokens());
+    }
+
+    /**
+     * Trains until the step or token cap.
+     *
+     * @return the validation history
+     */
+    public List<HistoryPoint> train() {
+        return train(Long.MAX_VALUE);
+    }
+
+    /**
+     * Trains at most {@code steps} more steps (fewer when a cap is reached first).
+     *
+     * @param steps the most steps to take, &gt;= 0
+     * @return the validation history
+     */
+    public List<HistoryPoint> train(long steps) {
+        ensureOpen();
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        }
+        progress.onStart(step, config.totalSteps());
+        long startTokens = tokensSeen;
+        long startNanos = System.nanoTime();
+        try {
+            for (long i = 0; i < steps && !isFinished(); i++) {
+                float l = trainStep();
+                double seconds = (System.nanoTime() - startNanos) / 1e9;
+                progress.onStep(new StepReport(step, config.totalSteps(), tokensSeen, l, lastLearningRate,
+                        lastGradientNorm, (tokensSeen - startTokens) / Math.max(seconds, 1e-9)));
+                if (validation != null && config.evalEvery() > 0
+                        && (step % config.evalEvery() == 0 || isFinished())) {
+                    validate();
+                }
+            }
+        } finally {
+            progress.close();
+        }
+        return history();
+    }
+
+    /**
+     * Takes one training step.
+     *
+     * @return the step's mean cross-entropy (nats per token)
+     * @throws IllegalStateException when the loss or the gradient norm is not finite
+     */
+    public float trainStep() {
+        ensureOpen();
+        int b = config.batchSize();
+        WindowBatch batch = training.batch(order.windows(windowPosition, b));
+        Engine engine = Engine.getInstance();
+        engine.setRandomSeed(seedFor(config.seed(), step));
+        Block block = model.block();
+        float lossValue;
+        float norm;
+        float lr = schedule.getNewValue((int) Math.min(step, Integer.MAX_VALUE));
+        try (NDManager scope = manager.newSubManager()) {
+            Evaluation.attachParameters(block, scope);
+            ParameterStore store = new ParameterStore(scope, false);
+            NDList inputs = batch.inputs(scope);
+            NDArray labels = batch.labels(scope);
+            List<NDArray> gradients = new ArrayList<>(trainable.size());
+            try {
+                try (GradientCollector collector = engine.newGradientCollector()) {
+                    NDList out = block.forward(store, inputs, true);
+                    NDArray logits = Evaluation.flatLogits(out, batch, training.corpus().vocabularySize());
+                    NDArray l = loss.evaluate(new NDList(labels), new NDList(logits));
+                    collector.backward(l);
+                    lossValue = l.getFloat();
+                }
+                for (Pair<String, Parameter> p : trainable) {
+                    NDArray g = p.getValue().getArray().getGradient();
+                    g.attach(scope);
+                    gradients.add(g);
+                }
+                norm = config.clipNorm() > 0 ? GradientClipping.clipByGlobalNorm(gradients, config.clipNorm())
+                        : GradientClipping.globalNorm(gradients);
+                if (!Float.isFinite(lossValue) || !Float.isFinite(norm)) {
+                    throw new IllegalStateException("training diverged at step " + (step + 1) + ": loss " + lossValue
+                            + ", gradient norm " + norm + " (lower the learning rate or enable clipping)");
+                }
+                optimizer.step(trainable, gradients, lr, scope);
+            } finally {
+                // PyTorch accumulates gradients across backward passes: clear them for the next step.
+                for (NDArray g : gradients) {
+                    g.subi(g);
+                }
+            }
+        }
+        step++;
+        windowPosition += b;
+        tokensSeen += config.tokensPerStep();
+        lastLearningRate = lr;
+        lastGradientNorm = norm;
+        return lossValue;
+    }
+
+    /**
+     * Measures validation perplexity now (at most {@code evalMaxWindows} windows) and records it.
+     *
+     * @return the recorded point
+     * @throws IllegalStateException when no validation data was given
+     */
+    public HistoryPoint validate() {
+        ensureOpen();
+        if (validation == null) {
+            throw new IllegalStateException("no validation data: build the trainer with optValidationData");
+        }
+        PerplexityResult r = Evaluation.perplexity(model.block(), validation, config.batchSize(),
+                config.evalMaxWindows());
+        HistoryPoint p = new HistoryPoint(step, tokensSeen, r);
+        history.add(p);
+        progress.onValidation(p);
+        return p;
+    }
+
+    /**
+     * Writes a checkpoint of the current state (atomically: a reader sees the old file or the
+     * complete new one).
+     *
+     * @param file the checkpoint file
+     * @throws IOException when writing fails
+     */
+    public void saveCheckpoint(Path file) throws IOException {
+        ensureOpen();
+        Checkpoint.Header h = new Checkpoint.Header(model.configText(), config, training.signature(), step, tokensSeen,
+                windowPosition, history);
+        Checkpoint.write(file, h, model.block(), optimizer);
+        LOG.debug("checkpoint at step {} written to {}", step, file);
+    }
+
+    /**
+     * @param block a block
+     * @return its parameters that require gradients, in the block's order, each once (a parameter
+     *     shared by two child blocks is listed under its first name)
+     */
+    static PairList<String, Parameter> trainableParameters(Block block) {
+        PairList<String, Parameter> out = new PairList<>();
+        java.util.Set<Parameter> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().requiresGradient() && seen.add(p.getValue())) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** The engine seed of one step: a mix of the run's seed and the step (-1 for initialization). */
+    static int seedFor(long seed, long step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step + 1;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return (int) (z & 0x7FFFFFFF);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the trainer is closed");
+        }
+    }
+
+    /** Frees the optimizer state, and the parameters when they live in the trainer's own manager. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            optimizer.close();
+            manager.close();
+        }
+    }
+
+    /** Builds a {@link LanguageModelTrainer}; {@link #build()} checks that the parts fit together. */
+    public static final class Builder {
+        private TrainableModel model;
+        private TrainerConfig config;
+        private WindowDataset training;
+        private WindowDataset validation;
+        private TrainingProgress progress = TrainingProgress.SILENT;
+        private NDManager parameterManager;
+
+        private Builder() {}
+
+        /**
+         * @param model the model to train (required)
+         * @return this builder
+         */
+        public Builder setModel(TrainableModel model) {
+            this.model = Objects.requireNonNull(model, "model");
+            return this;
+        }
+
+        /**
+         * @param config the training configuration (required)
+         * @return this builder
+         */
+        public Builder setConfig(TrainerConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * @param training the training windows (required)
+         * @return this builder
+         */
+        public Builder setTrainingData(WindowDataset training) {
+            this.training = Objects.requireNonNull(training, "training");
+            return this;
+        }
+
+        /**
+         * @param validation windows for validation perplexity
+         * @return this builder
+         */
+        public Builder optValidationData(WindowDataset validation) {
+            this.validation = Objects.requireNonNull(validation, "validation");
+            return this;
+        }
+
+        /**
+         * @param progress receives training events (default: silent)
+         * @return this builder
+         */
+        public Builder optProgress(TrainingProgress progress) {
+            this.progress = Objects.requireNonNull(progress, "progress");
+            return this;
+        }
+
+        /**
+         * @param parameterManager the manager the model's parameters are created in, so that they
+         *     outlive the trainer (default: the trainer's own)
+         * @return this builder
+         */
+        public Builder optParameterManager(NDManager parameterManager) {
+            this.parameterManager = Objects.requireNonNull(parameterManager, "parameterManager");
+            return this;
+        }
+
+        void check() {
+            if (model == null || config == null || training == null) {
+                throw new IllegalArgumentException("model, config and training data are required");
+            }
+            checkData("training", training);
+            if (validation != null) {
+                checkData("validation", validation);
+                String tf = training.fgramVocabulary() == null ? "none" : training.fgramVocabulary().fingerprint();
+                String vf = validation.fgramVocabulary() == null ? "none" : validation.fgramVocabulary().fingerprint();
+                if (!tf.equals(vf)) {
+                    throw new IllegalArgumentException("training and validation data use different f-gram vocabularies ("
+                            + tf + " vs " + vf + ")");
+                }
+            }
+        }
+
+        private void checkData(String what, WindowDataset data) {
+            if (data.contextLength() != config.contextLength()) {
+                throw new IllegalArgumentException(what + " windows have contextLength " + data.contextLength()
+                        + " but the configuration has " + config.contextLength());
+            }
+            int v = data.corpus().vocabularySize();
+            if (v != model.tokenVocabularySize()) {
+                throw new IllegalArgumentException(what + " corpus has vocabularySize " + v
+                        + " but the model's token vocabulary has " + model.tokenVocabularySize() + " tokens");
+            }
+        }
+
+        /**
+         * @return the trainer; initializes the model's block from the seed when it is not yet
+         *     initialized
+         * @throws IllegalArgumentException when a part is missing or the parts do not fit together
+         */
+        public LanguageModelTrainer build() {
+            check();
+            try {
+                return new LanguageModelTrainer(this, null);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+}
