@@ -128,8 +128,8 @@ class SconeEmbeddingBlockTest {
 
     @Test
     void backwardAfterGarbageCollectionGivesTheSameGradients() throws Exception {
-        // Index arrays built inside the forward pass must not borrow Java memory that can be freed
-        // before the backward pass reads them.
+        // Arrays built inside the forward pass that autograd keeps (gather indices, scalars) must not
+        // borrow Java memory that the garbage collector can free before the backward pass reads it.
         try (NDManager m = NDManager.newBaseManager()) {
             int[][] tokens = Fixtures.tokens();
             float[] reference = tokenGradient(m, tokens, false);

@@ -91,7 +91,10 @@ public final class CausalSelfAttentionBlock extends AbstractBlock {
             NDArray q = parts.get(0).reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, T, D)
             NDArray k = parts.get(1).reshape(b, t, heads, d).transpose(0, 2, 3, 1); // (B, H, D, T)
             NDArray v = parts.get(2).reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, T, D)
-            NDArray scores = q.matMul(k).mul((float) (1.0 / Math.sqrt(d))).add(causalMask(scope, t)); // (B, H, T, T)
+            // Not mul(Number): DJL makes a scalar that borrows Java memory and closes it at once, yet
+            // autograd keeps it for the backward pass; an engine-owned copy stays valid.
+            NDArray scale = scope.create((float) (1.0 / Math.sqrt(d))).duplicate();
+            NDArray scores = q.matMul(k).mul(scale).add(causalMask(scope, t)); // (B, H, T, T)
             NDArray weights = scores.softmax(-1);
             if (training && dropout > 0f) {
                 weights = Dropout.dropout(weights, dropout, true).singletonOrThrow();
