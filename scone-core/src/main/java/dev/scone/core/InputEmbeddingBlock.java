@@ -14,6 +14,10 @@ import ai.djl.nn.Block;
  *
  * <p>Every implementation owns a token embedding T, which a language model may tie to its output
  * projection.
+ *
+ * <p>In a training pass keep the input arrays open until the backward pass has run (close the
+ * batch after the optimizer step): autograd reads the token ids again in the backward pass, and an
+ * array created from a Java array borrows memory that may be freed once the array is closed.
  */
 public interface InputEmbeddingBlock extends Block {
 

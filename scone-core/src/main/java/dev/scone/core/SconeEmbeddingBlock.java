@@ -15,6 +15,7 @@ import dev.scone.fgram.vocab.FgramVocabulary;
 import it.unimi.dsi.fastutil.ints.Int2IntOpenHashMap;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.util.Objects;
 
 /**
@@ -200,7 +201,7 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
                         index[p] = positions + m++;
                     }
                 }
-                fgramVectors = scope.create(java.nio.FloatBuffer.wrap(buffer, 0, m * e), new Shape(m, e))
+                fgramVectors = scope.create(FloatBuffer.wrap(buffer, 0, m * e), new Shape(m, e))
                         .toType(tokenVectors.getDataType(), false);
             }
             NDArray source = tokenVectors.reshape(positions, e).concat(fgramVectors, 0); // (B*T + U, E)
