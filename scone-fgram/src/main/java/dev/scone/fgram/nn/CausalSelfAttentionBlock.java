@@ -7,9 +7,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -20,7 +22,7 @@ import java.io.IOException;
  * <p>Input {@code NDList(x)} with x of shape (B, T, E); output {@code NDList(y)}, (B, T, E). The
  * query, key and value projections are one fused linear layer (E -&gt; 3E); an output projection
  * (E -&gt; E) follows. Because attention is causal, right padding never changes a real position's
- * output.
+ * output. Weights start as N(0, 0.02), biases as 0 (GPT-2's initialisation).
  */
 public final class CausalSelfAttentionBlock extends AbstractBlock {
 
@@ -48,6 +50,13 @@ public final class CausalSelfAttentionBlock extends AbstractBlock {
         this.dropout = dropout;
         this.qkv = addChildBlock("qkv", Linear.builder().setUnits(3L * embeddingSize).build());
         this.output = addChildBlock("output", Linear.builder().setUnits(embeddingSize).build());
+        qkv.setInitializer(new NormalInitializer(DecoderLayerBlock.INIT_STD), Parameter.Type.WEIGHT);
+        output.setInitializer(new NormalInitializer(DecoderLayerBlock.INIT_STD), Parameter.Type.WEIGHT);
+    }
+
+    /** @return the output projection (E -&gt; E), whose initialisation a decoder layer scales */
+    Linear outputProjection() {
+        return output;
     }
 
     /** @return E */

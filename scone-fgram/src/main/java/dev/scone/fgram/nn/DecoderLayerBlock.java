@@ -8,10 +8,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -23,10 +25,16 @@ import java.io.IOException;
  * time except through causal attention.
  *
  * <p>Input {@code NDList(x)}, (B, T, E); output {@code NDList(y)}, (B, T, E).
+ *
+ * <p>Initialisation follows GPT-2: linear weights N(0, 0.02), the two projections that write into
+ * the residual stream N(0, 0.02 / sqrt(2 * layers)), biases 0, layer-norm gains 1.
  */
 public final class DecoderLayerBlock extends AbstractBlock {
 
     private static final byte VERSION = 1;
+
+    /** Standard deviation of the initial linear weights (GPT-2's). */
+    static final float INIT_STD = 0.02f;
 
     private final DecoderConfig config;
     private final LayerNorm attentionNorm;
@@ -46,6 +54,12 @@ public final class DecoderLayerBlock extends AbstractBlock {
         this.feedForwardIn = addChildBlock("feedForwardIn", Linear.builder().setUnits(config.ffnSize()).build());
         this.feedForwardOut = addChildBlock("feedForwardOut",
                 Linear.builder().setUnits(config.embeddingSize()).build());
+        // GPT-2: the projections that write into the residual stream start smaller, by
+        // 1/sqrt(2 * layers), so the stream's variance at initialisation does not grow with depth.
+        float residualStd = (float) (INIT_STD / Math.sqrt(2.0 * config.layers()));
+        feedForwardIn.setInitializer(new NormalInitializer(INIT_STD), Parameter.Type.WEIGHT);
+        feedForwardOut.setInitializer(new NormalInitializer(residualStd), Parameter.Type.WEIGHT);
+        attention.outputProjection().setInitializer(new NormalInitializer(residualStd), Parameter.Type.WEIGHT);
     }
 
     /** @return the layer's configuration */

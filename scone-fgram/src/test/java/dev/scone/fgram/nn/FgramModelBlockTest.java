@@ -109,6 +109,29 @@ class FgramModelBlockTest {
     }
 
     @Test
+    void initialisationFollowsGpt2() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed(9);
+            DecoderStackBlock stack = new DecoderStackBlock(DecoderConfig.of(64, 2, 2, 256));
+            stack.initialize(m, DataType.FLOAT32, new Shape(1, 4, 64));
+            float residual = (float) (0.02 / Math.sqrt(4));
+            for (var p : stack.getParameters()) {
+                NDArray a = p.getValue().getArray();
+                String name = p.getKey();
+                if (name.endsWith("bias") || name.endsWith("beta")) {
+                    assertEquals(0f, a.abs().max().getFloat(), name);
+                } else if (name.endsWith("gamma")) {
+                    assertEquals(1f, a.min().getFloat(), name);
+                } else {
+                    float std = a.sub(a.mean()).square().mean().sqrt().getFloat();
+                    float expected = name.contains("output") || name.contains("feedForwardOut") ? residual : 0.02f;
+                    assertEquals(expected, std, expected * 0.1f, name);
+                }
+            }
+        }
+    }
+
+    @Test
     void badInputIsRejectedPrecisely() {
         try (NDManager m = NDManager.newBaseManager()) {
             FgramModelBlock block = model(m, 3);
