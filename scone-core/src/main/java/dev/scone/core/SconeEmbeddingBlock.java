@@ -1,0 +1,296 @@
+package dev.scone.core;
+
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dev.scone.fgram.nn.FgramModelBlock;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import it.unimi.dsi.fastutil.ints.Int2IntOpenHashMap;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.util.Objects;
+
+/**
+ * The SCONE input embedding (paper Algorithm 4): the token embedding T, the f-gram model A_fgram
+ * and the f-gram vocabulary V_fgram.
+ *
+ * <p>At a position where no f-gram matched the embedding is T(token). Where f-gram j..i matched,
+ * the f-gram's embedding <em>replaces</em> T(token) (it is not added). Where that embedding comes
+ * from depends on the mode:
+ *
+ * <ul>
+ *   <li>f-gram model mode (the default, for training and evaluation during training): every
+ *       distinct f-gram id of the batch goes through A_fgram once, over the T embeddings of its
+ *       tokens, and the result goes to every position that matched it. Gradients flow through
+ *       A_fgram into T. The f-gram ids input is required.
+ *   <li>table mode ({@link #useTable}): the vectors come from an {@link FgramEmbeddingTable}
+ *       (precomputed A_fgram outputs), which matches the token ids itself; A_fgram does not run
+ *       and the f-gram ids input is optional (checked when given, then not used).
+ * </ul>
+ *
+ * <p>Input {@code NDList(tokenIds (B, T), fgramIds (B, T))}, output {@code NDList(embeddings (B,
+ * T, E))}; see {@link InputEmbeddingBlock}.
+ */
+public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmbeddingBlock {
+
+    private static final byte VERSION = 1;
+
+    private final TokenEmbeddingBlock tokenEmbedding;
+    private final FgramModelBlock fgramModel;
+    private final FgramVocabulary vocabulary;
+    // Not owned: whoever opened the table closes it.
+    private volatile FgramEmbeddingTable table;
+
+    /**
+     * Builds a fresh T and A_fgram.
+     *
+     * @param tokenVocabularySize V; must equal the vocabulary's token vocabulary size
+     * @param fgramModel A_fgram's shape; its embedding size is E; its K at least the vocabulary's
+     * @param vocabulary V_fgram
+     */
+    public SconeEmbeddingBlock(int tokenVocabularySize, FgramModelConfig fgramModel, FgramVocabulary vocabulary) {
+        this(new TokenEmbeddingBlock(tokenVocabularySize, fgramModel.embeddingSize()), new FgramModelBlock(fgramModel),
+                vocabulary);
+    }
+
+    /**
+     * Combines an existing T and A_fgram (for instance trained ones, to precompute a table).
+     *
+     * @param tokenEmbedding T
+     * @param fgramModel A_fgram; same E as T, K at least the vocabulary's
+     * @param vocabulary V_fgram over T's token vocabulary
+     */
+    public SconeEmbeddingBlock(TokenEmbeddingBlock tokenEmbedding, FgramModelBlock fgramModel,
+            FgramVocabulary vocabulary) {
+        super(VERSION);
+        Objects.requireNonNull(tokenEmbedding, "tokenEmbedding");
+        Objects.requireNonNull(fgramModel, "fgramModel");
+        Objects.requireNonNull(vocabulary, "vocabulary");
+        FgramModelConfig c = fgramModel.config();
+        if (c.embeddingSize() != tokenEmbedding.embeddingSize()) {
+            throw new IllegalArgumentException("A_fgram embedding size " + c.embeddingSize()
+                    + " differs from the token embedding size " + tokenEmbedding.embeddingSize());
+        }
+        if (vocabulary.tokenVocabularySize() != tokenEmbedding.tokenVocabularySize()) {
+            throw new IllegalArgumentException("f-gram vocabulary is over " + vocabulary.tokenVocabularySize()
+                    + " tokens but the token embedding has " + tokenEmbedding.tokenVocabularySize());
+        }
+        if (c.maxN() < vocabulary.maxN()) {
+            throw new IllegalArgumentException("A_fgram has K = " + c.maxN() + " positions but the f-gram vocabulary"
+                    + " has f-grams up to length " + vocabulary.maxN());
+        }
+        this.tokenEmbedding = addChildBlock("tokenEmbedding", tokenEmbedding);
+        this.fgramModel = addChildBlock("fgramModel", fgramModel);
+        this.vocabulary = vocabulary;
+    }
+
+    @Override
+    public int embeddingSize() {
+        return tokenEmbedding.embeddingSize();
+    }
+
+    @Override
+    public int tokenVocabularySize() {
+        return tokenEmbedding.tokenVocabularySize();
+    }
+
+    @Override
+    public TokenEmbeddingBlock tokenEmbedding() {
+        return tokenEmbedding;
+    }
+
+    /** @return A_fgram */
+    public FgramModelBlock fgramModel() {
+        return fgramModel;
+    }
+
+    /** @return V_fgram */
+    public FgramVocabulary vocabulary() {
+        return vocabulary;
+    }
+
+    /**
+     * Switches to table mode: f-gram vectors come from {@code table}, which the caller keeps open
+     * while the block uses it and closes afterwards.
+     *
+     * @param table precomputed f-gram vectors of size E
+     * @throws IllegalArgumentException when the table's vectors have another size
+     */
+    public void useTable(FgramEmbeddingTable table) {
+        Objects.requireNonNull(table, "table");
+        if (table.embeddingSize() != embeddingSize()) {
+            throw new IllegalArgumentException("table embedding size " + table.embeddingSize()
+                    + " differs from the model's " + embeddingSize());
+        }
+        this.table = table;
+    }
+
+    /** Switches back to f-gram model mode (A_fgram computes f-gram vectors). */
+    public void useFgramModel() {
+        this.table = null;
+    }
+
+    /** @return the table in use, or {@code null} in f-gram model mode */
+    public FgramEmbeddingTable table() {
+        return table;
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
+            PairList<String, Object> params) {
+        FgramEmbeddingTable t = table;
+        NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs, t == null);
+        int[] tokens = InputChecks.tokenIds(tokenIdArray, tokenVocabularySize());
+        int[] fgramIds = inputs.size() > 1
+                ? InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary)
+                : null;
+        int rows = (int) tokenIdArray.getShape().get(0);
+        int length = (int) tokenIdArray.getShape().get(1);
+        int positions = rows * length;
+        int e = embeddingSize();
+        try (NDManager scope = NDManager.subManagerOf(tokenIdArray)) {
+            scope.tempAttachAll(inputs);
+            NDArray tokenVectors = tokenEmbedding.embed(ps, tokenIdArray, training); // (B, T, E)
+            // Row r of `source` feeds position p: index[p] = p (token) or B*T + slot (f-gram vector).
+            long[] index = new long[positions];
+            NDArray fgramVectors; // (U, E)
+            if (t == null) {
+                Int2IntOpenHashMap slots = new Int2IntOpenHashMap();
+                slots.defaultReturnValue(-1);
+                int[] distinct = new int[Math.min(positions, vocabulary.size())];
+                int u = 0;
+                for (int p = 0; p < positions; p++) {
+                    int f = fgramIds[p];
+                    if (f < 0) {
+                        index[p] = p;
+                        continue;
+                    }
+                    int slot = slots.putIfAbsent(f, u);
+                    if (slot < 0) {
+                        slot = u;
+                        distinct[u++] = f;
+                    }
+                    index[p] = positions + slot;
+                }
+                if (u == 0) {
+                    return new NDList(scope.ret(tokenVectors));
+                }
+                fgramVectors = runFgramModel(ps, scope, distinct, u, training);
+            } else {
+                float[] buffer = new float[positions * e];
+                int[] lengths = new int[positions];
+                int matched = t.lookup(tokens, rows, length, buffer, lengths);
+                if (matched == 0) {
+                    return new NDList(scope.ret(tokenVectors));
+                }
+                int m = 0;
+                for (int p = 0; p < positions; p++) {
+                    if (lengths[p] == 0) {
+                        index[p] = p;
+                    } else {
+                        // Compacting in place is safe: m <= p, so row m is never read after it is written.
+                        System.arraycopy(buffer, p * e, buffer, m * e, e);
+                        index[p] = positions + m++;
+                    }
+                }
+                fgramVectors = scope.create(FloatBuffer.wrap(buffer, 0, m * e), new Shape(m, e))
+                        .toType(tokenVectors.getDataType(), false);
+            }
+            NDArray source = tokenVectors.reshape(positions, e).concat(fgramVectors, 0); // (B*T + U, E)
+            NDArray out = source.get(ownedIndex(scope, index)).reshape(rows, length, e);
+            return new NDList(scope.ret(out));
+        }
+    }
+
+    /**
+     * Runs A_fgram over f-grams of the vocabulary.
+     *
+     * @param ps the parameter store
+     * @param scope where the intermediates live
+     * @param fgramIds f-gram ids, the first {@code count} are used
+     * @param count U
+     * @param training whether this is a training pass
+     * @return (U, E), attached to {@code scope}
+     */
+    private NDArray runFgramModel(ParameterStore ps, NDManager scope, int[] fgramIds, int count, boolean training) {
+        int maxLength = 0;
+        for (int i = 0; i < count; i++) {
+            maxLength = Math.max(maxLength, vocabulary.length(fgramIds[i]));
+        }
+        int[] fgramTokens = new int[count * maxLength]; // right-padded with token 0: causal attention ignores it
+        int[] lengths = new int[count];
+        for (int i = 0; i < count; i++) {
+            lengths[i] = vocabulary.copyTokens(fgramIds[i], fgramTokens, i * maxLength);
+        }
+        // Owned by the engine: the embedding's backward pass reads these ids after the scope closes.
+        NDArray ids = scope.create(fgramTokens, new Shape(count, maxLength)).duplicate();
+        NDArray embedded = tokenEmbedding.embed(ps, ids, training); // (U, L, E)
+        return fgramModel.forward(ps, new NDList(embedded, scope.create(lengths)), training).singletonOrThrow();
+    }
+
+    /**
+     * An index array whose memory belongs to the engine. Autograd keeps gather indices for the
+     * backward pass, which runs after this block's scope has closed; on CPU an array created from a
+     * Java array only borrows a Java buffer that may be freed by then, so copy it.
+     */
+    private static NDArray ownedIndex(NDManager scope, long[] index) {
+        return scope.create(index).duplicate();
+    }
+
+    /**
+     * Runs A_fgram (inference: no dropout, no gradient recording needed) over the f-grams
+     * {@code firstFgramId .. firstFgramId + count - 1}: the vectors an inference table stores.
+     *
+     * @param firstFgramId the first f-gram id
+     * @param count how many consecutive f-grams, at least 1
+     * @return {@code count * E} floats, row-major
+     * @throws IllegalStateException before the block is initialized
+     */
+    public float[] computeFgramVectors(int firstFgramId, int count) {
+        Objects.checkFromIndexSize(firstFgramId, count, vocabulary.size());
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be >= 1, got " + count);
+        }
+        if (!getParameters().values().stream().allMatch(ai.djl.nn.Parameter::isInitialized)) {
+            throw new IllegalStateException("the block's parameters are not initialized");
+        }
+        int[] ids = new int[count];
+        for (int i = 0; i < count; i++) {
+            ids[i] = firstFgramId + i;
+        }
+        NDArray weight = tokenEmbedding.weight().getArray();
+        try (NDManager scope = weight.getManager().newSubManager(weight.getDevice())) {
+            ParameterStore ps = new ParameterStore(scope, false);
+            return runFgramModel(ps, scope, ids, count, false).toType(DataType.FLOAT32, false).toFloatArray();
+        }
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0].add(embeddingSize())};
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        tokenEmbedding.initialize(manager, dataType, inputShapes[0]);
+        fgramModel.initialize(manager, dataType, new Shape(1, fgramModel.config().maxN(), embeddingSize()),
+                new Shape(1));
+    }
+
+    @Override
+    protected void loadMetadata(byte loadVersion, DataInputStream is) throws IOException, MalformedModelException {
+        if (loadVersion != VERSION) {
+            throw new MalformedModelException("unsupported SconeEmbeddingBlock version " + loadVersion
+                    + " (this code reads " + VERSION + ")");
+        }
+        readInputShapes(is);
+    }
+}

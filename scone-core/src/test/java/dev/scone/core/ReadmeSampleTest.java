@@ -1,0 +1,63 @@
+package dev.scone.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import dev.scone.fgram.match.FgramMatcher;
+import dev.scone.fgram.nn.DecoderConfig;
+import dev.scone.fgram.nn.DecoderStackBlock;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import org.junit.jupiter.api.Test;
+
+/** The code sample of the module README, kept compiling and running. */
+class ReadmeSampleTest {
+
+    @Test
+    void sconeEmbeddingInsideAUsersOwnModel() {
+        FgramVocabulary vocabulary = Fixtures.vocabulary(); // V_fgram, e.g. read from its file
+        int vocabularySize = vocabulary.tokenVocabularySize();
+        int e = 16;
+
+        // --- README sample ---
+        // T + A_fgram: where an f-gram ends, its A_fgram embedding replaces T(token).
+        SconeEmbeddingBlock embedding = new SconeEmbeddingBlock(vocabularySize,
+                FgramModelConfig.of(e, 1, 2, 4 * e, vocabulary.maxN()), vocabulary);
+        // Any DJL model can start with it: it maps NDList(tokenIds, fgramIds) to (B, T, E).
+        SequentialBlock model = new SequentialBlock()
+                .add(embedding)
+                .add(new DecoderStackBlock(DecoderConfig.of(e, 2, 2, 4 * e)))
+                .add(Linear.builder().setUnits(vocabularySize).build());
+
+        try (NDManager manager = NDManager.newBaseManager()) {
+            model.initialize(manager, DataType.FLOAT32, new Shape(1, 6), new Shape(1, 6));
+            ParameterStore ps = new ParameterStore(manager, false);
+
+            // The pre-scan: the longest f-gram ending at each position of each row (-1 = none).
+            int[] tokens = {1, 2, 3, 9, 4, 5};
+            FgramMatcher matcher = new ProbingFgramMatcher(vocabulary);
+            int[] fgramIds = matcher.match(tokens);
+            NDList input = new NDList(manager.create(tokens, new Shape(1, 6)), manager.create(fgramIds, new Shape(1, 6)));
+
+            // Training (and evaluation during training): A_fgram runs once per distinct f-gram.
+            NDArray trained = model.forward(ps, input, false).singletonOrThrow(); // (1, 6, V)
+
+            // Inference: precompute every f-gram's vector once, then look them up instead.
+            try (FgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(embedding, 1024)) {
+                embedding.useTable(table);
+                NDArray served = model.forward(ps, new NDList(input.get(0)), false).singletonOrThrow();
+                // --- end of sample ---
+                assertEquals(new Shape(1, 6, vocabularySize), served.getShape());
+                assertTrue(Fixtures.maxAbsDiff(trained.toFloatArray(), served.toFloatArray()) < 1e-5f);
+            }
+        }
+    }
+}
