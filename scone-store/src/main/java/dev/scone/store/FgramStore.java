@@ -58,8 +58,16 @@ public final class FgramStore implements AutoCloseable {
          * and close the Chronicle Map; several times faster per probe. Needs
          * {@code K * bits(token vocabulary size) <= 64}.
          */
-        HEAP
+        HEAP,
+        /**
+         * {@link #HEAP} when it applies and the heap index would take under a quarter of the
+         * maximum heap, else {@link #CHRONICLE}.
+         */
+        AUTO
     }
+
+    /** Heap bytes per f-gram of the {@link IndexMode#HEAP} index, as estimated for {@link IndexMode#AUTO}. */
+    static final long HEAP_INDEX_BYTES_PER_ENTRY = 32;
 
     /**
      * How to open a store.
@@ -81,9 +89,9 @@ public final class FgramStore implements AutoCloseable {
             Objects.requireNonNull(indexMode, "indexMode");
         }
 
-        /** @return no expectations, Chronicle index, index checksum verified, own prefetch thread */
+        /** @return no expectations, {@link IndexMode#AUTO}, index checksum verified, own prefetch thread */
         public static OpenOptions defaults() {
-            return new OpenOptions(StoreExpectations.none(), IndexMode.CHRONICLE, true, null);
+            return new OpenOptions(StoreExpectations.none(), IndexMode.AUTO, true, null);
         }
 
         /** @param value expectations @return a copy with them */
@@ -191,9 +199,14 @@ public final class FgramStore implements AutoCloseable {
             throw new SconeFormatException(dir.resolve(StoreManifest.FILE_NAME), "implausible manifest " + m);
         }
         FgramKeyCodec codec = new FgramKeyCodec(m.tokenVocabularySize(), m.maxN());
-        if (options.indexMode() == IndexMode.HEAP && !codec.packsIntoLong()) {
+        IndexMode mode = options.indexMode();
+        if (mode == IndexMode.HEAP && !codec.packsIntoLong()) {
             throw new IllegalArgumentException("IndexMode.HEAP needs K * " + codec.bitsPerToken()
                     + " bits <= 64, but K = " + m.maxN());
+        }
+        if (mode == IndexMode.AUTO) {
+            boolean fits = m.size() * HEAP_INDEX_BYTES_PER_ENTRY < Runtime.getRuntime().maxMemory() / 4;
+            mode = codec.packsIntoLong() && fits ? IndexMode.HEAP : IndexMode.CHRONICLE;
         }
         ByteBuffer[] chunks = mapVectors(dir.resolve(StoreLayout.VECTORS), m);
         FgramBloomFilter filter = FgramBloomFilter.read(dir.resolve(StoreLayout.FILTER));
@@ -221,7 +234,7 @@ public final class FgramStore implements AutoCloseable {
                 throw new SconeFormatException(indexFile, "index holds " + map.longSize() + " entries, the manifest says "
                         + m.size());
             }
-            if (options.indexMode() == IndexMode.HEAP) {
+            if (mode == IndexMode.HEAP) {
                 heap = loadHeapIndex(map, m, indexFile);
                 map.close();
                 map = null;
@@ -232,8 +245,7 @@ public final class FgramStore implements AutoCloseable {
             }
             throw e;
         }
-        LOG.debug("{}: opened {} f-grams, d={}, {}, index {}", dir, m.size(), m.embeddingSize(), m.dtype(),
-                options.indexMode());
+        LOG.debug("{}: opened {} f-grams, d={}, {}, index {}", dir, m.size(), m.embeddingSize(), m.dtype(), mode);
         return new FgramStore(dir, m, filter, chunks, map, heap, options.prefetchExecutor());
     }
 
@@ -312,6 +324,11 @@ public final class FgramStore implements AutoCloseable {
     /** @return how vectors are stored */
     public VectorDtype dtype() {
         return dtype;
+    }
+
+    /** @return where the key index lives while open ({@link IndexMode#CHRONICLE} or {@link IndexMode#HEAP}) */
+    public IndexMode indexMode() {
+        return heap != null ? IndexMode.HEAP : IndexMode.CHRONICLE;
     }
 
     /** @return the store folder */

@@ -61,6 +61,8 @@ public final class FgramStoreWriter implements AutoCloseable {
     private final ByteBuffer buffer;
     private final CRC32C crc = new CRC32C();
     private final int[] scratchTokens;
+    private final byte[][] scratchKeys; // by length; Chronicle copies the bytes on insert
+    private final byte[] scratchRow = new byte[4];
     private long count;
     private boolean failed;
     private boolean finished;
@@ -79,6 +81,10 @@ public final class FgramStoreWriter implements AutoCloseable {
         this.vectorBytes = dtype.vectorBytes(d);
         this.filter = FgramBloomFilter.forEntries(expected);
         this.scratchTokens = new int[b.maxN];
+        this.scratchKeys = new byte[b.maxN + 1][];
+        for (int n = FgramVocabulary.MIN_N; n <= b.maxN; n++) {
+            scratchKeys[n] = new byte[codec.keyBytes(n)];
+        }
         Path parent = target.getParent();
         Files.createDirectories(parent);
         this.tmpDir = Files.createTempDirectory(parent, "." + target.getFileName() + ".");
@@ -158,10 +164,14 @@ public final class FgramStoreWriter implements AutoCloseable {
         if (count >= expectedEntries) {
             throw new IllegalArgumentException("more f-grams than the " + expectedEntries + " expected entries");
         }
-        byte[] key = new byte[codec.keyBytes(len)];
+        byte[] key = scratchKeys[len];
         codec.encode(tokens, from, len, key);
-        byte[] row = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) count).array();
-        if (index.putIfAbsent(key, row) != null) {
+        int row = (int) count;
+        scratchRow[0] = (byte) row;
+        scratchRow[1] = (byte) (row >>> 8);
+        scratchRow[2] = (byte) (row >>> 16);
+        scratchRow[3] = (byte) (row >>> 24);
+        if (index.putIfAbsent(key, scratchRow) != null) {
             throw new IllegalArgumentException("f-gram " + describe(tokens, from, len) + " was already added");
         }
         try {

@@ -58,9 +58,10 @@ class FgramStoreTest {
         StoreFixtures.write(f32Dir, vocab, vectors, VectorDtype.FLOAT32);
         StoreFixtures.write(bf16Dir, vocab, vectors, VectorDtype.BFLOAT16);
         StoreFixtures.write(int8Dir, vocab, vectors, VectorDtype.INT8);
-        f32 = FgramStore.open(f32Dir);
+        FgramStore.OpenOptions chronicle = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE);
+        f32 = FgramStore.open(f32Dir, chronicle);
         f32Heap = FgramStore.open(f32Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
-        bf16 = FgramStore.open(bf16Dir);
+        bf16 = FgramStore.open(bf16Dir, chronicle);
         int8 = FgramStore.open(int8Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
     }
 
@@ -327,7 +328,8 @@ class FgramStoreTest {
         int rowBytes = StoreLayout.rowBytes(VectorDtype.FLOAT32, StoreFixtures.D);
         int victim = 17;
         flipByte(copy.resolve(StoreLayout.VECTORS), StoreLayout.HEADER_BYTES + (long) victim * rowBytes + 5);
-        try (FgramStore store = FgramStore.open(copy)) {
+        try (FgramStore store = FgramStore.open(copy,
+                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE))) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException e = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
@@ -368,13 +370,19 @@ class FgramStoreTest {
         assertEquals(index, e.path());
         assertTrue(e.getMessage().contains("index checksum mismatch"), e.getMessage());
 
-        try (FgramStore store = FgramStore.open(copy,
-                FgramStore.OpenOptions.defaults().withVerifyIndexChecksum(false))) {
+        try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
+                .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException ex = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
             assertTrue(ex.getMessage().contains(Arrays.toString(g)), ex.getMessage());
             assertThrows(SconeFormatException.class, store::verify);
+        }
+        try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
+                .withIndexMode(FgramStore.IndexMode.HEAP).withVerifyIndexChecksum(false))) {
+            int[] g = vocab.tokens(victim);
+            assertThrows(FgramStoreCorruptedException.class,
+                    () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
         }
     }
 
@@ -435,6 +443,8 @@ class FgramStoreTest {
     @Test
     void useAfterCloseIsRefused() throws Exception {
         FgramStore store = FgramStore.open(bf16Dir);
+        assertEquals(FgramStore.IndexMode.HEAP, store.indexMode(), "AUTO picks the heap index for a small store");
+        assertEquals(FgramStore.IndexMode.CHRONICLE, f32.indexMode());
         int[] g = vocab.tokens(0);
         assertEquals(0, store.find(g, 0, g.length));
         store.close();
