@@ -632,15 +632,21 @@ public final class FgramStore implements AutoCloseable {
         CRC32C crc = s.crc;
         crc.reset();
         crc.update(key, 0, key.length);
-        crc.update(view);
-        if ((int) crc.getValue() != chunks[c].getInt(off + vectorBytes)) {
-            throw corrupted(vectorFile, "row " + row + " (f-gram " + describe(tokens, from, len)
-                    + ") fails its checksum: the vector or the index entry is damaged");
-        }
-        if (dtype == VectorDtype.FLOAT32) {
-            floatChunks[c].get(off >>> 2, out, outOffset, d);
-        } else {
-            dtype.decode(chunks[c], off, d, out, outOffset);
+        try {
+            crc.update(view);
+            if ((int) crc.getValue() != chunks[c].getInt(off + vectorBytes)) {
+                throw corrupted(vectorFile, "row " + row + " (f-gram " + describe(tokens, from, len)
+                        + ") fails its checksum: the vector or the index entry is damaged");
+            }
+            if (dtype == VectorDtype.FLOAT32) {
+                floatChunks[c].get(off >>> 2, out, outOffset, d);
+            } else {
+                dtype.decode(chunks[c], off, d, out, outOffset);
+            }
+        } catch (InternalError e) {
+            // what the JDK throws when a mapped page cannot be read (the file shrank under us, an I/O error)
+            throw corrupted(vectorFile, "row " + row + " cannot be read (file truncated or unreadable since open): "
+                    + e.getMessage());
         }
     }
 

@@ -69,7 +69,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
     }
 
     /**
-     * Expects the vocabulary's fingerprint, its K and its token vocabulary size's K.
+     * Expects the vocabulary's fingerprint and its K.
      *
      * @param vocabulary the f-gram vocabulary the caller uses
      * @return a copy that also checks the f-gram vocabulary fingerprint and K

@@ -2,7 +2,6 @@ package dev.scone.examples.bench;
 
 import dev.scone.store.FgramStore;
 import dev.scone.store.FgramStoreWriter;
-import dev.scone.store.StoreManifest;
 import dev.scone.store.VectorDtype;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.LongOpenHashSet;
@@ -117,7 +116,7 @@ public final class StoreBenchmark implements Callable<Integer> {
         generate();
         List<String> table = new ArrayList<>();
         table.add(String.format(Locale.ROOT, "| %-8s | %-9s | %5s | %12s | %12s | %8s | %s |", "dtype", "index", "B",
-                "warm ns/tok", "cold ns/tok", "vs ref", "note"));
+                "warm ns/tok", "cold ns/tok", "warm/ref", "note"));
         try {
             for (VectorDtype dtype : dtypes) {
                 runDtype(work.resolve(dtype.name().toLowerCase(Locale.ROOT)), dtype, canDrop && cold, table);
@@ -190,7 +189,6 @@ public final class StoreBenchmark implements Callable<Integer> {
         }
         int[] tok = new int[maxN];
         long t0 = System.nanoTime();
-        StoreManifest manifest;
         try (FgramStoreWriter w = FgramStoreWriter.builder().path(storeDir).embeddingSize(dim).dtype(dtype).maxN(maxN)
                 .tokenVocabularySize(tokens).expectedEntries(entries).tokenVocabularyFingerprint("bench-" + tokens)
                 .modelFingerprint("bench-" + seed).build()) {
@@ -198,7 +196,7 @@ public final class StoreBenchmark implements Callable<Integer> {
                 int n = unpack(keys[i], tok);
                 w.add(tok, 0, n, block, (i & 4095) * dim);
             }
-            manifest = w.commit();
+            w.commit();
         }
         double buildSecs = (System.nanoTime() - t0) / 1e9;
         long payload = (long) entries * dim * dtype.elementBytes();
@@ -219,39 +217,51 @@ public final class StoreBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "reference: flat file %,d bytes (%.4fx payload) + in-heap index%n", refDisk[0],
                 refDisk[0] / (double) payload);
 
-        double[][] refNs = new double[batches.size()][2];
-        for (int bi = 0; bi < batches.size(); bi++) {
-            int b = batches.get(bi);
-            refNs[bi][0] = timeWarm((out, m, from, bb) -> ref.lookupBatch(pool, from, bb, length, out, m), b);
-            refNs[bi][1] = coldPasses ? timeCold((out, m, from, bb) -> ref.lookupBatch(pool, from, bb, length, out, m), b)
-                    : Double.NaN;
-            table.add(row(dtype, "reference", b, refNs[bi], Double.NaN, ""));
-            System.out.println(table.get(table.size() - 1));
-        }
-        for (FgramStore.IndexMode mode : List.of(FgramStore.IndexMode.CHRONICLE, FgramStore.IndexMode.HEAP)) {
-            long o0 = System.nanoTime();
-            try (FgramStore s = FgramStore.open(storeDir, FgramStore.OpenOptions.defaults().withIndexMode(mode))) {
-                double openSecs = (System.nanoTime() - o0) / 1e9;
-                System.out.printf(Locale.ROOT, "open (%s, index checksum verified): %.2f s%n", mode, openSecs);
-                for (int bi = 0; bi < batches.size(); bi++) {
-                    int b = batches.get(bi);
-                    double[] ns = {timeWarm((out, m, from, bb) -> s.lookupBatch(slice(from, bb), bb, length, out, m), b),
-                        coldPasses ? timeCold((out, m, from, bb) -> s.lookupBatch(slice(from, bb), bb, length, out, m), b)
-                                : Double.NaN};
-                    table.add(row(dtype, mode.name().toLowerCase(Locale.ROOT), b, ns, ns[0] / refNs[bi][0],
-                            bi == 0 ? String.format(Locale.ROOT, "open %.2f s", openSecs) : ""));
+        FgramStore.OpenOptions opts = FgramStore.OpenOptions.defaults();
+        long o0 = System.nanoTime();
+        FgramStore chron = FgramStore.open(storeDir, opts.withIndexMode(FgramStore.IndexMode.CHRONICLE));
+        double chronOpen = (System.nanoTime() - o0) / 1e9;
+        o0 = System.nanoTime();
+        FgramStore heap = FgramStore.open(storeDir, opts.withIndexMode(FgramStore.IndexMode.HEAP));
+        double heapOpen = (System.nanoTime() - o0) / 1e9;
+        System.out.printf(Locale.ROOT, "open, index checksum verified: chronicle %.2f s, heap %.2f s%n", chronOpen,
+                heapOpen);
+        try {
+            // all three get the same window copy, as an inference loop would hand them a fresh batch
+            BatchCall refCall = (out, m, from, bb) -> ref.lookupBatch(slice(from, bb), 0, bb, length, out, m);
+            BatchCall chronCall = (out, m, from, bb) -> chron.lookupBatch(slice(from, bb), bb, length, out, m);
+            BatchCall heapCall = (out, m, from, bb) -> heap.lookupBatch(slice(from, bb), bb, length, out, m);
+            for (int b : batches) {
+                // interleaved passes (reference, chronicle, heap, reference, ...): load changes on a shared
+                // machine then hit all three alike, and each pass gives a paired ratio
+                double[][] warm = timeInterleaved(List.of(refCall, chronCall, heapCall), b);
+                double[] coldNs = new double[3];
+                Arrays.fill(coldNs, Double.NaN);
+                if (coldPasses) {
+                    coldNs[0] = timeCold(refCall, b);
+                    coldNs[1] = timeCold(chronCall, b);
+                    coldNs[2] = timeCold(heapCall, b);
+                }
+                String[] names = {"reference", "chronicle", "heap"};
+                for (int k = 0; k < 3; k++) {
+                    double ratio = k == 0 ? Double.NaN : medianRatio(warm[k], warm[0]);
+                    String note = k == 0 ? String.format(Locale.ROOT, "passes %s", spread(warm[0]))
+                            : String.format(Locale.ROOT, "passes %s%s", spread(warm[k]), b == batches.get(0)
+                                    ? String.format(Locale.ROOT, "; open %.2f s", k == 1 ? chronOpen : heapOpen) : "");
+                    table.add(row(dtype, names[k], b, new double[] {median(warm[k]), coldNs[k]}, ratio, note));
                     System.out.println(table.get(table.size() - 1));
                 }
-                if (mode == FgramStore.IndexMode.HEAP) {
-                    long v0 = System.nanoTime();
-                    s.verify();
-                    double vs = (System.nanoTime() - v0) / 1e9;
-                    System.out.printf(Locale.ROOT, "verify() of every entry (warm): %.2f s, %.2f GB/s of vector file%n", vs,
-                            Files.size(storeDir.resolve("vectors.bin")) / vs / 1e9);
-                    table.add(String.format(Locale.ROOT, "| %-8s | %-9s | %5s | %12s | %12s | %8s | verify() %.2f s; CRC32C %.0f ns/vector |",
-                            dtype, "-", "-", "-", "-", "-", vs, crcNanos(storeDir.resolve("vectors.bin"), dtype)));
-                }
             }
+            long v0 = System.nanoTime();
+            heap.verify();
+            double vs = (System.nanoTime() - v0) / 1e9;
+            System.out.printf(Locale.ROOT, "verify() of every entry (warm): %.2f s, %.2f GB/s of vector file%n", vs,
+                    Files.size(storeDir.resolve("vectors.bin")) / vs / 1e9);
+            table.add(String.format(Locale.ROOT, "| %-8s | %-9s | %5s | %12s | %12s | %8s | verify() %.2f s; CRC32C of one row, in cache: %.0f ns |",
+                    dtype, "-", "-", "-", "-", "-", vs, crcNanos(dtype)));
+        } finally {
+            chron.close();
+            heap.close();
         }
         ref.close();
         Files.deleteIfExists(refFile);
@@ -260,8 +270,7 @@ public final class StoreBenchmark implements Callable<Integer> {
 
     private int[] sliceBuf;
 
-    // the store takes a window starting at 0; copy the pool slice into a reused buffer (the copy is timed for the
-    // store, so the comparison is slightly unfavourable to it)
+    // copies B rows of the pool into a reused window buffer
     private int[] slice(int from, int batch) {
         int n = batch * length;
         if (sliceBuf == null || sliceBuf.length != n) {
@@ -272,8 +281,8 @@ public final class StoreBenchmark implements Callable<Integer> {
     }
 
     private String row(VectorDtype dtype, String index, int b, double[] ns, double ratio, String note) {
-        return String.format(Locale.ROOT, "| %-8s | %-9s | %5d | %12.1f | %12s | %8s | %s |", dtype, index, b, ns[0],
-                Double.isNaN(ns[1]) ? "-" : String.format(Locale.ROOT, "%.1f", ns[1]),
+        return String.format(Locale.ROOT, "| %-8s | %-9s | %5d | %12.0f | %12s | %8s | %s |", dtype, index, b, ns[0],
+                Double.isNaN(ns[1]) ? "-" : String.format(Locale.ROOT, "%.0f", ns[1]),
                 Double.isNaN(ratio) ? "1.00x" : String.format(Locale.ROOT, "%.2fx", ratio), note);
     }
 
@@ -282,24 +291,47 @@ public final class StoreBenchmark implements Callable<Integer> {
         void run(float[] out, int[] matched, int from, int batch);
     }
 
-    private double timeWarm(BatchCall call, int batch) {
+    /** @return per call, the ns per token of each timed pass */
+    private double[][] timeInterleaved(List<BatchCall> callsToTime, int batch) {
         int perCall = batch * length;
         float[] out = new float[perCall * dim];
         int[] matched = new int[perCall];
         int calls = poolPositions / perCall;
-        double[] times = new double[passes];
+        double[][] times = new double[callsToTime.size()][passes];
         for (int pass = -1; pass < passes; pass++) { // pass -1 warms the JIT and the page cache
-            long t0 = System.nanoTime();
-            for (int c = 0; c < calls; c++) {
-                call.run(out, matched, c * perCall, batch);
-            }
-            long dt = System.nanoTime() - t0;
-            if (pass >= 0) {
-                times[pass] = dt / (double) (calls * perCall);
+            for (int k = 0; k < callsToTime.size(); k++) {
+                BatchCall call = callsToTime.get(k);
+                long t0 = System.nanoTime();
+                for (int c = 0; c < calls; c++) {
+                    call.run(out, matched, c * perCall, batch);
+                }
+                long dt = System.nanoTime() - t0;
+                if (pass >= 0) {
+                    times[k][pass] = dt / (double) (calls * perCall);
+                }
             }
         }
-        Arrays.sort(times);
-        return times[passes / 2];
+        return times;
+    }
+
+    private static double median(double[] xs) {
+        double[] c = xs.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    private static double medianRatio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] / b[i];
+        }
+        return median(r);
+    }
+
+    private static String spread(double[] xs) {
+        double[] c = xs.clone();
+        Arrays.sort(c);
+        return String.format(Locale.ROOT, "%.0f..%.0f", c[0], c[c.length - 1]);
     }
 
     private double timeCold(BatchCall call, int batch) throws IOException, InterruptedException {
@@ -315,31 +347,27 @@ public final class StoreBenchmark implements Callable<Integer> {
         return (System.nanoTime() - t0) / (double) (calls * perCall);
     }
 
-    private double crcNanos(Path vectorFile, VectorDtype dtype) throws IOException {
-        int rowBytes = dtype.vectorBytes(dim) + 4;
-        try (FileChannel ch = FileChannel.open(vectorFile, StandardOpenOption.READ)) {
-            long len = Math.min(ch.size(), 1L << 30);
-            ByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, len);
-            CRC32C crc = new CRC32C();
-            SplittableRandom r = new SplittableRandom(seed);
-            int rows = (int) ((len - 64) / rowBytes);
-            long sink = 0;
-            int n = 2_000_000;
-            long t0 = 0;
-            for (int i = -200_000; i < n; i++) {
-                if (i == 0) {
-                    t0 = System.nanoTime();
-                }
-                int off = 64 + r.nextInt(rows) * rowBytes;
-                map.limit(off + rowBytes - 4).position(off);
+    /** CRC32C of one row already in cache: the compute cost the per-read check adds to a lookup. */
+    private double crcNanos(VectorDtype dtype) {
+        int rowBytes = dtype.vectorBytes(dim);
+        ByteBuffer buf = ByteBuffer.allocateDirect(rowBytes * 16);
+        CRC32C crc = new CRC32C();
+        long sink = 0;
+        int n = 1_000_000;
+        double ns = Double.MAX_VALUE;
+        for (int rep = 0; rep < 4; rep++) { // the best of 4: the compute cost, without the machine's noise
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                int off = (i & 15) * rowBytes;
+                buf.limit(off + rowBytes).position(off);
                 crc.reset();
-                crc.update(map);
-                map.limit(map.capacity());
+                crc.update(buf);
+                buf.limit(buf.capacity());
                 sink += crc.getValue();
             }
-            double ns = (System.nanoTime() - t0) / (double) n;
-            return sink == 42 ? ns + 1e-9 : ns;
+            ns = Math.min(ns, (System.nanoTime() - t0) / (double) n);
         }
+        return sink == 42 ? ns + 1e-9 : ns;
     }
 
     long pack(int[] seq, int from, int n) {
