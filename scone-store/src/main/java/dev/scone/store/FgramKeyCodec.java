@@ -3,9 +3,11 @@ package dev.scone.store;
 /**
  * The exact byte encoding of an f-gram used as the index key: each token {@code t} becomes the
  * digit {@code t + 1} of {@code bitsPerToken} bits, written big-endian after enough leading zero
- * bits to fill whole bytes. Digits are never zero, so the encoding is injective across lengths:
- * two different token sequences never share a key. When {@code maxN * bitsPerToken <= 64} the
- * same digits also form a {@code long} ({@link #packedKey}), the key of the in-heap index.
+ * bits to fill the key. Digits are never zero, so the encoding is injective across lengths: two
+ * different token sequences never share a key. When {@code maxN * bitsPerToken <= 64} every key
+ * is 8 bytes (constant-size keys make the Chronicle Map index smaller and faster) and the same
+ * digits form a {@code long} ({@link #packedKey}), the key of the in-heap index; otherwise a key
+ * of n tokens takes {@code ceil(n * bitsPerToken / 8)} bytes.
  */
 final class FgramKeyCodec {
 
@@ -20,7 +22,7 @@ final class FgramKeyCodec {
         this.bits = 32 - Integer.numberOfLeadingZeros(tokenVocabularySize);
         this.keyBytes = new int[maxN + 1];
         for (int n = 2; n <= maxN; n++) {
-            keyBytes[n] = (n * bits + 7) / 8;
+            keyBytes[n] = maxN * bits <= 64 ? 8 : (n * bits + 7) / 8;
         }
     }
 
@@ -48,6 +50,11 @@ final class FgramKeyCodec {
             s += keyBytes[n];
         }
         return s / (maxN - 1);
+    }
+
+    /** @return whether every key has the same size (8 bytes) */
+    boolean constantKeySize() {
+        return packsIntoLong();
     }
 
     /** @return whether every key also fits a {@code long} */
@@ -112,7 +119,7 @@ final class FgramKeyCodec {
     byte[] keyOfPacked(long packed) {
         int bitLength = 64 - Long.numberOfLeadingZeros(packed);
         int n = (bitLength + bits - 1) / bits;
-        if (n < 2 || n > maxN) {
+        if (n < 2 || n > maxN || !packsIntoLong()) {
             return null;
         }
         byte[] key = new byte[keyBytes[n]];

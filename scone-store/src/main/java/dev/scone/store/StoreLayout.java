@@ -77,13 +77,14 @@ final class StoreLayout {
 
     /** The Chronicle Map builder of the key index (byte[] exact key -> 4-byte row index). */
     static ChronicleMapBuilder<byte[], byte[]> indexBuilder(FgramKeyCodec codec, long entries) {
-        return ChronicleMap.of(byte[].class, byte[].class)
+        ChronicleMapBuilder<byte[], byte[]> b = ChronicleMap.of(byte[].class, byte[].class)
                 .name("scone-fgram-index")
                 .entries(Math.max(16, entries))
-                .averageKeySize(codec.averageKeyBytes())
                 .constantValueSizeBySample(new byte[4])
                 // rows carry their own CRC over (key, vector): Chronicle's entry checksums add nothing
                 .checksumEntries(false);
+        return codec.constantKeySize() ? b.constantKeySizeBySample(new byte[8])
+                : b.averageKeySize(codec.averageKeyBytes());
     }
 
     static long crc32cOf(Path file) throws IOException {

@@ -457,6 +457,46 @@ class FgramStoreTest {
     }
 
     @Test
+    void keysTooLongForALongUseVariableSizeKeysAndTheChronicleIndex() throws IOException {
+        int vocabSize = 1 << 20; // 21 bits per token: K = 4 needs 84 bits
+        Random r = new Random(8);
+        List<int[]> grams = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        while (grams.size() < 300) {
+            int[] g = new int[2 + r.nextInt(3)];
+            for (int k = 0; k < g.length; k++) {
+                g[k] = r.nextInt(4) == 0 ? vocabSize - 1 - r.nextInt(3) : r.nextInt(3);
+            }
+            if (seen.add(Arrays.toString(g))) {
+                grams.add(g);
+            }
+        }
+        FgramVocabulary wide = FgramVocabulary.of(vocabSize, 4, grams, new long[grams.size()]);
+        float[] v = StoreFixtures.vectors(grams.size(), 12);
+        Path dir = tmp.resolve("wide");
+        StoreFixtures.write(dir, wide, v, VectorDtype.FLOAT32);
+        assertThrows(IllegalArgumentException.class, () -> FgramStore.open(dir,
+                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP)));
+        try (FgramStore store = FgramStore.open(dir)) {
+            assertEquals(FgramStore.IndexMode.CHRONICLE, store.indexMode());
+            float[] out = new float[StoreFixtures.D];
+            for (int id = 0; id < grams.size(); id++) {
+                int[] g = wide.tokens(id);
+                assertEquals(id, store.lookup(g, 0, g.length, out, 0));
+                assertArrayEquals(Arrays.copyOfRange(v, id * StoreFixtures.D, (id + 1) * StoreFixtures.D), out);
+            }
+            for (int i = 0; i < 3000; i++) {
+                int[] q = new int[1 + r.nextInt(5)];
+                for (int k = 0; k < q.length; k++) {
+                    q[k] = r.nextInt(4) == 0 ? vocabSize - 1 - r.nextInt(3) : r.nextInt(3);
+                }
+                assertEquals(wide.find(q), store.find(q, 0, q.length), Arrays.toString(q));
+            }
+            store.verify();
+        }
+    }
+
+    @Test
     void healthyStoresVerify() throws SconeFormatException {
         f32.verify();
         f32Heap.verify();
