@@ -1,0 +1,678 @@
+package dev.scone.store;
+
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import it.unimi.dsi.fastutil.longs.Long2IntMaps;
+import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.locks.StampedLock;
+import java.util.zip.CRC32C;
+import net.openhft.chronicle.map.ChronicleMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An open f-gram store, read-only: the precomputed vectors F of every f-gram, keyed by the exact
+ * f-gram token sequence, so the store alone answers "is this an f-gram?" with no false match.
+ *
+ * <p>Lookups: a point lookup (tokens to row and vector) and a batch lookup over a (B, T) window
+ * of token ids that finds, for every position, the longest f-gram ending there (never reaching
+ * before its row's start, longest first, at most K - 1 probes) and writes its (E) vector into a
+ * caller's reusable (B, T, E) array, allocating nothing per token. {@link #prefetch} runs a batch
+ * lookup on an executor so the next batch resolves while the current one runs. Lookups are safe
+ * from any number of threads.
+ *
+ * <p>Integrity: the manifest, vector file header, filter and (by default) the whole index file
+ * are checked at {@link #open}; every vector read is checked against its row's CRC32C, which also
+ * covers the f-gram's key, so a damaged vector or index entry throws
+ * {@link FgramStoreCorruptedException} instead of returning a wrong vector. The vector file is
+ * mapped read-only. {@link #verify()} checks every entry.
+ *
+ * <p>Vectors decode exactly for {@link VectorDtype#FLOAT32} and within the bounds documented on
+ * {@link VectorDtype} otherwise.
+ */
+public final class FgramStore implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FgramStore.class);
+
+    /** Where the key index lives while the store is open. */
+    public enum IndexMode {
+        /** Query the Chronicle Map file (off-heap; memory grows with nothing but the page cache). */
+        CHRONICLE,
+        /**
+         * Copy the index into an in-heap hash table at open (about 24 bytes of heap per f-gram)
+         * and close the Chronicle Map; several times faster per probe. Needs
+         * {@code K * bits(token vocabulary size) <= 64}.
+         */
+        HEAP,
+        /**
+         * {@link #HEAP} when it applies and the heap index would take under a quarter of the
+         * maximum heap, else {@link #CHRONICLE}.
+         */
+        AUTO
+    }
+
+    /** Heap bytes per f-gram of the {@link IndexMode#HEAP} index, as estimated for {@link IndexMode#AUTO}. */
+    static final long HEAP_INDEX_BYTES_PER_ENTRY = 32;
+
+    /**
+     * How to open a store.
+     *
+     * @param expectations what the manifest must say (see {@link StoreExpectations})
+     * @param indexMode where the key index lives while open
+     * @param verifyIndexChecksum whether to check the whole index file's CRC32C at open (reads
+     *     the whole file; it refuses a damaged index before Chronicle Map maps it, and also an
+     *     index left locked by a process that died mid-lookup; turn off only for stores shared
+     *     by concurrently running processes)
+     * @param prefetchExecutor where {@link #prefetch} runs; {@code null}: one daemon thread owned by the store
+     */
+    public record OpenOptions(StoreExpectations expectations, IndexMode indexMode, boolean verifyIndexChecksum,
+            Executor prefetchExecutor) {
+
+        /** Checks the arguments. */
+        public OpenOptions {
+            Objects.requireNonNull(expectations, "expectations");
+            Objects.requireNonNull(indexMode, "indexMode");
+        }
+
+        /** @return no expectations, {@link IndexMode#AUTO}, index checksum verified, own prefetch thread */
+        public static OpenOptions defaults() {
+            return new OpenOptions(StoreExpectations.none(), IndexMode.AUTO, true, null);
+        }
+
+        /** @param value expectations @return a copy with them */
+        public OpenOptions withExpectations(StoreExpectations value) {
+            return new OpenOptions(value, indexMode, verifyIndexChecksum, prefetchExecutor);
+        }
+
+        /** @param value index mode @return a copy with it */
+        public OpenOptions withIndexMode(IndexMode value) {
+            return new OpenOptions(expectations, value, verifyIndexChecksum, prefetchExecutor);
+        }
+
+        /** @param value whether to check the index file at open @return a copy with it */
+        public OpenOptions withVerifyIndexChecksum(boolean value) {
+            return new OpenOptions(expectations, indexMode, value, prefetchExecutor);
+        }
+
+        /** @param value the prefetch executor (not shut down by the store) @return a copy with it */
+        public OpenOptions withPrefetchExecutor(Executor value) {
+            return new OpenOptions(expectations, indexMode, verifyIndexChecksum, value);
+        }
+    }
+
+    private final Path dir;
+    private final Path vectorFile;
+    private final Path indexFile;
+    private final StoreManifest manifest;
+    private final FgramKeyCodec codec;
+    private final FgramBloomFilter filter;
+    private final int d;
+    private final int maxN;
+    private final long size;
+    private final VectorDtype dtype;
+    private final int rowBytes;
+    private final int vectorBytes;
+    private final int rowsPerChunk;
+    // Mapped once for the store's life: the JDK unmaps only on GC, which is safe with concurrent readers.
+    private final ByteBuffer[] chunks;
+    private final FloatBuffer[] floatChunks; // FLOAT32 only
+    private final ChronicleMap<byte[], byte[]> chronicle; // null in HEAP mode
+    private final Long2IntOpenHashMap heap; // null in CHRONICLE mode
+    private final ThreadLocal<Scratch> scratch;
+    private final StampedLock lock = new StampedLock();
+    private final Executor prefetchExecutor;
+    private ExecutorService ownExecutor;
+    private volatile boolean closed;
+
+    private FgramStore(Path dir, StoreManifest m, FgramBloomFilter filter, ByteBuffer[] chunks,
+            ChronicleMap<byte[], byte[]> chronicle, Long2IntOpenHashMap heap, Executor executor) {
+        this.dir = dir;
+        this.vectorFile = dir.resolve(StoreLayout.VECTORS);
+        this.indexFile = dir.resolve(StoreLayout.INDEX);
+        this.manifest = m;
+        this.codec = new FgramKeyCodec(m.tokenVocabularySize(), m.maxN());
+        this.filter = filter;
+        this.d = m.embeddingSize();
+        this.maxN = m.maxN();
+        this.size = m.size();
+        this.dtype = m.dtype();
+        this.rowBytes = StoreLayout.rowBytes(dtype, d);
+        this.vectorBytes = dtype.vectorBytes(d);
+        this.rowsPerChunk = StoreLayout.rowsPerChunk(rowBytes);
+        this.chunks = chunks;
+        this.floatChunks = new FloatBuffer[chunks.length];
+        if (dtype == VectorDtype.FLOAT32) {
+            for (int c = 0; c < chunks.length; c++) {
+                floatChunks[c] = chunks[c].asFloatBuffer(); // rows are 4-byte aligned: 4d + 4 bytes
+            }
+        }
+        this.chronicle = chronicle;
+        this.heap = heap;
+        this.prefetchExecutor = executor;
+        this.scratch = ThreadLocal.withInitial(Scratch::new);
+    }
+
+    /**
+     * Opens a store with {@link OpenOptions#defaults()}.
+     *
+     * @param dir the store folder
+     * @return the open store
+     * @throws SconeFormatException when a file is missing, truncated, damaged or foreign
+     * @throws IOException when reading fails
+     */
+    public static FgramStore open(Path dir) throws IOException {
+        return open(dir, OpenOptions.defaults());
+    }
+
+    /**
+     * Opens a store.
+     *
+     * @param dir the store folder
+     * @param options how to open it
+     * @return the open store
+     * @throws StoreMismatchException when the manifest disagrees with the expectations
+     * @throws SconeFormatException when a file is missing, truncated, damaged or foreign
+     * @throws IOException when reading fails
+     */
+    public static FgramStore open(Path dir, OpenOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        dir = dir.toAbsolutePath().normalize();
+        StoreManifest m = StoreManifest.read(dir.resolve(StoreManifest.FILE_NAME));
+        options.expectations().check(dir, m);
+        if (m.maxN() < FgramVocabulary.MIN_N || m.embeddingSize() < 1 || m.tokenVocabularySize() < 1
+                || m.size() > Integer.MAX_VALUE) {
+            throw new SconeFormatException(dir.resolve(StoreManifest.FILE_NAME), "implausible manifest " + m);
+        }
+        FgramKeyCodec codec = new FgramKeyCodec(m.tokenVocabularySize(), m.maxN());
+        IndexMode mode = options.indexMode();
+        if (mode == IndexMode.HEAP && !codec.packsIntoLong()) {
+            throw new IllegalArgumentException("IndexMode.HEAP needs K * " + codec.bitsPerToken()
+                    + " bits <= 64, but K = " + m.maxN());
+        }
+        if (mode == IndexMode.AUTO) {
+            boolean fits = m.size() * HEAP_INDEX_BYTES_PER_ENTRY < Runtime.getRuntime().maxMemory() / 4;
+            mode = codec.packsIntoLong() && fits ? IndexMode.HEAP : IndexMode.CHRONICLE;
+        }
+        ByteBuffer[] chunks = mapVectors(dir.resolve(StoreLayout.VECTORS), m);
+        FgramBloomFilter filter = FgramBloomFilter.read(dir.resolve(StoreLayout.FILTER));
+        Path indexFile = dir.resolve(StoreLayout.INDEX);
+        if (!Files.isRegularFile(indexFile)) {
+            throw new SconeFormatException(indexFile, "index file is missing");
+        }
+        if (options.verifyIndexChecksum()) {
+            long crc = StoreLayout.crc32cOf(indexFile);
+            if ((crc & 0xFFFFFFFFL) != m.indexChecksum()) {
+                throw new SconeFormatException(indexFile, "index checksum mismatch (stored "
+                        + StoreManifest.hex(m.indexChecksum()) + ", computed " + StoreManifest.hex(crc)
+                        + "): the index is damaged, or a process died while reading it");
+            }
+        }
+        ChronicleMap<byte[], byte[]> map;
+        try {
+            map = StoreLayout.indexBuilder(codec, m.size()).createPersistedTo(indexFile.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new SconeFormatException(indexFile, "cannot open the index: " + e, e);
+        }
+        Long2IntOpenHashMap heap = null;
+        try {
+            if (map.longSize() != m.size()) {
+                throw new SconeFormatException(indexFile, "index holds " + map.longSize() + " entries, the manifest says "
+                        + m.size());
+            }
+            if (mode == IndexMode.HEAP) {
+                heap = loadHeapIndex(map, m, indexFile);
+                map.close();
+                map = null;
+            }
+        } catch (IOException | RuntimeException e) {
+            if (map != null) {
+                map.close();
+            }
+            throw e;
+        }
+        LOG.debug("{}: opened {} f-grams, d={}, {}, index {}", dir, m.size(), m.embeddingSize(), m.dtype(), mode);
+        return new FgramStore(dir, m, filter, chunks, map, heap, options.prefetchExecutor());
+    }
+
+    private static Long2IntOpenHashMap loadHeapIndex(ChronicleMap<byte[], byte[]> map, StoreManifest m, Path file)
+            throws SconeFormatException {
+        Long2IntOpenHashMap heap = new Long2IntOpenHashMap((int) m.size());
+        heap.defaultReturnValue(-1);
+        String[] problem = new String[1];
+        map.forEach((k, v) -> {
+            if (v.length != 4 || k.length > 8) {
+                problem[0] = "index entry of " + k.length + "-byte key / " + v.length + "-byte value";
+                return;
+            }
+            int row = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            heap.put(FgramKeyCodec.packedKey(k), row);
+        });
+        if (problem[0] != null) {
+            throw new SconeFormatException(file, "malformed " + problem[0]);
+        }
+        if (heap.size() != m.size()) {
+            throw new SconeFormatException(file, "index keys collapse to " + heap.size() + " of " + m.size());
+        }
+        return heap;
+    }
+
+    private static ByteBuffer[] mapVectors(Path file, StoreManifest m) throws IOException {
+        int rowBytes = StoreLayout.rowBytes(m.dtype(), m.embeddingSize());
+        long expected = StoreLayout.HEADER_BYTES + m.size() * rowBytes;
+        if (!Files.isRegularFile(file)) {
+            throw new SconeFormatException(file, "vector file is missing");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long actual = ch.size();
+            if (actual != expected || m.vectorFileBytes() != expected) {
+                throw new SconeFormatException(file, (actual < expected ? "truncated" : "wrong size") + ": " + actual
+                        + " bytes, expected " + expected + " for " + m.size() + " rows of " + rowBytes + " bytes");
+            }
+            ByteBuffer header = ByteBuffer.allocate(StoreLayout.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
+                // the header sits at the start of the file: buffer position = file position
+            }
+            StoreLayout.checkHeader(file, header, m);
+            int perChunk = StoreLayout.rowsPerChunk(rowBytes);
+            int n = (int) ((m.size() + perChunk - 1) / perChunk);
+            ByteBuffer[] chunks = new ByteBuffer[n];
+            for (int c = 0; c < n; c++) {
+                long first = (long) c * perChunk;
+                long rows = Math.min(perChunk, m.size() - first);
+                chunks[c] = ch.map(FileChannel.MapMode.READ_ONLY, StoreLayout.HEADER_BYTES + first * rowBytes,
+                        rows * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            return chunks;
+        }
+    }
+
+    /** @return the manifest */
+    public StoreManifest manifest() {
+        return manifest;
+    }
+
+    /** @return E (= d), the length of every vector */
+    public int embeddingSize() {
+        return d;
+    }
+
+    /** @return K, the longest f-gram length */
+    public int maxN() {
+        return maxN;
+    }
+
+    /** @return S, the number of f-grams */
+    public long size() {
+        return size;
+    }
+
+    /** @return how vectors are stored */
+    public VectorDtype dtype() {
+        return dtype;
+    }
+
+    /** @return where the key index lives while open ({@link IndexMode#CHRONICLE} or {@link IndexMode#HEAP}) */
+    public IndexMode indexMode() {
+        return heap != null ? IndexMode.HEAP : IndexMode.CHRONICLE;
+    }
+
+    /** @return the store folder */
+    public Path path() {
+        return dir;
+    }
+
+    /**
+     * Whether {@code tokens[from .. from + len)} is an f-gram of this store.
+     *
+     * @param tokens token ids (each in the token vocabulary)
+     * @param from first token
+     * @param len length; outside [2, K] is never an f-gram
+     * @return its row, or -1
+     * @throws IllegalArgumentException for a token id outside the token vocabulary
+     */
+    public int find(int[] tokens, int from, int len) {
+        return lookup(tokens, from, len, null, 0);
+    }
+
+    /**
+     * Point lookup: writes the vector of f-gram {@code tokens[from .. from + len)} into
+     * {@code out[outOffset .. outOffset + E)} when it is an f-gram (leaves {@code out} alone
+     * otherwise).
+     *
+     * @param tokens token ids
+     * @param from first token
+     * @param len length; outside [2, K] is never an f-gram
+     * @param out destination, or {@code null} to only find the row
+     * @param outOffset where the vector goes
+     * @return the f-gram's row, or -1
+     * @throws FgramStoreCorruptedException when the entry is damaged
+     */
+    public int lookup(int[] tokens, int from, int len, float[] out, int outOffset) {
+        Objects.checkFromIndexSize(from, Math.max(0, len), tokens.length);
+        if (out != null) {
+            Objects.checkFromIndexSize(outOffset, d, out.length);
+        }
+        codec.checkTokens(tokens, from, len);
+        long stamp = acquire();
+        try {
+            if (len < FgramVocabulary.MIN_N || len > maxN
+                    || !filter.mightContain(FgramVocabulary.hash(tokens, from, len))) {
+                return -1;
+            }
+            Scratch s = scratch.get();
+            byte[] key = s.keys[len];
+            codec.encode(tokens, from, len, key);
+            int row = findRow(s, tokens, from, len, key);
+            if (row >= 0) {
+                readRow(s, row, key, tokens, from, len, out == null ? s.discard : out, out == null ? 0 : outOffset);
+            }
+            return row;
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Batch lookup over a (B, T) window of token ids, row-major, each row matched on its own:
+     * for every position the longest f-gram ending there that starts at or after its row's start.
+     * Matched positions get their f-gram's (E) vector and their f-gram length in
+     * {@code matchedLength}; unmatched ones get a zero vector and 0.
+     *
+     * @param window (B, T) token ids
+     * @param batch B
+     * @param length T
+     * @param out (B, T, E) destination, reused across calls
+     * @param matchedLength (B, T) destination: matched f-gram length, 0 = none
+     * @return the number of matched positions
+     * @throws IllegalArgumentException for wrong sizes or a token id outside the token vocabulary
+     * @throws FgramStoreCorruptedException when a matched entry is damaged
+     */
+    public int lookupBatch(int[] window, int batch, int length, float[] out, int[] matchedLength) {
+        if (batch < 0 || length < 0) {
+            throw new IllegalArgumentException("B and T must be >= 0, got " + batch + ", " + length);
+        }
+        long n = (long) batch * length;
+        if (window.length < n || matchedLength.length < n || out.length < n * d) {
+            throw new IllegalArgumentException("window of " + window.length + " ids, out of " + out.length
+                    + " floats, matchedLength of " + matchedLength.length + " do not hold (B, T, E) = (" + batch + ", "
+                    + length + ", " + d + ")");
+        }
+        codec.checkTokens(window, 0, (int) n);
+        long stamp = acquire();
+        try {
+            Scratch s = scratch.get();
+            int matched = 0;
+            for (int b = 0; b < batch; b++) {
+                int rowStart = b * length;
+                for (int t = 0; t < length; t++) {
+                    int i = rowStart + t;
+                    int found = 0;
+                    for (int len = Math.min(maxN, t + 1); len >= FgramVocabulary.MIN_N; len--) {
+                        int from = i - len + 1;
+                        if (!filter.mightContain(FgramVocabulary.hash(window, from, len))) {
+                            continue;
+                        }
+                        byte[] key = s.keys[len];
+                        codec.encode(window, from, len, key);
+                        int row = findRow(s, window, from, len, key);
+                        if (row >= 0) {
+                            readRow(s, row, key, window, from, len, out, i * d);
+                            found = len;
+                            break;
+                        }
+                    }
+                    matchedLength[i] = found;
+                    if (found == 0) {
+                        Arrays.fill(out, i * d, i * d + d, 0f);
+                    } else {
+                        matched++;
+                    }
+                }
+            }
+            return matched;
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Starts a batch lookup of a copy of {@code window} on the prefetch executor, into new buffers.
+     *
+     * @param window (B, T) token ids (copied: the caller may reuse it at once)
+     * @param batch B
+     * @param length T
+     * @return the result once resolved; completes exceptionally as {@link #lookupBatch} would throw
+     */
+    public CompletableFuture<LookupResult> prefetch(int[] window, int batch, int length) {
+        return prefetch(window, batch, length, new LookupResult(Math.max(1, batch), Math.max(1, length), d));
+    }
+
+    /**
+     * Starts a batch lookup of a copy of {@code window} on the prefetch executor, into {@code into}
+     * (which the caller must not read or reuse until the future completes).
+     *
+     * @param window (B, T) token ids (copied)
+     * @param batch B, equal to {@code into.batch()}
+     * @param length T, equal to {@code into.length()}
+     * @param into the reused result buffers
+     * @return {@code into}, once resolved
+     */
+    public CompletableFuture<LookupResult> prefetch(int[] window, int batch, int length, LookupResult into) {
+        if (into.batch() != batch || into.length() != length || into.embeddingSize() != d) {
+            throw new IllegalArgumentException("result buffers (" + into.batch() + ", " + into.length() + ", "
+                    + into.embeddingSize() + ") do not match (B, T, E) = (" + batch + ", " + length + ", " + d + ")");
+        }
+        if ((long) batch * length > window.length) {
+            throw new IllegalArgumentException("window of " + window.length + " ids is smaller than B * T = "
+                    + (long) batch * length);
+        }
+        checkNotClosed();
+        int[] copy = Arrays.copyOf(window, batch * length);
+        return CompletableFuture.supplyAsync(() -> {
+            into.setMatchedCount(lookupBatch(copy, batch, length, into.vectors(), into.matchedLength()));
+            return into;
+        }, executor());
+    }
+
+    /**
+     * Checks every entry: the index holds S distinct rows, each row's checksum matches its key and
+     * vector. Reads the whole vector file.
+     *
+     * @throws SconeFormatException at the first problem
+     */
+    public void verify() throws SconeFormatException {
+        long stamp = acquire();
+        try {
+            BitSet seen = new BitSet((int) size);
+            Scratch s = scratch.get();
+            float[] tmp = new float[d];
+            long[] entries = {0};
+            SconeFormatException[] problem = new SconeFormatException[1];
+            java.util.function.BiConsumer<byte[], Integer> check = (key, row) -> {
+                if (problem[0] != null) {
+                    return;
+                }
+                entries[0]++;
+                int[] tokens = codec.decode(key);
+                if (tokens == null) {
+                    problem[0] = new SconeFormatException(indexFile, "index holds an invalid key of " + key.length
+                            + " bytes");
+                } else if (row < 0 || row >= size || seen.get(row)) {
+                    problem[0] = new SconeFormatException(indexFile, "f-gram " + Arrays.toString(tokens)
+                            + " points to row " + row + ", which is out of range or taken");
+                } else {
+                    seen.set(row);
+                    try {
+                        readRow(s, row, key, tokens, 0, tokens.length, tmp, 0);
+                    } catch (FgramStoreCorruptedException e) {
+                        problem[0] = e.getCause();
+                    }
+                }
+            };
+            if (chronicle != null) {
+                chronicle.forEach((k, v) -> check.accept(k,
+                        ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getInt()));
+            } else {
+                Long2IntMaps.fastForEach(heap, e -> {
+                    byte[] key = codec.keyOfPacked(e.getLongKey());
+                    check.accept(key == null ? new byte[0] : key, e.getIntValue());
+                });
+            }
+            if (problem[0] != null) {
+                throw problem[0];
+            }
+            if (entries[0] != size) {
+                throw new SconeFormatException(indexFile, "index holds " + entries[0] + " entries, expected " + size);
+            }
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Closes the store: waits for running lookups, then releases the index. Later calls throw
+     * {@link IllegalStateException}. Idempotent; throws nothing.
+     */
+    @Override
+    public void close() {
+        long stamp = lock.writeLock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (chronicle != null) {
+                try {
+                    chronicle.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: closing the index failed", dir, e);
+                }
+            }
+            synchronized (this) {
+                if (ownExecutor != null) {
+                    ownExecutor.shutdown();
+                }
+            }
+        } finally {
+            lock.unlockWrite(stamp);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FgramStore[" + dir + ", S=" + size + ", d=" + d + ", " + dtype + ", K=" + maxN + "]";
+    }
+
+    private long acquire() {
+        long stamp = lock.readLock();
+        if (closed) {
+            lock.unlockRead(stamp);
+            throw new IllegalStateException("store " + dir + " is closed");
+        }
+        return stamp;
+    }
+
+    private void checkNotClosed() {
+        if (closed) {
+            throw new IllegalStateException("store " + dir + " is closed");
+        }
+    }
+
+    private synchronized Executor executor() {
+        if (prefetchExecutor != null) {
+            return prefetchExecutor;
+        }
+        if (ownExecutor == null) {
+            ownExecutor = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "scone-store-prefetch");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return ownExecutor;
+    }
+
+    private int findRow(Scratch s, int[] tokens, int from, int len, byte[] key) {
+        if (heap != null) {
+            return heap.get(codec.packedKey(tokens, from, len));
+        }
+        byte[] v = chronicle.getUsing(key, s.value);
+        if (v == null) {
+            return -1;
+        }
+        return (v[0] & 0xFF) | (v[1] & 0xFF) << 8 | (v[2] & 0xFF) << 16 | (v[3] & 0xFF) << 24;
+    }
+
+    private void readRow(Scratch s, int row, byte[] key, int[] tokens, int from, int len, float[] out, int outOffset) {
+        if (row < 0 || row >= size) {
+            throw corrupted(indexFile, "the index entry of f-gram " + describe(tokens, from, len) + " points to row "
+                    + row + ", outside [0, " + size + ")");
+        }
+        int c = row / rowsPerChunk;
+        int off = (row - c * rowsPerChunk) * rowBytes;
+        ByteBuffer view = s.views[c];
+        view.clear();
+        view.position(off);
+        view.limit(off + vectorBytes);
+        CRC32C crc = s.crc;
+        crc.reset();
+        crc.update(key, 0, key.length);
+        try {
+            crc.update(view);
+            if ((int) crc.getValue() != chunks[c].getInt(off + vectorBytes)) {
+                throw corrupted(vectorFile, "row " + row + " (f-gram " + describe(tokens, from, len)
+                        + ") fails its checksum: the vector or the index entry is damaged");
+            }
+            if (dtype == VectorDtype.FLOAT32) {
+                floatChunks[c].get(off >>> 2, out, outOffset, d);
+            } else {
+                dtype.decode(chunks[c], off, d, out, outOffset);
+            }
+        } catch (InternalError e) {
+            // what the JDK throws when a mapped page cannot be read (the file shrank under us, an I/O error)
+            throw corrupted(vectorFile, "row " + row + " cannot be read (file truncated or unreadable since open): "
+                    + e.getMessage());
+        }
+    }
+
+    private static FgramStoreCorruptedException corrupted(Path file, String problem) {
+        return new FgramStoreCorruptedException(new SconeFormatException(file, problem));
+    }
+
+    private static String describe(int[] tokens, int from, int len) {
+        return Arrays.toString(Arrays.copyOfRange(tokens, from, from + len));
+    }
+
+    /** Per-thread reusable buffers: keys by length, the value buffer, a CRC and positioned views. */
+    private final class Scratch {
+        final byte[][] keys = new byte[maxN + 1][];
+        final byte[] value = new byte[4];
+        final CRC32C crc = new CRC32C();
+        final ByteBuffer[] views = new ByteBuffer[chunks.length];
+        final float[] discard = new float[d];
+
+        Scratch() {
+            for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
+                keys[n] = new byte[codec.keyBytes(n)];
+            }
+            for (int c = 0; c < chunks.length; c++) {
+                views[c] = chunks[c].duplicate();
+            }
+        }
+    }
+}

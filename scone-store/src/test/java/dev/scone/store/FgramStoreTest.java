@@ -1,0 +1,558 @@
+package dev.scone.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Writes stores of each dtype once and checks lookups, integrity and the write protocol. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FgramStoreTest {
+
+    private static final int S = 3000;
+
+    @TempDir
+    static Path tmp;
+
+    private FgramVocabulary vocab;
+    private float[] vectors;
+    private Path f32Dir;
+    private Path bf16Dir;
+    private Path int8Dir;
+    private FgramStore f32;
+    private FgramStore f32Heap;
+    private FgramStore bf16;
+    private FgramStore int8;
+
+    @BeforeAll
+    void writeStores() throws IOException {
+        vocab = StoreFixtures.vocabulary(S, 42);
+        vectors = StoreFixtures.vectors(S, 43);
+        f32Dir = tmp.resolve("f32");
+        bf16Dir = tmp.resolve("bf16");
+        int8Dir = tmp.resolve("int8");
+        StoreFixtures.write(f32Dir, vocab, vectors, VectorDtype.FLOAT32);
+        StoreFixtures.write(bf16Dir, vocab, vectors, VectorDtype.BFLOAT16);
+        StoreFixtures.write(int8Dir, vocab, vectors, VectorDtype.INT8);
+        FgramStore.OpenOptions chronicle = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE);
+        f32 = FgramStore.open(f32Dir, chronicle);
+        f32Heap = FgramStore.open(f32Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
+        bf16 = FgramStore.open(bf16Dir, chronicle);
+        int8 = FgramStore.open(int8Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
+    }
+
+    @AfterAll
+    void closeStores() {
+        for (FgramStore s : new FgramStore[] {f32, f32Heap, bf16, int8}) {
+            if (s != null) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void manifestRecordsWhatWasWritten() {
+        StoreManifest m = bf16.manifest();
+        assertEquals(StoreManifest.FORMAT_VERSION, m.formatVersion());
+        assertEquals(StoreFixtures.D, m.embeddingSize());
+        assertEquals(VectorDtype.BFLOAT16, m.dtype());
+        assertEquals(StoreFixtures.K, m.maxN());
+        assertEquals(S, m.size());
+        assertEquals(vocab.fingerprint(), m.fgramVocabularyFingerprint());
+        assertEquals("tok-v1", m.tokenVocabularyFingerprint());
+        assertEquals("model-v1", m.modelFingerprint());
+    }
+
+    @Test
+    void float32RoundTripsExactlyInBothIndexModes() {
+        for (FgramStore store : List.of(f32, f32Heap)) {
+            float[] out = new float[StoreFixtures.D];
+            for (int id = 0; id < S; id++) {
+                int[] g = vocab.tokens(id);
+                assertEquals(id, store.lookup(g, 0, g.length, out, 0));
+                assertArrayEquals(Arrays.copyOfRange(vectors, id * StoreFixtures.D, (id + 1) * StoreFixtures.D), out);
+            }
+        }
+    }
+
+    @Test
+    void bfloat16IsWithinHalfAnUlpRelative() {
+        float[] out = new float[StoreFixtures.D];
+        for (int id = 0; id < S; id++) {
+            int[] g = vocab.tokens(id);
+            assertEquals(id, bf16.lookup(g, 0, g.length, out, 0));
+            for (int k = 0; k < StoreFixtures.D; k++) {
+                float x = vectors[id * StoreFixtures.D + k];
+                assertTrue(Math.abs(out[k] - x) <= Math.scalb(Math.abs(x), -8), "f-gram " + id + "[" + k + "]: " + x
+                        + " -> " + out[k]);
+            }
+        }
+    }
+
+    @Test
+    void int8IsWithinHalfAScale() {
+        float[] out = new float[StoreFixtures.D];
+        for (int id = 0; id < S; id++) {
+            int[] g = vocab.tokens(id);
+            assertEquals(id, int8.lookup(g, 0, g.length, out, 0));
+            float max = 0;
+            for (int k = 0; k < StoreFixtures.D; k++) {
+                max = Math.max(max, Math.abs(vectors[id * StoreFixtures.D + k]));
+            }
+            float scale = max / 127f;
+            for (int k = 0; k < StoreFixtures.D; k++) {
+                float x = vectors[id * StoreFixtures.D + k];
+                assertTrue(Math.abs(out[k] - x) <= scale / 2 + Math.scalb(max, -22), "f-gram " + id + "[" + k + "]: "
+                        + x + " -> " + out[k] + " (scale " + scale + ")");
+            }
+        }
+    }
+
+    @Test
+    void noFalseMatchesForNeighboursOfStoredFgrams() {
+        List<int[]> probes = new ArrayList<>();
+        for (int[] p : StoreFixtures.PLANTED) {
+            probes.add(p);
+            probes.add(Arrays.copyOf(p, p.length - 1)); // prefix
+            probes.add(Arrays.copyOfRange(p, 1, p.length)); // suffix
+            int[] longer = Arrays.copyOf(p, p.length + 1); // extended by one token
+            longer[p.length] = 9;
+            probes.add(longer);
+            for (int k = 0; k < p.length; k++) { // one token changed
+                int[] q = p.clone();
+                q[k] = (q[k] + 1) % StoreFixtures.TOKENS;
+                probes.add(q);
+            }
+        }
+        Random r = new Random(7);
+        for (int i = 0; i < 20_000; i++) {
+            int[] q = new int[1 + r.nextInt(6)];
+            for (int k = 0; k < q.length; k++) {
+                q[k] = r.nextInt(40);
+            }
+            probes.add(q);
+        }
+        int hits = 0;
+        for (int[] q : probes) {
+            int expected = vocab.find(q, 0, q.length);
+            for (FgramStore store : List.of(f32, f32Heap, int8)) {
+                assertEquals(expected, store.find(q, 0, q.length), Arrays.toString(q));
+            }
+            hits += expected >= 0 ? 1 : 0;
+        }
+        assertTrue(hits > 100 && hits < probes.size() - 100, "probes should mix hits and misses: " + hits);
+        for (int[] p : StoreFixtures.PLANTED) {
+            assertTrue(vocab.find(p) >= 0);
+        }
+    }
+
+    @Test
+    void batchLookupEqualsBruteForce() throws Exception {
+        Random r = new Random(11);
+        int d = StoreFixtures.D;
+        int totalMatched = 0;
+        int longMatches = 0;
+        for (int trial = 0; trial < 6; trial++) {
+            int batch = 1 + r.nextInt(6);
+            int length = 1 + r.nextInt(40);
+            int[] window = StoreFixtures.window(vocab, batch, length, r);
+            int[] expectedIds = StoreFixtures.bruteForce(vocab, window, batch, length);
+            for (FgramStore store : List.of(f32, f32Heap)) {
+                float[] out = new float[batch * length * d];
+                Arrays.fill(out, Float.NaN); // must be overwritten everywhere
+                int[] matched = new int[batch * length];
+                int count = store.lookupBatch(window, batch, length, out, matched);
+                int expectedCount = 0;
+                for (int i = 0; i < window.length; i++) {
+                    int id = expectedIds[i];
+                    float[] got = Arrays.copyOfRange(out, i * d, (i + 1) * d);
+                    if (id < 0) {
+                        assertEquals(0, matched[i], "position " + i);
+                        assertArrayEquals(new float[d], got, "position " + i);
+                    } else {
+                        expectedCount++;
+                        assertEquals(vocab.length(id), matched[i], "position " + i);
+                        assertArrayEquals(Arrays.copyOfRange(vectors, id * d, (id + 1) * d), got, "position " + i);
+                    }
+                }
+                assertEquals(expectedCount, count);
+                totalMatched += count;
+                for (int m : matched) {
+                    longMatches += m >= 3 ? 1 : 0;
+                }
+                LookupResult pre = store.prefetch(window, batch, length).get();
+                assertArrayEquals(out, pre.vectors());
+                assertArrayEquals(matched, pre.matchedLength());
+                assertEquals(count, pre.matchedCount());
+            }
+        }
+        assertTrue(totalMatched > 50 && longMatches > 10, totalMatched + " matches, " + longMatches + " of length >= 3");
+    }
+
+    @Test
+    void matchesNeverReachBeforeTheirRowStart() {
+        int[] g = StoreFixtures.PLANTED[0]; // {1, 2, 3}
+        int[] window = {9, 1, 2, 3, 9, 9}; // rows of T = 3: [9 1 2] [3 9 9]
+        int[] matched = new int[6];
+        f32.lookupBatch(window, 2, 3, new float[6 * StoreFixtures.D], matched);
+        assertEquals(0, matched[3], "[1 2 3] crosses the row boundary");
+        f32.lookupBatch(window, 1, 6, new float[6 * StoreFixtures.D], matched);
+        assertEquals(vocab.find(g) >= 0 ? 3 : 0, matched[3]);
+    }
+
+    @Test
+    void concurrentReadersAgree() throws Exception {
+        Random r = new Random(5);
+        int batch = 4;
+        int length = 32;
+        List<int[]> windows = new ArrayList<>();
+        List<float[]> expected = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            int[] w = StoreFixtures.window(vocab, batch, length, r);
+            float[] out = new float[batch * length * StoreFixtures.D];
+            f32.lookupBatch(w, batch, length, out, new int[batch * length]);
+            windows.add(w);
+            expected.add(out);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int thread = 0; thread < 4; thread++) {
+                for (FgramStore store : List.of(f32, f32Heap)) {
+                    results.add(pool.submit(() -> {
+                        float[] out = new float[batch * length * StoreFixtures.D];
+                        int[] matched = new int[batch * length];
+                        for (int rep = 0; rep < 20; rep++) {
+                            for (int i = 0; i < windows.size(); i++) {
+                                store.lookupBatch(windows.get(i), batch, length, out, matched);
+                                if (!Arrays.equals(out, expected.get(i))) {
+                                    return false;
+                                }
+                            }
+                        }
+                        return true;
+                    }));
+                }
+            }
+            for (Future<Boolean> f : results) {
+                assertTrue(f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        float[] out = new float[StoreFixtures.D];
+        assertThrows(IllegalArgumentException.class, () -> f32.lookup(new int[] {1, StoreFixtures.TOKENS}, 0, 2, out, 0));
+        assertThrows(IllegalArgumentException.class, () -> f32.lookup(new int[] {-1, 2}, 0, 2, out, 0));
+        assertEquals(-1, f32.find(new int[] {1, 2, 3, 4, 5}, 0, 5)); // longer than K: never an f-gram
+        assertThrows(IllegalArgumentException.class,
+                () -> f32.lookupBatch(new int[4], 2, 3, new float[6 * StoreFixtures.D], new int[6]));
+    }
+
+    @Test
+    void mismatchedExpectationsNameTheFieldAndBothValues() {
+        assertMismatch(StoreExpectations.none().withEmbeddingSize(32), "embeddingSize", "32", "24");
+        assertMismatch(StoreExpectations.none().withDtype(VectorDtype.INT8), "dtype", "INT8", "FLOAT32");
+        assertMismatch(StoreExpectations.none().withMaxN(5), "maxN", "5", "4");
+        assertMismatch(StoreExpectations.none().withTokenVocabularyFingerprint("tok-v2"), "tokenVocabularyFingerprint",
+                "tok-v2", "tok-v1");
+        assertMismatch(StoreExpectations.none().withFgramVocabularyFingerprint("abc"), "fgramVocabularyFingerprint",
+                "abc", vocab.fingerprint());
+        assertMismatch(StoreExpectations.none().withModelFingerprint("model-v2"), "modelFingerprint", "model-v2",
+                "model-v1");
+    }
+
+    private void assertMismatch(StoreExpectations e, String field, String expected, String actual) {
+        StoreMismatchException ex = assertThrows(StoreMismatchException.class,
+                () -> FgramStore.open(f32Dir, FgramStore.OpenOptions.defaults().withExpectations(e)));
+        assertEquals(field, ex.field());
+        assertTrue(ex.getMessage().contains(field) && ex.getMessage().contains("'" + expected + "'")
+                && ex.getMessage().contains("'" + actual + "'"), ex.getMessage());
+    }
+
+    @Test
+    void truncatedVectorFileIsRefusedAtOpen() throws IOException {
+        Path copy = copyStore(f32Dir, "truncated");
+        Path file = copy.resolve(StoreLayout.VECTORS);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 10);
+        }
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
+        assertEquals(file, e.path());
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void damagedManifestAndFilterAreRefused() throws IOException {
+        Path copy = copyStore(f32Dir, "manifest");
+        Path manifest = copy.resolve(StoreManifest.FILE_NAME);
+        Files.writeString(manifest, Files.readString(manifest).replace("embeddingSize=24", "embeddingSize=25"));
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
+        assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+        Path copy2 = copyStore(f32Dir, "filter");
+        flipByte(copy2.resolve(StoreLayout.FILTER), 100);
+        e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy2));
+        assertEquals(copy2.resolve(StoreLayout.FILTER), e.path());
+    }
+
+    @Test
+    void flippedVectorByteThrowsInsteadOfReturningAWrongVector() throws IOException {
+        Path copy = copyStore(f32Dir, "flipped-vector");
+        int rowBytes = StoreLayout.rowBytes(VectorDtype.FLOAT32, StoreFixtures.D);
+        int victim = 17;
+        flipByte(copy.resolve(StoreLayout.VECTORS), StoreLayout.HEADER_BYTES + (long) victim * rowBytes + 5);
+        try (FgramStore store = FgramStore.open(copy,
+                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE))) {
+            int[] g = vocab.tokens(victim);
+            FgramStoreCorruptedException e = assertThrows(FgramStoreCorruptedException.class,
+                    () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
+            assertInstanceOf(SconeFormatException.class, e.getCause());
+            assertEquals(copy.resolve(StoreLayout.VECTORS), e.getCause().path());
+            assertTrue(e.getMessage().contains("row " + victim), e.getMessage());
+            int[] other = vocab.tokens(victim + 1);
+            assertEquals(victim + 1, store.find(other, 0, other.length)); // the rest still reads
+            SconeFormatException v = assertThrows(SconeFormatException.class, store::verify);
+            assertTrue(v.getMessage().contains("row " + victim), v.getMessage());
+        }
+    }
+
+    @Test
+    void damagedIndexIsRefusedAtOpenOrCaughtOnLookup() throws IOException {
+        Path copy = copyStore(f32Dir, "flipped-index");
+        Path index = copy.resolve(StoreLayout.INDEX);
+        // find a 4-token f-gram's key (7 bytes) followed by its row, and change the row
+        FgramKeyCodec codec = new FgramKeyCodec(StoreFixtures.TOKENS, StoreFixtures.K);
+        byte[] file = Files.readAllBytes(index);
+        int victim = -1;
+        int at = -1;
+        for (int id = 0; id < S && at < 0; id++) {
+            if (vocab.length(id) != 4) {
+                continue;
+            }
+            byte[] key = new byte[codec.keyBytes(4)];
+            codec.encode(vocab.tokens(id), 0, 4, key);
+            int pos = indexOf(file, key);
+            if (pos >= 0 && (file[pos + key.length] & 0xFF) == (id & 0xFF)) {
+                victim = id;
+                at = pos + key.length;
+            }
+        }
+        assertTrue(at >= 0, "no 4-token key found in the index file");
+        flipByte(index, at + 1); // row += 256 (or -256): another f-gram's row
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
+        assertEquals(index, e.path());
+        assertTrue(e.getMessage().contains("index checksum mismatch"), e.getMessage());
+
+        try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
+                .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+            int[] g = vocab.tokens(victim);
+            FgramStoreCorruptedException ex = assertThrows(FgramStoreCorruptedException.class,
+                    () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
+            assertTrue(ex.getMessage().contains(Arrays.toString(g)), ex.getMessage());
+            assertThrows(SconeFormatException.class, store::verify);
+        }
+        try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
+                .withIndexMode(FgramStore.IndexMode.HEAP).withVerifyIndexChecksum(false))) {
+            int[] g = vocab.tokens(victim);
+            assertThrows(FgramStoreCorruptedException.class,
+                    () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
+        }
+    }
+
+    @Test
+    void aWriteThatThrowsMidwayLeavesNoStoreOrThePreviousOne() throws IOException {
+        Path fresh = tmp.resolve("never");
+        assertThrows(IllegalArgumentException.class, () -> {
+            try (FgramStoreWriter w = FgramStoreWriter.builder().path(fresh).vocabulary(vocab)
+                    .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).build()) {
+                w.add(0, vectors, 0);
+                w.add(1, vectors, StoreFixtures.D);
+                w.add(0, vectors, 0); // duplicate
+                w.commit();
+            }
+        });
+        assertFalse(Files.exists(fresh));
+        assertNoLeftovers(tmp, "never");
+
+        Path previous = copyStore(int8Dir, "previous");
+        StoreManifest before = StoreManifest.read(previous.resolve(StoreManifest.FILE_NAME));
+        float[] bad = new float[StoreFixtures.D];
+        bad[3] = Float.NaN;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+            try (FgramStoreWriter w = FgramStoreWriter.builder().path(previous).vocabulary(vocab)
+                    .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).build()) {
+                w.add(0, vectors, 0);
+                w.add(1, bad, 0);
+                w.commit();
+            }
+        });
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        assertEquals(before, StoreManifest.read(previous.resolve(StoreManifest.FILE_NAME)));
+        assertNoLeftovers(tmp, "previous");
+    }
+
+    @Test
+    void aKilledWriterLeavesNoStore() throws Exception {
+        Path target = tmp.resolve("killed");
+        var r = dev.scone.fgram.testing.ChildJvm.run(KilledWriterProbe.class, java.util.Map.of(), List.of(), 180,
+                target.toString());
+        assertEquals(KilledWriterProbe.HALT_STATUS, r.exitCode(), r.output());
+        assertFalse(Files.exists(target));
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(target));
+        assertTrue(e.getMessage().contains("no manifest"), e.getMessage());
+    }
+
+    @Test
+    void aStoreIsReplacedOnlyWhenTheNewOneIsComplete() throws IOException {
+        Path target = copyStore(int8Dir, "replaced");
+        FgramVocabulary small = StoreFixtures.vocabulary(50, 9);
+        StoreFixtures.write(target, small, StoreFixtures.vectors(50, 10), VectorDtype.FLOAT32);
+        StoreManifest m = StoreManifest.read(target.resolve(StoreManifest.FILE_NAME));
+        assertEquals(50, m.size());
+        assertEquals(VectorDtype.FLOAT32, m.dtype());
+        assertNoLeftovers(tmp, "replaced");
+    }
+
+    @Test
+    void useAfterCloseIsRefused() throws Exception {
+        FgramStore store = FgramStore.open(bf16Dir);
+        assertEquals(FgramStore.IndexMode.HEAP, store.indexMode(), "AUTO picks the heap index for a small store");
+        assertEquals(FgramStore.IndexMode.CHRONICLE, f32.indexMode());
+        int[] g = vocab.tokens(0);
+        assertEquals(0, store.find(g, 0, g.length));
+        store.close();
+        store.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> store.find(g, 0, g.length));
+        assertThrows(IllegalStateException.class,
+                () -> store.lookupBatch(g, 1, g.length, new float[g.length * StoreFixtures.D], new int[g.length]));
+        assertThrows(IllegalStateException.class, () -> store.prefetch(g, 1, g.length));
+        assertThrows(IllegalStateException.class, store::verify);
+    }
+
+    @Test
+    void keysTooLongForALongUseVariableSizeKeysAndTheChronicleIndex() throws IOException {
+        int vocabSize = 1 << 20; // 21 bits per token: K = 4 needs 84 bits
+        Random r = new Random(8);
+        List<int[]> grams = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        while (grams.size() < 300) {
+            int[] g = new int[2 + r.nextInt(3)];
+            for (int k = 0; k < g.length; k++) {
+                g[k] = r.nextInt(4) == 0 ? vocabSize - 1 - r.nextInt(3) : r.nextInt(3);
+            }
+            if (seen.add(Arrays.toString(g))) {
+                grams.add(g);
+            }
+        }
+        FgramVocabulary wide = FgramVocabulary.of(vocabSize, 4, grams, new long[grams.size()]);
+        float[] v = StoreFixtures.vectors(grams.size(), 12);
+        Path dir = tmp.resolve("wide");
+        StoreFixtures.write(dir, wide, v, VectorDtype.FLOAT32);
+        assertThrows(IllegalArgumentException.class, () -> FgramStore.open(dir,
+                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP)));
+        try (FgramStore store = FgramStore.open(dir)) {
+            assertEquals(FgramStore.IndexMode.CHRONICLE, store.indexMode());
+            float[] out = new float[StoreFixtures.D];
+            for (int id = 0; id < grams.size(); id++) {
+                int[] g = wide.tokens(id);
+                assertEquals(id, store.lookup(g, 0, g.length, out, 0));
+                assertArrayEquals(Arrays.copyOfRange(v, id * StoreFixtures.D, (id + 1) * StoreFixtures.D), out);
+            }
+            for (int i = 0; i < 3000; i++) {
+                int[] q = new int[1 + r.nextInt(5)];
+                for (int k = 0; k < q.length; k++) {
+                    q[k] = r.nextInt(4) == 0 ? vocabSize - 1 - r.nextInt(3) : r.nextInt(3);
+                }
+                assertEquals(wide.find(q), store.find(q, 0, q.length), Arrays.toString(q));
+            }
+            store.verify();
+        }
+    }
+
+    @Test
+    void healthyStoresVerify() throws SconeFormatException {
+        f32.verify();
+        f32Heap.verify();
+        int8.verify();
+    }
+
+    @Test
+    void writerRejectsBadConfiguration() {
+        Path p = tmp.resolve("bad-config");
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(0)
+                .vocabulary(vocab).build());
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(4)
+                .maxN(1).tokenVocabularySize(10).expectedEntries(1).build());
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(4)
+                .vocabulary(vocab).modelFingerprint("two\nlines").build());
+        assertFalse(Files.exists(p));
+    }
+
+    static Path copyStore(Path from, String name) throws IOException {
+        Path to = from.resolveSibling(name);
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path f : s.toList()) {
+                Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+        return to;
+    }
+
+    static void flipByte(Path file, long position) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, position);
+            b.put(0, (byte) (b.get(0) ^ 0x01));
+            b.rewind();
+            ch.write(b, position);
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length + 4 <= hay.length; i++) {
+            for (int k = 0; k < needle.length; k++) {
+                if (hay[i + k] != needle[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static void assertNoLeftovers(Path dir, String name) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> left = s.filter(p -> p.getFileName().toString().startsWith("." + name + ".")).toList();
+            assertEquals(List.of(), left, "temporary folders left behind");
+        }
+    }
+}
