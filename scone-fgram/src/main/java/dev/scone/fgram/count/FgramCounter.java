@@ -1,0 +1,498 @@
+package dev.scone.fgram.count;
+
+import dev.scone.fgram.corpus.TokenCorpus;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import it.unimi.dsi.fastutil.ints.IntArrays;
+import it.unimi.dsi.fastutil.longs.LongArrayList;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.IntBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the f-gram vocabulary V_fgram from a tokenized corpus: the paper's Algorithm 3.
+ *
+ * <ul>
+ *   <li>One scan per length n = 2..K. The 2-gram scan keeps 2-grams counted at least
+ *       {@code firstScanMinCount} times (paper: every 2-gram); later scans keep those counted at
+ *       least {@code minCount} times.
+ *   <li>From n = 3 on an n-gram is counted only when its (n-1)-prefix and its (n-1)-suffix both
+ *       survived the previous scan (Apriori pruning).
+ *   <li>N-grams never cross a document boundary.
+ *   <li>All survivors, every length together, are ranked by count and the top S kept. Ties are
+ *       broken deterministically: higher count first, then shorter, then lexicographically smaller
+ *       token ids. The f-gram id is the rank.
+ * </ul>
+ *
+ * <p>Each scan splits the corpus across {@code threads} workers whose partial counts are merged.
+ * When a worker's counts outgrow its share of the memory budget they are written to the spill
+ * directory as key-sorted runs and merged (k-way) at the end of the scan; the result is the same
+ * vocabulary. The survivors of every scan are held in memory.
+ *
+ * <p>A counter is immutable and may be reused; each {@link #count} call is independent.
+ */
+public final class FgramCounter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FgramCounter.class);
+    /** Positions per work unit: long documents are split so that every worker gets work. */
+    static final int CHUNK = 1 << 16;
+    private static final int INITIAL_CAPACITY = 1 << 16;
+    private static final int HISTOGRAM = 1 << 16;
+
+    private final CountingConfig config;
+
+    /**
+     * @param config the settings
+     */
+    public FgramCounter(CountingConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** @return the settings */
+    public CountingConfig config() {
+        return config;
+    }
+
+    /**
+     * Counts the corpus and keeps the top S f-grams.
+     *
+     * @param corpus the (training) corpus
+     * @return the vocabulary and per-scan statistics
+     * @throws IllegalArgumentException when the corpus is empty or holds a token id outside its
+     *     vocabulary
+     * @throws IOException when spilling to disk fails; no scratch file is left behind
+     */
+    public CountingResult count(TokenCorpus corpus) throws IOException {
+        Objects.requireNonNull(corpus, "corpus");
+        if (corpus.documentCount() == 0 || corpus.tokenCount() == 0) {
+            throw new IllegalArgumentException("corpus is empty: " + corpus.documentCount() + " documents, "
+                    + corpus.tokenCount() + " tokens");
+        }
+        Path spill = config.spillDirectory();
+        if (Files.exists(spill) && !Files.isDirectory(spill)) {
+            throw new IllegalArgumentException("spill directory " + spill + " is not a directory");
+        }
+        long t0 = System.nanoTime();
+        int maxN = config.maxN();
+        SurvivorLevel[] levels = new SurvivorLevel[maxN + 1];
+        List<ScanStats> stats = new ArrayList<>();
+        AtomicInteger threadIds = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(config.threads(), r -> {
+            Thread t = new Thread(r, "scone-count-" + threadIds.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int n = 2; n <= maxN; n++) {
+                if (n > 2) {
+                    if (levels[n - 1].size == 0) {
+                        break;
+                    }
+                    levels[n - 1].buildIndex();
+                }
+                ScanStats s = scan(corpus, n, levels, pool);
+                stats.add(s);
+                LOG.info("{}", s);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (SurvivorLevel l : levels) {
+            if (l != null) {
+                l.dropIndex();
+            }
+        }
+        long survivors = 0;
+        for (int n = 2; n <= maxN; n++) {
+            survivors += levels[n] == null ? 0 : levels[n].size;
+        }
+        FgramVocabulary vocabulary = rank(levels, corpus.vocabularySize());
+        long nanos = System.nanoTime() - t0;
+        LOG.info("counted {} tokens in {} s: {} survivors, kept {}", corpus.tokenCount(),
+                String.format("%.2f", nanos / 1e9), survivors, vocabulary.size());
+        return new CountingResult(vocabulary, stats, survivors, nanos);
+    }
+
+    /** What one worker did in one scan. */
+    private record WorkerResult(CountTable.SortedEntries rest, long occurrences) {}
+
+    private ScanStats scan(TokenCorpus corpus, int n, SurvivorLevel[] levels, ExecutorService pool)
+            throws IOException {
+        long start = System.nanoTime();
+        long[] units = workUnits(corpus, n);
+        int threads = config.threads();
+        long share = config.memoryBudgetBytes() / threads;
+        int maxCapacity = CountTable.MIN_CAPACITY;
+        while (CountTable.footprint(maxCapacity * 2) <= share && maxCapacity < (1 << 29)) {
+            maxCapacity *= 2;
+        }
+        final int capLimit = maxCapacity;
+        AtomicInteger next = new AtomicInteger();
+        AtomicBoolean failed = new AtomicBoolean();
+        List<SortedRuns.RunFile> files = Collections.synchronizedList(new ArrayList<>());
+        List<Path> scratch = Collections.synchronizedList(new ArrayList<>());
+        long[] spilled = new long[1];
+        try {
+            List<Future<WorkerResult>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                futures.add(pool.submit(() -> {
+                    try {
+                        return work(corpus, n, levels, units, next, failed, capLimit, files, scratch);
+                    } catch (Throwable e) {
+                        failed.set(true);
+                        throw e;
+                    }
+                }));
+            }
+            List<WorkerResult> results = new ArrayList<>();
+            Throwable failure = null;
+            for (Future<WorkerResult> f : futures) {
+                try {
+                    results.add(f.get());
+                } catch (ExecutionException e) {
+                    failure = failure == null ? e.getCause() : failure;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failed.set(true);
+                    throw new IOException("interrupted while counting " + n + "-grams", e);
+                }
+            }
+            if (failure != null) {
+                if (failure instanceof IOException io) {
+                    throw io;
+                }
+                if (failure instanceof UncheckedIOException io) {
+                    throw io.getCause();
+                }
+                if (failure instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (failure instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(failure);
+            }
+            long countEnd = System.nanoTime();
+            long occurrences = 0;
+            List<CountTable.SortedEntries> memory = new ArrayList<>();
+            for (WorkerResult r : results) {
+                occurrences += r.occurrences();
+                memory.add(r.rest());
+            }
+            int runs;
+            List<SortedRuns.RunFile> runFiles;
+            synchronized (files) {
+                runFiles = new ArrayList<>(files);
+            }
+            runs = runFiles.size();
+            for (SortedRuns.RunFile f : runFiles) {
+                spilled[0] += f.bytes();
+            }
+            int threshold = config.thresholdFor(n);
+            SurvivorCollector collector = new SurvivorCollector(threshold, n);
+            SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
+            levels[n] = collector.level(n);
+            long end = System.nanoTime();
+            return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, collector.distinct, levels[n].size,
+                    countEnd - start, end - countEnd, spilled[0], runs);
+        } finally {
+            failed.set(true);
+            deleteAll(files, scratch);
+        }
+    }
+
+    private static void deleteAll(List<SortedRuns.RunFile> files, List<Path> scratch) {
+        List<Path> all = new ArrayList<>();
+        synchronized (files) {
+            for (SortedRuns.RunFile f : files) {
+                all.add(f.path());
+            }
+        }
+        synchronized (scratch) {
+            all.addAll(scratch);
+        }
+        for (Path p : all) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                LOG.warn("could not delete scratch file {}: {}", p, e.toString());
+            }
+        }
+    }
+
+    /** Units of work: document index in the high 32 bits, chunk index in the low 32 bits. */
+    private static long[] workUnits(TokenCorpus corpus, int n) {
+        LongArrayList units = new LongArrayList();
+        for (int d = 0; d < corpus.documentCount(); d++) {
+            long positions = (long) corpus.documentLength(d) - n + 1;
+            for (long c = 0; c * CHUNK < positions; c++) {
+                units.add(((long) d << 32) | c);
+            }
+        }
+        return units.toLongArray();
+    }
+
+    private WorkerResult work(TokenCorpus corpus, int n, SurvivorLevel[] levels, long[] units, AtomicInteger next,
+            AtomicBoolean failed, int capLimit, List<SortedRuns.RunFile> files, List<Path> scratch)
+            throws IOException {
+        CountTable table = new CountTable(Math.min(INITIAL_CAPACITY, capLimit));
+        int[] tok = new int[CHUNK + n];
+        int[] cur = new int[CHUNK + n];
+        long[] auxKeys = null;
+        int[] auxCounts = null;
+        long occurrences = 0;
+        long sinceFlush = 0;
+        int vocabularySize = corpus.vocabularySize();
+        int u;
+        while ((u = next.getAndIncrement()) < units.length && !failed.get()) {
+            int doc = (int) (units[u] >>> 32);
+            int from = (int) units[u] * CHUNK;
+            int docLength = corpus.documentLength(doc);
+            int posEnd = (int) Math.min((long) from + CHUNK, (long) docLength - n + 1);
+            int len = posEnd + n - 1 - from;
+            int positions = posEnd - from;
+            IntBuffer buf = corpus.tokens(doc);
+            buf.get(from, tok, 0, len);
+            if (n == 2) {
+                checkIds(tok, len, vocabularySize, doc, from);
+            }
+            if (sinceFlush > Integer.MAX_VALUE - CHUNK) {
+                // per-thread counts are ints: flush before one could overflow
+                if (auxKeys == null || auxKeys.length < table.size()) {
+                    auxKeys = new long[table.capacity()];
+                    auxCounts = new int[table.capacity()];
+                }
+                spill(table, auxKeys, auxCounts, files, scratch);
+                sinceFlush = 0;
+            }
+            // cur[i]: survivor id of the (m)-gram starting at i, -1 when it did not survive; m = 1 is the token
+            System.arraycopy(tok, 0, cur, 0, len);
+            for (int m = 2; m < n; m++) {
+                SurvivorLevel level = levels[m];
+                int last = len - m;
+                for (int i = 0; i <= last; i++) {
+                    int c = cur[i];
+                    cur[i] = c < 0 ? -1 : level.indexOf(((long) c << 32) | tok[i + m - 1]);
+                }
+            }
+            int counted = 0;
+            for (int i = 0; i < positions; i++) {
+                int prefix = cur[i];
+                if (prefix >= 0 && cur[i + 1] >= 0) {
+                    counted++;
+                    if (table.increment(((long) prefix << 32) | tok[i + n - 1])) {
+                        if (table.capacity() < capLimit) {
+                            table.grow();
+                        } else {
+                            if (auxKeys == null || auxKeys.length < table.size()) {
+                                auxKeys = new long[table.size()];
+                                auxCounts = new int[table.size()];
+                            }
+                            spill(table, auxKeys, auxCounts, files, scratch);
+                            sinceFlush = 0;
+                        }
+                    }
+                }
+            }
+            occurrences += counted;
+            sinceFlush += counted;
+        }
+        if (auxKeys == null || auxKeys.length < table.size()) {
+            auxKeys = new long[table.size()];
+            auxCounts = new int[table.size()];
+        }
+        return new WorkerResult(table.drainSorted(auxKeys, auxCounts), occurrences);
+    }
+
+    private void spill(CountTable table, long[] auxKeys, int[] auxCounts, List<SortedRuns.RunFile> files,
+            List<Path> scratch) throws IOException {
+        CountTable.SortedEntries entries = table.drainSorted(auxKeys, auxCounts);
+        Files.createDirectories(config.spillDirectory());
+        SortedRuns.RunFile f = SortedRuns.write(entries, config.spillDirectory());
+        files.add(f);
+        table.clearAfterDrain();
+        LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
+    }
+
+    private static void checkIds(int[] tok, int len, int vocabularySize, int doc, int from) {
+        int min = Integer.MAX_VALUE;
+        int max = Integer.MIN_VALUE;
+        for (int i = 0; i < len; i++) {
+            min = Math.min(min, tok[i]);
+            max = Math.max(max, tok[i]);
+        }
+        if (min < 0 || max >= vocabularySize) {
+            for (int i = 0; i < len; i++) {
+                if (tok[i] < 0 || tok[i] >= vocabularySize) {
+                    throw new IllegalArgumentException("token id " + tok[i] + " at document " + doc + ", position "
+                            + (from + i) + " is outside the vocabulary [0, " + vocabularySize + ")");
+                }
+            }
+        }
+    }
+
+    /** Collects merged counts that reach the threshold into growable arrays. */
+    private static final class SurvivorCollector implements SortedRuns.Sink {
+        private final int threshold;
+        private final int n;
+        private long[] keys = new long[1024];
+        private long[] counts = new long[1024];
+        private int size;
+        long distinct;
+
+        SurvivorCollector(int threshold, int n) {
+            this.threshold = threshold;
+            this.n = n;
+        }
+
+        @Override
+        public void accept(long key, long count) {
+            distinct++;
+            if (count < threshold) {
+                return;
+            }
+            if (size == keys.length) {
+                if (size == Integer.MAX_VALUE - 8) {
+                    throw new IllegalStateException("more than " + size + " " + n + "-grams survived: raise minCount");
+                }
+                int cap = (int) Math.min(Integer.MAX_VALUE - 8L, 2L * size);
+                keys = java.util.Arrays.copyOf(keys, cap);
+                counts = java.util.Arrays.copyOf(counts, cap);
+            }
+            keys[size] = key;
+            counts[size] = count;
+            size++;
+        }
+
+        SurvivorLevel level(int n) {
+            return new SurvivorLevel(n, java.util.Arrays.copyOf(keys, size), java.util.Arrays.copyOf(counts, size),
+                    size);
+        }
+    }
+
+    /** Ranks every survivor (count desc, length asc, tokens lexicographic) and keeps the top S. */
+    private FgramVocabulary rank(SurvivorLevel[] levels, int tokenVocabularySize) {
+        int maxN = config.maxN();
+        long total = 0;
+        for (int n = 2; n <= maxN; n++) {
+            total += levels[n] == null ? 0 : levels[n].size;
+        }
+        int s = (int) Math.min(config.topS(), total);
+        long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
+        long tieQuota = Long.MAX_VALUE;
+        if (total > config.topS()) {
+            long[] small = new long[HISTOGRAM];
+            LongArrayList big = new LongArrayList();
+            for (int n = 2; n <= maxN; n++) {
+                SurvivorLevel l = levels[n];
+                for (int i = 0; l != null && i < l.size; i++) {
+                    long c = l.counts[i];
+                    if (c < HISTOGRAM) {
+                        small[(int) c]++;
+                    } else {
+                        big.add(c);
+                    }
+                }
+            }
+            long[] bigCounts = big.toLongArray();
+            java.util.Arrays.sort(bigCounts);
+            long remaining = config.topS();
+            boolean found = false;
+            for (int i = bigCounts.length - 1; i >= 0 && !found; ) {
+                long v = bigCounts[i];
+                int j = i;
+                while (j >= 0 && bigCounts[j] == v) {
+                    j--;
+                }
+                long m = i - j;
+                if (m >= remaining) {
+                    cut = v;
+                    tieQuota = remaining;
+                    found = true;
+                } else {
+                    remaining -= m;
+                }
+                i = j;
+            }
+            for (int v = HISTOGRAM - 1; v >= 1 && !found; v--) {
+                if (small[v] >= remaining) {
+                    cut = v;
+                    tieQuota = remaining;
+                    found = true;
+                } else {
+                    remaining -= small[v];
+                }
+            }
+        }
+        int[] selLevel = new int[s];
+        int[] selIndex = new int[s];
+        long[] selCount = new long[s];
+        int k = 0;
+        for (int n = 2; n <= maxN; n++) {
+            SurvivorLevel l = levels[n];
+            for (int i = 0; l != null && i < l.size; i++) {
+                long c = l.counts[i];
+                if (c > cut || (c == cut && tieQuota > 0)) {
+                    if (c == cut) {
+                        tieQuota--;
+                    }
+                    selLevel[k] = n;
+                    selIndex[k] = i;
+                    selCount[k] = c;
+                    k++;
+                }
+            }
+        }
+        if (k != s) {
+            throw new IllegalStateException("selected " + k + " f-grams, expected " + s);
+        }
+        // selection order is (length asc, lexicographic): sort by count desc, selection order breaking ties
+        int[] perm = new int[s];
+        for (int i = 0; i < s; i++) {
+            perm[i] = i;
+        }
+        IntArrays.quickSort(perm, (a, b) -> {
+            int c = Long.compare(selCount[b], selCount[a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        int[] offsets = new int[s + 1];
+        long tokenTotal = 0;
+        for (int r = 0; r < s; r++) {
+            tokenTotal += selLevel[perm[r]];
+            offsets[r + 1] = (int) Math.min(Integer.MAX_VALUE, tokenTotal);
+        }
+        if (tokenTotal > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
+        }
+        int[] tokens = new int[(int) tokenTotal];
+        long[] counts = new long[s];
+        for (int r = 0; r < s; r++) {
+            int p = perm[r];
+            int level = selLevel[p];
+            int id = selIndex[p];
+            counts[r] = selCount[p];
+            int pos = offsets[r] + level - 1;
+            while (level > 1) {
+                long key = levels[level].keys[id];
+                tokens[pos--] = (int) key;
+                id = (int) (key >>> 32);
+                level--;
+            }
+            tokens[pos] = id;
+        }
+        return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
+    }
+}

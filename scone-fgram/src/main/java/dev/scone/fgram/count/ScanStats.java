@@ -1,0 +1,37 @@
+package dev.scone.fgram.count;
+
+/**
+ * What one scan of Algorithm 3 did.
+ *
+ * @param n the n-gram length counted by this scan
+ * @param threshold the minimum count applied
+ * @param tokens tokens of the corpus scanned
+ * @param occurrencesCounted n-gram occurrences counted (those whose prefix and suffix survived)
+ * @param distinctCandidates distinct n-grams counted
+ * @param survivors distinct n-grams whose count reached the threshold
+ * @param countNanos time spent reading the corpus and counting (including spills)
+ * @param mergeNanos time spent merging partial counts and selecting survivors
+ * @param bytesSpilled bytes written to disk by this scan (0 when it stayed in memory)
+ * @param runs sorted runs spilled to disk (0 when it stayed in memory)
+ */
+public record ScanStats(int n, int threshold, long tokens, long occurrencesCounted, long distinctCandidates,
+        long survivors, long countNanos, long mergeNanos, long bytesSpilled, int runs) {
+
+    /** @return the scan's total time in nanoseconds */
+    public long totalNanos() {
+        return countNanos + mergeNanos;
+    }
+
+    /** @return corpus tokens per second over the whole scan (counting and merging) */
+    public double tokensPerSecond() {
+        return tokens / Math.max(1e-9, totalNanos() / 1e9);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("scan n=%d (min %d): %,d occurrences, %,d distinct, %,d survivors, %.2f s"
+                + " (merge %.2f s), %.1fM tokens/s, %,d bytes spilled in %d runs", n, threshold, occurrencesCounted,
+                distinctCandidates, survivors, totalNanos() / 1e9, mergeNanos / 1e9, tokensPerSecond() / 1e6,
+                bytesSpilled, runs);
+    }
+}
