@@ -6,6 +6,8 @@ import it.unimi.dsi.fastutil.ints.IntArrays;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.IntBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +53,7 @@ public final class FgramCounter {
     static final int CHUNK = 1 << 16;
     private static final int INITIAL_CAPACITY = 1 << 16;
     private static final int HISTOGRAM = 1 << 16;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final CountingConfig config;
 
@@ -85,134 +88,11 @@ public final class FgramCounter {
         if (Files.exists(spill) && !Files.isDirectory(spill)) {
             throw new IllegalArgumentException("spill directory " + spill + " is not a directory");
         }
-        long t0 = System.nanoTime();
-        int maxN = config.maxN();
-        SurvivorLevel[] levels = new SurvivorLevel[maxN + 1];
-        List<ScanStats> stats = new ArrayList<>();
-        AtomicInteger threadIds = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(config.threads(), r -> {
-            Thread t = new Thread(r, "scone-count-" + threadIds.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            for (int n = 2; n <= maxN; n++) {
-                if (n > 2) {
-                    if (levels[n - 1].size == 0) {
-                        break;
-                    }
-                    levels[n - 1].buildIndex();
-                }
-                ScanStats s = scan(corpus, n, levels, pool);
-                stats.add(s);
-                LOG.info("{}", s);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        for (SurvivorLevel l : levels) {
-            if (l != null) {
-                l.dropIndex();
-            }
-        }
-        long survivors = 0;
-        for (int n = 2; n <= maxN; n++) {
-            survivors += levels[n] == null ? 0 : levels[n].size;
-        }
-        FgramVocabulary vocabulary = rank(levels, corpus.vocabularySize());
-        long nanos = System.nanoTime() - t0;
-        LOG.info("counted {} tokens in {} s: {} survivors, kept {}", corpus.tokenCount(),
-                String.format("%.2f", nanos / 1e9), survivors, vocabulary.size());
-        return new CountingResult(vocabulary, stats, survivors, nanos);
+        return new Run(corpus).execute(corpus);
     }
 
     /** What one worker did in one scan. */
-    private record WorkerResult(CountTable.SortedEntries rest, long occurrences) {}
-
-    private ScanStats scan(TokenCorpus corpus, int n, SurvivorLevel[] levels, ExecutorService pool)
-            throws IOException {
-        long start = System.nanoTime();
-        long[] units = workUnits(corpus, n);
-        int threads = config.threads();
-        long share = config.memoryBudgetBytes() / threads;
-        int maxCapacity = CountTable.MIN_CAPACITY;
-        while (CountTable.footprint(maxCapacity * 2) <= share && maxCapacity < (1 << 29)) {
-            maxCapacity *= 2;
-        }
-        final int capLimit = maxCapacity;
-        AtomicInteger next = new AtomicInteger();
-        AtomicBoolean failed = new AtomicBoolean();
-        List<SortedRuns.RunFile> files = Collections.synchronizedList(new ArrayList<>());
-        List<Path> scratch = Collections.synchronizedList(new ArrayList<>());
-        long[] spilled = new long[1];
-        try {
-            List<Future<WorkerResult>> futures = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                futures.add(pool.submit(() -> {
-                    try {
-                        return work(corpus, n, levels, units, next, failed, capLimit, files, scratch);
-                    } catch (Throwable e) {
-                        failed.set(true);
-                        throw e;
-                    }
-                }));
-            }
-            List<WorkerResult> results = new ArrayList<>();
-            Throwable failure = null;
-            for (Future<WorkerResult> f : futures) {
-                try {
-                    results.add(f.get());
-                } catch (ExecutionException e) {
-                    failure = failure == null ? e.getCause() : failure;
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failed.set(true);
-                    throw new IOException("interrupted while counting " + n + "-grams", e);
-                }
-            }
-            if (failure != null) {
-                if (failure instanceof IOException io) {
-                    throw io;
-                }
-                if (failure instanceof UncheckedIOException io) {
-                    throw io.getCause();
-                }
-                if (failure instanceof RuntimeException re) {
-                    throw re;
-                }
-                if (failure instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(failure);
-            }
-            long countEnd = System.nanoTime();
-            long occurrences = 0;
-            List<CountTable.SortedEntries> memory = new ArrayList<>();
-            for (WorkerResult r : results) {
-                occurrences += r.occurrences();
-                memory.add(r.rest());
-            }
-            int runs;
-            List<SortedRuns.RunFile> runFiles;
-            synchronized (files) {
-                runFiles = new ArrayList<>(files);
-            }
-            runs = runFiles.size();
-            for (SortedRuns.RunFile f : runFiles) {
-                spilled[0] += f.bytes();
-            }
-            int threshold = config.thresholdFor(n);
-            SurvivorCollector collector = new SurvivorCollector(threshold, n);
-            SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
-            levels[n] = collector.level(n);
-            long end = System.nanoTime();
-            return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, collector.distinct, levels[n].size,
-                    countEnd - start, end - countEnd, spilled[0], runs);
-        } finally {
-            failed.set(true);
-            deleteAll(files, scratch);
-        }
-    }
+    private record WorkerResult(CountTable.SortedEntries rest, long occurrences, long cpuNanos) {}
 
     private static void deleteAll(List<SortedRuns.RunFile> files, List<Path> scratch) {
         List<Path> all = new ArrayList<>();
@@ -245,87 +125,19 @@ public final class FgramCounter {
         return units.toLongArray();
     }
 
-    private WorkerResult work(TokenCorpus corpus, int n, SurvivorLevel[] levels, long[] units, AtomicInteger next,
-            AtomicBoolean failed, int capLimit, List<SortedRuns.RunFile> files, List<Path> scratch)
-            throws IOException {
-        CountTable table = new CountTable(Math.min(INITIAL_CAPACITY, capLimit));
-        int[] tok = new int[CHUNK + n];
-        int[] cur = new int[CHUNK + n];
-        long[] auxKeys = null;
-        int[] auxCounts = null;
-        long occurrences = 0;
-        long sinceFlush = 0;
-        int vocabularySize = corpus.vocabularySize();
-        int u;
-        while ((u = next.getAndIncrement()) < units.length && !failed.get()) {
-            int doc = (int) (units[u] >>> 32);
-            int from = (int) units[u] * CHUNK;
-            int docLength = corpus.documentLength(doc);
-            int posEnd = (int) Math.min((long) from + CHUNK, (long) docLength - n + 1);
-            int len = posEnd + n - 1 - from;
-            int positions = posEnd - from;
-            IntBuffer buf = corpus.tokens(doc);
-            buf.get(from, tok, 0, len);
-            if (n == 2) {
-                checkIds(tok, len, vocabularySize, doc, from);
+    /** Scratch arrays for sorting a table's entries, reused across spills. */
+    private static final class SpillBuffers {
+        long[] keys = new long[0];
+        int[] counts = new int[0];
+
+        void ensure(int n) {
+            if (keys.length < n) {
+                keys = new long[n];
+                counts = new int[n];
             }
-            if (sinceFlush > Integer.MAX_VALUE - CHUNK) {
-                // per-thread counts are ints: flush before one could overflow
-                if (auxKeys == null || auxKeys.length < table.size()) {
-                    auxKeys = new long[table.capacity()];
-                    auxCounts = new int[table.capacity()];
-                }
-                spill(table, auxKeys, auxCounts, files, scratch);
-                sinceFlush = 0;
-            }
-            // cur[i]: survivor id of the (m)-gram starting at i, -1 when it did not survive; m = 1 is the token
-            System.arraycopy(tok, 0, cur, 0, len);
-            for (int m = 2; m < n; m++) {
-                SurvivorLevel level = levels[m];
-                int last = len - m;
-                for (int i = 0; i <= last; i++) {
-                    int c = cur[i];
-                    cur[i] = c < 0 ? -1 : level.indexOf(((long) c << 32) | tok[i + m - 1]);
-                }
-            }
-            int counted = 0;
-            for (int i = 0; i < positions; i++) {
-                int prefix = cur[i];
-                if (prefix >= 0 && cur[i + 1] >= 0) {
-                    counted++;
-                    if (table.increment(((long) prefix << 32) | tok[i + n - 1])) {
-                        if (table.capacity() < capLimit) {
-                            table.grow();
-                        } else {
-                            if (auxKeys == null || auxKeys.length < table.size()) {
-                                auxKeys = new long[table.size()];
-                                auxCounts = new int[table.size()];
-                            }
-                            spill(table, auxKeys, auxCounts, files, scratch);
-                            sinceFlush = 0;
-                        }
-                    }
-                }
-            }
-            occurrences += counted;
-            sinceFlush += counted;
         }
-        if (auxKeys == null || auxKeys.length < table.size()) {
-            auxKeys = new long[table.size()];
-            auxCounts = new int[table.size()];
-        }
-        return new WorkerResult(table.drainSorted(auxKeys, auxCounts), occurrences);
     }
 
-    private void spill(CountTable table, long[] auxKeys, int[] auxCounts, List<SortedRuns.RunFile> files,
-            List<Path> scratch) throws IOException {
-        CountTable.SortedEntries entries = table.drainSorted(auxKeys, auxCounts);
-        Files.createDirectories(config.spillDirectory());
-        SortedRuns.RunFile f = SortedRuns.write(entries, config.spillDirectory());
-        files.add(f);
-        table.clearAfterDrain();
-        LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
-    }
 
     private static void checkIds(int[] tok, int len, int vocabularySize, int doc, int from) {
         int min = Integer.MAX_VALUE;
@@ -383,116 +195,392 @@ public final class FgramCounter {
         }
     }
 
-    /** Ranks every survivor (count desc, length asc, tokens lexicographic) and keeps the top S. */
-    private FgramVocabulary rank(SurvivorLevel[] levels, int tokenVocabularySize) {
-        int maxN = config.maxN();
-        long total = 0;
-        for (int n = 2; n <= maxN; n++) {
-            total += levels[n] == null ? 0 : levels[n].size;
+    /** One {@link #count} call: the state shared by its scans. */
+    private final class Run {
+        private final KeyScheme keys;
+        private final boolean[] coversAll;
+
+        Run(TokenCorpus corpus) {
+            keys = new KeyScheme(corpus.vocabularySize());
+            coversAll = new boolean[config.maxN() + 1];
         }
-        int s = (int) Math.min(config.topS(), total);
-        long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
-        long tieQuota = Long.MAX_VALUE;
-        if (total > config.topS()) {
-            long[] small = new long[HISTOGRAM];
-            LongArrayList big = new LongArrayList();
+
+        CountingResult execute(TokenCorpus corpus) throws IOException {
+            long t0 = System.nanoTime();
+            int maxN = config.maxN();
+            SurvivorLevel[] levels = new SurvivorLevel[maxN + 1];
+            List<ScanStats> stats = new ArrayList<>();
+            AtomicInteger threadIds = new AtomicInteger();
+            ExecutorService pool = Executors.newFixedThreadPool(config.threads(), r -> {
+                Thread t = new Thread(r, "scone-count-" + threadIds.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                for (int n = 2; n <= maxN; n++) {
+                    if (n > 2 && levels[n - 1].size == 0) {
+                        break;
+                    }
+                    if (needsSurvivorIds(n)) {
+                        for (int m = packedBase(n - 1); m < n; m++) {
+                            levels[m].buildIndex();
+                        }
+                    }
+                    ScanStats s = scan(corpus, n, levels, pool);
+                    coversAll[n] = (n == 2 || coversAll[n - 1]) && s.survivors() == s.distinctCandidates();
+                    stats.add(s);
+                    LOG.info("{}", s);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            for (SurvivorLevel l : levels) {
+                if (l != null) {
+                    l.dropIndex();
+                }
+            }
+            long survivors = 0;
+            for (int n = 2; n <= maxN; n++) {
+                survivors += levels[n] == null ? 0 : levels[n].size;
+            }
+            FgramVocabulary vocabulary = rank(levels, corpus.vocabularySize());
+            long nanos = System.nanoTime() - t0;
+            LOG.info("counted {} tokens in {} s: {} survivors, kept {}", corpus.tokenCount(),
+                    String.format("%.2f", nanos / 1e9), survivors, vocabulary.size());
+            return new CountingResult(vocabulary, stats, survivors, nanos);
+        }
+
+        private ScanStats scan(TokenCorpus corpus, int n, SurvivorLevel[] levels, ExecutorService pool)
+                throws IOException {
+            long start = System.nanoTime();
+            long[] units = workUnits(corpus, n);
+            int threads = config.threads();
+            long share = config.memoryBudgetBytes() / threads;
+            int maxCapacity = CountTable.MIN_CAPACITY;
+            while (CountTable.footprint(maxCapacity * 2) <= share && maxCapacity < (1 << 29)) {
+                maxCapacity *= 2;
+            }
+            final int capLimit = maxCapacity;
+            AtomicInteger next = new AtomicInteger();
+            AtomicBoolean failed = new AtomicBoolean();
+            List<SortedRuns.RunFile> files = Collections.synchronizedList(new ArrayList<>());
+            List<Path> scratch = Collections.synchronizedList(new ArrayList<>());
+            long[] spilled = new long[1];
+            try {
+                List<Future<WorkerResult>> futures = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    futures.add(pool.submit(() -> {
+                        try {
+                            return work(corpus, n, levels, units, next, failed, capLimit, files, scratch);
+                        } catch (Throwable e) {
+                            failed.set(true);
+                            throw e;
+                        }
+                    }));
+                }
+                List<WorkerResult> results = new ArrayList<>();
+                Throwable failure = null;
+                for (Future<WorkerResult> f : futures) {
+                    try {
+                        results.add(f.get());
+                    } catch (ExecutionException e) {
+                        failure = failure == null ? e.getCause() : failure;
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        failed.set(true);
+                        throw new IOException("interrupted while counting " + n + "-grams", e);
+                    }
+                }
+                if (failure != null) {
+                    if (failure instanceof IOException io) {
+                        throw io;
+                    }
+                    if (failure instanceof UncheckedIOException io) {
+                        throw io.getCause();
+                    }
+                    if (failure instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (failure instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(failure);
+                }
+                long countEnd = System.nanoTime();
+                long mergeCpu0 = THREADS.getCurrentThreadCpuTime();
+                long cpu = 0;
+                long occurrences = 0;
+                List<CountTable.SortedEntries> memory = new ArrayList<>();
+                for (WorkerResult r : results) {
+                    occurrences += r.occurrences();
+                    cpu += r.cpuNanos();
+                    memory.add(r.rest());
+                }
+                int runs;
+                List<SortedRuns.RunFile> runFiles;
+                synchronized (files) {
+                    runFiles = new ArrayList<>(files);
+                }
+                runs = runFiles.size();
+                for (SortedRuns.RunFile f : runFiles) {
+                    spilled[0] += f.bytes();
+                }
+                int threshold = config.thresholdFor(n);
+                SurvivorCollector collector = new SurvivorCollector(threshold, n);
+                SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
+                levels[n] = collector.level(n);
+                long end = System.nanoTime();
+                cpu += THREADS.getCurrentThreadCpuTime() - mergeCpu0;
+                return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, collector.distinct, levels[n].size,
+                        countEnd - start, end - countEnd, spilled[0], runs, cpu);
+            } finally {
+                failed.set(true);
+                deleteAll(files, scratch);
+            }
+        }
+
+        private WorkerResult work(TokenCorpus corpus, int n, SurvivorLevel[] levels, long[] units, AtomicInteger next,
+                AtomicBoolean failed, int capLimit, List<SortedRuns.RunFile> files, List<Path> scratch)
+                throws IOException {
+            long cpu0 = THREADS.getCurrentThreadCpuTime();
+            CountTable table = new CountTable(Math.min(INITIAL_CAPACITY, capLimit));
+            int[] tok = new int[CHUNK + n];
+            int[] cur = new int[CHUNK + n];
+            SpillBuffers spillBuffers = new SpillBuffers();
+            long occurrences = 0;
+            long sinceFlush = 0;
+            int vocabularySize = corpus.vocabularySize();
+            int u;
+            while ((u = next.getAndIncrement()) < units.length && !failed.get()) {
+                int doc = (int) (units[u] >>> 32);
+                int from = (int) units[u] * CHUNK;
+                int docLength = corpus.documentLength(doc);
+                int posEnd = (int) Math.min((long) from + CHUNK, (long) docLength - n + 1);
+                int len = posEnd + n - 1 - from;
+                int positions = posEnd - from;
+                IntBuffer buf = corpus.tokens(doc);
+                buf.get(from, tok, 0, len);
+                if (n == 2) {
+                    checkIds(tok, len, vocabularySize, doc, from);
+                }
+                if (sinceFlush > Integer.MAX_VALUE - CHUNK) {
+                    // per-thread counts are ints: flush before one could overflow
+                    spill(table, files, spillBuffers);
+                    sinceFlush = 0;
+                }
+                int counted;
+                if (keys.packed(n) && (n == 2 || coversAll[n - 1])) {
+                    // every (n-1)-gram survived: no Apriori check and no survivor ids needed
+                    counted = positions;
+                    int bits = keys.bits;
+                    long mask = n * bits == 63 ? Long.MAX_VALUE : (1L << (n * bits)) - 1;
+                    long key = keys.pack(tok, 0, n - 1);
+                    for (int i = 0; i < positions; i++) {
+                        key = ((key << bits) | tok[i + n - 1]) & mask;
+                        if (table.increment(key) && makeRoom(table, capLimit, files, spillBuffers)) {
+                            sinceFlush = 0;
+                        }
+                    }
+                } else {
+                    survivorIds(tok, len, n - 1, levels, cur);
+                    counted = 0;
+                    boolean packed = keys.packed(n);
+                    for (int i = 0; i < positions; i++) {
+                        int prefix = cur[i];
+                        if (prefix >= 0 && cur[i + 1] >= 0) {
+                            counted++;
+                            long key = packed ? keys.pack(tok, i, n) : KeyScheme.composite(prefix, tok[i + n - 1]);
+                            if (table.increment(key) && makeRoom(table, capLimit, files, spillBuffers)) {
+                                sinceFlush = 0;
+                            }
+                        }
+                    }
+                }
+                occurrences += counted;
+                sinceFlush += counted;
+            }
+            spillBuffers.ensure(table.size());
+            CountTable.SortedEntries rest = table.drainSorted(spillBuffers.keys, spillBuffers.counts);
+            return new WorkerResult(rest, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
+        }
+
+        /**
+         * @return whether the scan of length n must look up survivor ids: not when its keys are
+         *     packed tokens and every (n-1)-gram of the corpus survived (nothing to prune)
+         */
+        private boolean needsSurvivorIds(int n) {
+            return !(keys.packed(n) && (n == 2 || coversAll[n - 1]));
+        }
+
+        /** @return the longest length &lt;= m whose keys are packed tokens */
+        private int packedBase(int m) {
+            int base = m;
+            while (!keys.packed(base)) {
+                base--;
+            }
+            return base;
+        }
+
+        /** The table is full: double it while the budget allows, else spill it to a sorted run (returns true). */
+        private boolean makeRoom(CountTable table, int capLimit, List<SortedRuns.RunFile> files,
+                SpillBuffers buffers) throws IOException {
+            if (table.capacity() < capLimit) {
+                table.grow();
+                return false;
+            }
+            spill(table, files, buffers);
+            return true;
+        }
+
+        /**
+         * Fills {@code cur[i]} with the survivor index at level {@code m} of the m-gram starting at
+         * {@code tok[i]}, or -1 when it did not survive, for every i with i + m &lt;= len.
+         */
+        private void survivorIds(int[] tok, int len, int m, SurvivorLevel[] levels, int[] cur) {
+            int base = packedBase(m);
+            SurvivorLevel level = levels[base];
+            int bits = keys.bits;
+            long mask = base * bits == 63 ? Long.MAX_VALUE : (1L << (base * bits)) - 1;
+            long key = keys.pack(tok, 0, base - 1);
+            for (int i = 0; i + base <= len; i++) {
+                key = ((key << bits) | tok[i + base - 1]) & mask;
+                cur[i] = level.indexOf(key);
+            }
+            for (int k = base + 1; k <= m; k++) {
+                level = levels[k];
+                for (int i = 0; i + k <= len; i++) {
+                    int c = cur[i];
+                    cur[i] = c < 0 ? -1 : level.indexOf(KeyScheme.composite(c, tok[i + k - 1]));
+                }
+            }
+        }
+
+        private void spill(CountTable table, List<SortedRuns.RunFile> files, SpillBuffers buffers) throws IOException {
+            buffers.ensure(table.size());
+            CountTable.SortedEntries entries = table.drainSorted(buffers.keys, buffers.counts);
+            Files.createDirectories(config.spillDirectory());
+            SortedRuns.RunFile f = SortedRuns.write(entries, config.spillDirectory());
+            files.add(f);
+            table.clearAfterDrain();
+            LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
+        }
+
+        /** Ranks every survivor (count desc, length asc, tokens lexicographic) and keeps the top S. */
+        private FgramVocabulary rank(SurvivorLevel[] levels, int tokenVocabularySize) {
+            int maxN = config.maxN();
+            long total = 0;
+            for (int n = 2; n <= maxN; n++) {
+                total += levels[n] == null ? 0 : levels[n].size;
+            }
+            int s = (int) Math.min(config.topS(), total);
+            long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
+            long tieQuota = Long.MAX_VALUE;
+            if (total > config.topS()) {
+                long[] small = new long[HISTOGRAM];
+                LongArrayList big = new LongArrayList();
+                for (int n = 2; n <= maxN; n++) {
+                    SurvivorLevel l = levels[n];
+                    for (int i = 0; l != null && i < l.size; i++) {
+                        long c = l.counts[i];
+                        if (c < HISTOGRAM) {
+                            small[(int) c]++;
+                        } else {
+                            big.add(c);
+                        }
+                    }
+                }
+                long[] bigCounts = big.toLongArray();
+                java.util.Arrays.sort(bigCounts);
+                long remaining = config.topS();
+                boolean found = false;
+                for (int i = bigCounts.length - 1; i >= 0 && !found; ) {
+                    long v = bigCounts[i];
+                    int j = i;
+                    while (j >= 0 && bigCounts[j] == v) {
+                        j--;
+                    }
+                    long m = i - j;
+                    if (m >= remaining) {
+                        cut = v;
+                        tieQuota = remaining;
+                        found = true;
+                    } else {
+                        remaining -= m;
+                    }
+                    i = j;
+                }
+                for (int v = HISTOGRAM - 1; v >= 1 && !found; v--) {
+                    if (small[v] >= remaining) {
+                        cut = v;
+                        tieQuota = remaining;
+                        found = true;
+                    } else {
+                        remaining -= small[v];
+                    }
+                }
+            }
+            int[] selLevel = new int[s];
+            int[] selIndex = new int[s];
+            long[] selCount = new long[s];
+            int k = 0;
             for (int n = 2; n <= maxN; n++) {
                 SurvivorLevel l = levels[n];
                 for (int i = 0; l != null && i < l.size; i++) {
                     long c = l.counts[i];
-                    if (c < HISTOGRAM) {
-                        small[(int) c]++;
-                    } else {
-                        big.add(c);
+                    if (c > cut || (c == cut && tieQuota > 0)) {
+                        if (c == cut) {
+                            tieQuota--;
+                        }
+                        selLevel[k] = n;
+                        selIndex[k] = i;
+                        selCount[k] = c;
+                        k++;
                     }
                 }
             }
-            long[] bigCounts = big.toLongArray();
-            java.util.Arrays.sort(bigCounts);
-            long remaining = config.topS();
-            boolean found = false;
-            for (int i = bigCounts.length - 1; i >= 0 && !found; ) {
-                long v = bigCounts[i];
-                int j = i;
-                while (j >= 0 && bigCounts[j] == v) {
-                    j--;
-                }
-                long m = i - j;
-                if (m >= remaining) {
-                    cut = v;
-                    tieQuota = remaining;
-                    found = true;
-                } else {
-                    remaining -= m;
-                }
-                i = j;
+            if (k != s) {
+                throw new IllegalStateException("selected " + k + " f-grams, expected " + s);
             }
-            for (int v = HISTOGRAM - 1; v >= 1 && !found; v--) {
-                if (small[v] >= remaining) {
-                    cut = v;
-                    tieQuota = remaining;
-                    found = true;
-                } else {
-                    remaining -= small[v];
-                }
+            // selection order is (length asc, lexicographic): sort by count desc, selection order breaking ties
+            int[] perm = new int[s];
+            for (int i = 0; i < s; i++) {
+                perm[i] = i;
             }
-        }
-        int[] selLevel = new int[s];
-        int[] selIndex = new int[s];
-        long[] selCount = new long[s];
-        int k = 0;
-        for (int n = 2; n <= maxN; n++) {
-            SurvivorLevel l = levels[n];
-            for (int i = 0; l != null && i < l.size; i++) {
-                long c = l.counts[i];
-                if (c > cut || (c == cut && tieQuota > 0)) {
-                    if (c == cut) {
-                        tieQuota--;
-                    }
-                    selLevel[k] = n;
-                    selIndex[k] = i;
-                    selCount[k] = c;
-                    k++;
-                }
+            IntArrays.quickSort(perm, (a, b) -> {
+                int c = Long.compare(selCount[b], selCount[a]);
+                return c != 0 ? c : Integer.compare(a, b);
+            });
+            int[] offsets = new int[s + 1];
+            long tokenTotal = 0;
+            for (int r = 0; r < s; r++) {
+                tokenTotal += selLevel[perm[r]];
+                offsets[r + 1] = (int) Math.min(Integer.MAX_VALUE, tokenTotal);
             }
-        }
-        if (k != s) {
-            throw new IllegalStateException("selected " + k + " f-grams, expected " + s);
-        }
-        // selection order is (length asc, lexicographic): sort by count desc, selection order breaking ties
-        int[] perm = new int[s];
-        for (int i = 0; i < s; i++) {
-            perm[i] = i;
-        }
-        IntArrays.quickSort(perm, (a, b) -> {
-            int c = Long.compare(selCount[b], selCount[a]);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
-        int[] offsets = new int[s + 1];
-        long tokenTotal = 0;
-        for (int r = 0; r < s; r++) {
-            tokenTotal += selLevel[perm[r]];
-            offsets[r + 1] = (int) Math.min(Integer.MAX_VALUE, tokenTotal);
-        }
-        if (tokenTotal > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
-        }
-        int[] tokens = new int[(int) tokenTotal];
-        long[] counts = new long[s];
-        for (int r = 0; r < s; r++) {
-            int p = perm[r];
-            int level = selLevel[p];
-            int id = selIndex[p];
-            counts[r] = selCount[p];
-            int pos = offsets[r] + level - 1;
-            while (level > 1) {
+            if (tokenTotal > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
+            }
+            int[] tokens = new int[(int) tokenTotal];
+            long[] counts = new long[s];
+            for (int r = 0; r < s; r++) {
+                int p = perm[r];
+                int level = selLevel[p];
+                int id = selIndex[p];
+                counts[r] = selCount[p];
+                int pos = offsets[r] + level - 1;
+                while (!keys.packed(level)) {
+                    long key = levels[level].keys[id];
+                    tokens[pos--] = (int) key;
+                    id = (int) (key >>> 32);
+                    level--;
+                }
                 long key = levels[level].keys[id];
-                tokens[pos--] = (int) key;
-                id = (int) (key >>> 32);
-                level--;
+                long tokenMask = (1L << keys.bits) - 1;
+                for (int j = 0; j < level; j++) {
+                    tokens[pos--] = (int) (key & tokenMask);
+                    key >>>= keys.bits;
+                }
             }
-            tokens[pos] = id;
+            return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
         }
-        return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
     }
 }

@@ -13,9 +13,11 @@ package dev.scone.fgram.count;
  * @param mergeNanos time spent merging partial counts and selecting survivors
  * @param bytesSpilled bytes written to disk by this scan (0 when it stayed in memory)
  * @param runs sorted runs spilled to disk (0 when it stayed in memory)
+ * @param cpuNanos CPU time of the scan's threads (workers and merge) together; on a machine shared
+ *     with other work this says more about the code's speed than the elapsed times
  */
 public record ScanStats(int n, int threshold, long tokens, long occurrencesCounted, long distinctCandidates,
-        long survivors, long countNanos, long mergeNanos, long bytesSpilled, int runs) {
+        long survivors, long countNanos, long mergeNanos, long bytesSpilled, int runs, long cpuNanos) {
 
     /** @return the scan's total time in nanoseconds */
     public long totalNanos() {
@@ -27,11 +29,17 @@ public record ScanStats(int n, int threshold, long tokens, long occurrencesCount
         return tokens / Math.max(1e-9, totalNanos() / 1e9);
     }
 
+    /** @return corpus tokens per CPU-second: the speed of one core when the scan has it to itself */
+    public double tokensPerCpuSecond() {
+        return tokens / Math.max(1e-9, cpuNanos / 1e9);
+    }
+
     @Override
     public String toString() {
         return String.format("scan n=%d (min %d): %,d occurrences, %,d distinct, %,d survivors, %.2f s"
-                + " (merge %.2f s), %.1fM tokens/s, %,d bytes spilled in %d runs", n, threshold, occurrencesCounted,
-                distinctCandidates, survivors, totalNanos() / 1e9, mergeNanos / 1e9, tokensPerSecond() / 1e6,
+                + " (merge %.2f s), %.1fM tokens/s (%.1fM per CPU-second), %,d bytes spilled in %d runs", n, threshold,
+                occurrencesCounted, distinctCandidates, survivors, totalNanos() / 1e9, mergeNanos / 1e9,
+                tokensPerSecond() / 1e6, tokensPerCpuSecond() / 1e6,
                 bytesSpilled, runs);
     }
 }

@@ -2,7 +2,6 @@ package dev.scone.fgram.count;
 
 import dev.scone.fgram.corpus.TokenCorpus;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -70,8 +69,13 @@ final class BruteForceCounter {
             if (c != 0) {
                 return c;
             }
-            return Arrays.compare(a.tokens().stream().mapToInt(Integer::intValue).toArray(),
-                    b.tokens().stream().mapToInt(Integer::intValue).toArray());
+            for (int k = 0; k < a.tokens().size(); k++) {
+                c = Integer.compare(a.tokens().get(k), b.tokens().get(k));
+                if (c != 0) {
+                    return c;
+                }
+            }
+            return 0;
         });
         return all.subList(0, Math.min(config.topS(), all.size()));
     }

@@ -62,6 +62,22 @@ class FgramCounterTest {
         return new InMemoryTokenCorpus(out, vocab);
     }
 
+    /**
+     * The same documents with token t renamed to a large id, so that the counter's keys cannot
+     * pack every n-gram into one long.
+     */
+    static InMemoryTokenCorpus spread(InMemoryTokenCorpus corpus, int vocabularySize) {
+        int stride = (vocabularySize - 1) / corpus.vocabularySize();
+        int[][] docs = new int[corpus.documentCount()][];
+        for (int d = 0; d < docs.length; d++) {
+            docs[d] = corpus.document(d);
+            for (int i = 0; i < docs[d].length; i++) {
+                docs[d][i] = vocabularySize - 1 - docs[d][i] * stride;
+            }
+        }
+        return new InMemoryTokenCorpus(docs, vocabularySize);
+    }
+
     private static int sample(SplittableRandom rnd, double[] cdf, double sum) {
         double u = rnd.nextDouble() * sum;
         int lo = 0;
@@ -99,6 +115,10 @@ class FgramCounterTest {
         for (int trial = 0; trial < 60; trial++) {
             InMemoryTokenCorpus corpus = zipfCorpus(1000 + trial, 1 + rnd.nextInt(25), rnd.nextInt(400),
                     2 + rnd.nextInt(60));
+            if (trial % 3 == 1) {
+                // token ids of 21..31 bits: keys of 3-grams and longer are (prefix index, last token)
+                corpus = spread(corpus, (1 << (20 + rnd.nextInt(11))) + rnd.nextInt(1000));
+            }
             if (corpus.tokenCount() == 0) {
                 continue;
             }
@@ -121,6 +141,9 @@ class FgramCounterTest {
         SplittableRandom rnd = new SplittableRandom(77);
         for (int trial = 0; trial < 4; trial++) {
             InMemoryTokenCorpus corpus = zipfCorpus(500 + trial, 40, 1500, 300 + rnd.nextInt(300));
+            if (trial % 2 == 1) {
+                corpus = spread(corpus, Integer.MAX_VALUE);
+            }
             CountingConfig config = CountingConfig.builder().maxN(3 + rnd.nextInt(3)).minCount(2 + rnd.nextInt(3))
                     .firstScanMinCount(1).topS(trial % 2 == 0 ? 500 : 1_000_000).threads(1 + trial % 2)
                     .memoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).spillDirectory(tmp).build();
@@ -139,7 +162,7 @@ class FgramCounterTest {
 
     @Test
     void manyRunsAreMergedInPasses() throws IOException {
-        InMemoryTokenCorpus corpus = zipfCorpus(9, 120, 4000, 5000);
+        InMemoryTokenCorpus corpus = zipfCorpus(9, 110, 4000, 5000);
         CountingConfig config = CountingConfig.builder().maxN(3).minCount(2).topS(2000).threads(1)
                 .memoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).spillDirectory(tmp).build();
         CountingResult r = new FgramCounter(config).count(corpus);
