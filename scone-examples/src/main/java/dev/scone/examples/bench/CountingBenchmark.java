@@ -165,13 +165,15 @@ public final class CountingBenchmark implements Callable<Integer> {
         out.printf("== %s (budget %,d MiB) ==%n", label, config.memoryBudgetBytes() >> 20);
         for (ScanStats s : r.scans()) {
             out.printf("  n=%d min=%d: %,13d occurrences %,12d distinct %,11d survivors  %6.2f s (merge %5.2f s)"
-                    + "  %6.1fM tokens/s  spilled %,d bytes in %d runs%n", s.n(), s.threshold(), s.occurrencesCounted(),
-                    s.distinctCandidates(), s.survivors(), s.totalNanos() / 1e9, s.mergeNanos() / 1e9,
-                    s.tokensPerSecond() / 1e6, s.bytesSpilled(), s.runs());
+                    + "  %6.1fM tokens/s (%5.1fM per CPU-second)  spilled %,d bytes in %d runs%n", s.n(), s.threshold(),
+                    s.occurrencesCounted(), s.distinctCandidates(), s.survivors(), s.totalNanos() / 1e9,
+                    s.mergeNanos() / 1e9, s.tokensPerSecond() / 1e6, s.tokensPerCpuSecond() / 1e6, s.bytesSpilled(),
+                    s.runs());
         }
-        out.printf("  Algorithm 3 total: %.2f s, %.1fM tokens/s per scan (%d scans), %,d survivors, kept %,d,"
-                + " last count %,d; peak heap %,d MiB; spilled %,d bytes in %d runs%n", r.totalNanos() / 1e9,
-                corpus.tokenCount() * r.scans().size() / (r.totalNanos() / 1e9) / 1e6, r.scans().size(),
+        out.printf("  Algorithm 3 total: %.2f s, %.2fM corpus tokens/s for all %d scans (%.1fM per scan), %,d survivors,"
+                + " kept %,d, last count %,d; peak heap %,d MiB; spilled %,d bytes in %d runs%n", r.totalNanos() / 1e9,
+                corpus.tokenCount() / (r.totalNanos() / 1e9) / 1e6, r.scans().size(),
+                corpus.tokenCount() * r.scans().size() / (r.totalNanos() / 1e9) / 1e6,
                 r.totalSurvivors(), r.vocabulary().size(),
                 r.vocabulary().size() == 0 ? 0 : r.vocabulary().count(r.vocabulary().size() - 1), peak >> 20,
                 r.bytesSpilled(), r.runs());

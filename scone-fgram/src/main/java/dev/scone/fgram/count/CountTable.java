@@ -4,8 +4,7 @@ import java.util.Arrays;
 
 /**
  * A growable open-addressing table from non-negative long keys to int counts (linear probing,
- * -1 marks an empty slot). One per worker thread; not thread-safe. Its entries can be compacted
- * and sorted by key in place to become a sorted run.
+ * -1 marks an empty slot): one partition of a worker's {@link PartitionedCounts}. Not thread-safe.
  */
 final class CountTable {
 
@@ -35,12 +34,18 @@ final class CountTable {
         size = 0;
     }
 
-    static int mix(long key) {
+    /** @return a well-mixed 64-bit hash of the key */
+    static long hash64(long key) {
         long h = key * 0x9E3779B97F4A7C15L;
         h ^= h >>> 32;
         h *= 0xD6E8FEB86659FD93L;
         h ^= h >>> 29;
-        return (int) h;
+        return h;
+    }
+
+    /** @return the low 32 bits of {@link #hash64} */
+    static int mix(long key) {
+        return (int) hash64(key);
     }
 
     /**
@@ -74,11 +79,6 @@ final class CountTable {
         return keys.length;
     }
 
-    /** @return bytes a table of this capacity uses together with the sort buffer of a flush */
-    static long footprint(int capacity) {
-        return (long) capacity * SLOT_BYTES + (long) capacity * LOAD_NUM / LOAD_DEN * SLOT_BYTES;
-    }
-
     /** Doubles the capacity, rehashing every entry. */
     void grow() {
         long[] oldKeys = keys;
@@ -101,25 +101,32 @@ final class CountTable {
     }
 
     /**
-     * Moves the entries to the front of the table's arrays and sorts them by key, using
-     * {@code auxKeys}/{@code auxCounts} (at least {@link #size()} long) as scratch. The result is
-     * backed by the table's arrays: valid until the table is cleared or used again.
+     * Copies the entries (in table order) to {@code keysOut}/{@code countsOut} from {@code pos}.
+     *
+     * @return the position after the last entry copied
      */
-    SortedEntries drainSorted(long[] auxKeys, int[] auxCounts) {
-        int n = 0;
+    int copyTo(long[] keysOut, int[] countsOut, int pos) {
         for (int i = 0; i < keys.length; i++) {
             long key = keys[i];
             if (key != EMPTY) {
-                keys[n] = key;
-                counts[n] = counts[i];
-                n++;
+                keysOut[pos] = key;
+                countsOut[pos] = counts[i];
+                pos++;
             }
         }
-        RadixSort.sort(keys, counts, n, auxKeys, auxCounts);
-        return new SortedEntries(keys, counts, n);
+        return pos;
     }
 
-    /** Empties the table, keeping its capacity; call after the drained entries were consumed. */
+    /** Empties the table and gives it {@code capacity} slots (a power of two). */
+    void reset(int capacity) {
+        if (capacity == keys.length) {
+            clearAfterDrain();
+        } else {
+            allocate(capacity);
+        }
+    }
+
+    /** Empties the table, keeping its capacity. */
     void clearAfterDrain() {
         Arrays.fill(keys, EMPTY);
         size = 0;

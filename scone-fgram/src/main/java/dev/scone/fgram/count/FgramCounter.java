@@ -51,7 +51,6 @@ public final class FgramCounter {
     private static final Logger LOG = LoggerFactory.getLogger(FgramCounter.class);
     /** Positions per work unit: long documents are split so that every worker gets work. */
     static final int CHUNK = 1 << 16;
-    private static final int INITIAL_CAPACITY = 1 << 16;
     private static final int HISTOGRAM = 1 << 16;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -124,20 +123,6 @@ public final class FgramCounter {
         }
         return units.toLongArray();
     }
-
-    /** Scratch arrays for sorting a table's entries, reused across spills. */
-    private static final class SpillBuffers {
-        long[] keys = new long[0];
-        int[] counts = new int[0];
-
-        void ensure(int n) {
-            if (keys.length < n) {
-                keys = new long[n];
-                counts = new int[n];
-            }
-        }
-    }
-
 
     private static void checkIds(int[] tok, int len, int vocabularySize, int doc, int from) {
         int min = Integer.MAX_VALUE;
@@ -256,11 +241,6 @@ public final class FgramCounter {
             long[] units = workUnits(corpus, n);
             int threads = config.threads();
             long share = config.memoryBudgetBytes() / threads;
-            int maxCapacity = CountTable.MIN_CAPACITY;
-            while (CountTable.footprint(maxCapacity * 2) <= share && maxCapacity < (1 << 29)) {
-                maxCapacity *= 2;
-            }
-            final int capLimit = maxCapacity;
             AtomicInteger next = new AtomicInteger();
             AtomicBoolean failed = new AtomicBoolean();
             List<SortedRuns.RunFile> files = Collections.synchronizedList(new ArrayList<>());
@@ -271,7 +251,7 @@ public final class FgramCounter {
                 for (int t = 0; t < threads; t++) {
                     futures.add(pool.submit(() -> {
                         try {
-                            return work(corpus, n, levels, units, next, failed, capLimit, files, scratch);
+                            return work(corpus, n, levels, units, next, failed, share, files);
                         } catch (Throwable e) {
                             failed.set(true);
                             throw e;
@@ -340,15 +320,16 @@ public final class FgramCounter {
         }
 
         private WorkerResult work(TokenCorpus corpus, int n, SurvivorLevel[] levels, long[] units, AtomicInteger next,
-                AtomicBoolean failed, int capLimit, List<SortedRuns.RunFile> files, List<Path> scratch)
-                throws IOException {
+                AtomicBoolean failed, long share, List<SortedRuns.RunFile> files) throws IOException {
             long cpu0 = THREADS.getCurrentThreadCpuTime();
-            CountTable table = new CountTable(Math.min(INITIAL_CAPACITY, capLimit));
+            long perThread = corpus.tokenCount() / config.threads() + 1;
+            int batch = (int) Math.max(1024, Math.min(Math.min(1 << 21, share / 64), perThread));
+            long capacityLimit = Math.max(CountTable.MIN_CAPACITY,
+                    (long) ((share - 16L * batch) / PartitionedCounts.BYTES_PER_SLOT));
+            PartitionedCounts counts = new PartitionedCounts(capacityLimit, batch, run -> spill(run, files));
             int[] tok = new int[CHUNK + n];
             int[] cur = new int[CHUNK + n];
-            SpillBuffers spillBuffers = new SpillBuffers();
             long occurrences = 0;
-            long sinceFlush = 0;
             int vocabularySize = corpus.vocabularySize();
             int u;
             while ((u = next.getAndIncrement()) < units.length && !failed.get()) {
@@ -363,13 +344,8 @@ public final class FgramCounter {
                 if (n == 2) {
                     checkIds(tok, len, vocabularySize, doc, from);
                 }
-                if (sinceFlush > Integer.MAX_VALUE - CHUNK) {
-                    // per-thread counts are ints: flush before one could overflow
-                    spill(table, files, spillBuffers);
-                    sinceFlush = 0;
-                }
                 int counted;
-                if (keys.packed(n) && (n == 2 || coversAll[n - 1])) {
+                if (!needsSurvivorIds(n)) {
                     // every (n-1)-gram survived: no Apriori check and no survivor ids needed
                     counted = positions;
                     int bits = keys.bits;
@@ -377,9 +353,7 @@ public final class FgramCounter {
                     long key = keys.pack(tok, 0, n - 1);
                     for (int i = 0; i < positions; i++) {
                         key = ((key << bits) | tok[i + n - 1]) & mask;
-                        if (table.increment(key) && makeRoom(table, capLimit, files, spillBuffers)) {
-                            sinceFlush = 0;
-                        }
+                        counts.add(key);
                     }
                 } else {
                     survivorIds(tok, len, n - 1, levels, cur);
@@ -389,18 +363,13 @@ public final class FgramCounter {
                         int prefix = cur[i];
                         if (prefix >= 0 && cur[i + 1] >= 0) {
                             counted++;
-                            long key = packed ? keys.pack(tok, i, n) : KeyScheme.composite(prefix, tok[i + n - 1]);
-                            if (table.increment(key) && makeRoom(table, capLimit, files, spillBuffers)) {
-                                sinceFlush = 0;
-                            }
+                            counts.add(packed ? keys.pack(tok, i, n) : KeyScheme.composite(prefix, tok[i + n - 1]));
                         }
                     }
                 }
                 occurrences += counted;
-                sinceFlush += counted;
             }
-            spillBuffers.ensure(table.size());
-            CountTable.SortedEntries rest = table.drainSorted(spillBuffers.keys, spillBuffers.counts);
+            CountTable.SortedEntries rest = counts.finish();
             return new WorkerResult(rest, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
         }
 
@@ -419,17 +388,6 @@ public final class FgramCounter {
                 base--;
             }
             return base;
-        }
-
-        /** The table is full: double it while the budget allows, else spill it to a sorted run (returns true). */
-        private boolean makeRoom(CountTable table, int capLimit, List<SortedRuns.RunFile> files,
-                SpillBuffers buffers) throws IOException {
-            if (table.capacity() < capLimit) {
-                table.grow();
-                return false;
-            }
-            spill(table, files, buffers);
-            return true;
         }
 
         /**
@@ -455,13 +413,10 @@ public final class FgramCounter {
             }
         }
 
-        private void spill(CountTable table, List<SortedRuns.RunFile> files, SpillBuffers buffers) throws IOException {
-            buffers.ensure(table.size());
-            CountTable.SortedEntries entries = table.drainSorted(buffers.keys, buffers.counts);
+        private void spill(CountTable.SortedEntries run, List<SortedRuns.RunFile> files) throws IOException {
             Files.createDirectories(config.spillDirectory());
-            SortedRuns.RunFile f = SortedRuns.write(entries, config.spillDirectory());
+            SortedRuns.RunFile f = SortedRuns.write(run, config.spillDirectory());
             files.add(f);
-            table.clearAfterDrain();
             LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
         }
 

@@ -161,6 +161,17 @@ class FgramCounterTest {
     }
 
     @Test
+    void partitionedTablesSpillToo() throws IOException {
+        // a budget large enough for several partitions per worker, too small for the corpus
+        InMemoryTokenCorpus corpus = zipfCorpus(21, 60, 4000, 20_000);
+        CountingConfig config = CountingConfig.builder().maxN(3).minCount(2).topS(5000).threads(1)
+                .memoryBudgetBytes(4L << 20).spillDirectory(tmp).build();
+        CountingResult r = new FgramCounter(config).count(corpus);
+        assertTrue(r.bytesSpilled() > 0, "the 4 MiB budget must spill: " + r.scans());
+        assertSameAsReference(corpus, config, r.vocabulary());
+    }
+
+    @Test
     void manyRunsAreMergedInPasses() throws IOException {
         InMemoryTokenCorpus corpus = zipfCorpus(9, 110, 4000, 5000);
         CountingConfig config = CountingConfig.builder().maxN(3).minCount(2).topS(2000).threads(1)
