@@ -124,6 +124,21 @@ public final class FgramCounter {
         return units.toLongArray();
     }
 
+    /** @return the first index of {@code r} whose key is &gt;= {@code key} */
+    private static int lowerBound(CountTable.SortedEntries r, long key) {
+        int lo = 0;
+        int hi = r.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (r.keys()[mid] < key) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
     private static void checkIds(int[] tok, int len, int vocabularySize, int doc, int from) {
         int min = Integer.MAX_VALUE;
         int max = Integer.MIN_VALUE;
@@ -177,6 +192,27 @@ public final class FgramCounter {
         SurvivorLevel level(int n) {
             return new SurvivorLevel(n, java.util.Arrays.copyOf(keys, size), java.util.Arrays.copyOf(counts, size),
                     size);
+        }
+
+        /** Joins collectors of consecutive key ranges into one level. */
+        static SurvivorLevel concat(SurvivorCollector[] parts, int n) {
+            long total = 0;
+            for (SurvivorCollector c : parts) {
+                total += c.size;
+            }
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("more than " + (Integer.MAX_VALUE - 8) + " " + n
+                        + "-grams survived: raise minCount");
+            }
+            long[] keys = new long[(int) total];
+            long[] counts = new long[(int) total];
+            int pos = 0;
+            for (SurvivorCollector c : parts) {
+                System.arraycopy(c.keys, 0, keys, pos, c.size);
+                System.arraycopy(c.counts, 0, counts, pos, c.size);
+                pos += c.size;
+            }
+            return new SurvivorLevel(n, keys, counts, pos);
         }
     }
 
@@ -306,12 +342,25 @@ public final class FgramCounter {
                     spilled[0] += f.bytes();
                 }
                 int threshold = config.thresholdFor(n);
-                SurvivorCollector collector = new SurvivorCollector(threshold, n);
-                SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
-                levels[n] = collector.level(n);
+                long distinct;
+                if (runFiles.isEmpty() && threads > 1) {
+                    long[] mergeCpu = new long[1];
+                    SurvivorCollector[] parts = mergeInParallel(memory, threshold, n, pool, mergeCpu);
+                    cpu += mergeCpu[0];
+                    levels[n] = SurvivorCollector.concat(parts, n);
+                    distinct = 0;
+                    for (SurvivorCollector c : parts) {
+                        distinct += c.distinct;
+                    }
+                } else {
+                    SurvivorCollector collector = new SurvivorCollector(threshold, n);
+                    SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
+                    levels[n] = collector.level(n);
+                    distinct = collector.distinct;
+                }
                 long end = System.nanoTime();
                 cpu += THREADS.getCurrentThreadCpuTime() - mergeCpu0;
-                return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, collector.distinct, levels[n].size,
+                return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, distinct, levels[n].size,
                         countEnd - start, end - countEnd, spilled[0], runs, cpu);
             } finally {
                 failed.set(true);
@@ -418,6 +467,62 @@ public final class FgramCounter {
             SortedRuns.RunFile f = SortedRuns.write(run, config.spillDirectory());
             files.add(f);
             LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
+        }
+
+        /**
+         * Merges in-memory runs with one task per key range: range boundaries are sampled from the
+         * largest run, each task merges the slice of every run inside its range.
+         */
+        private SurvivorCollector[] mergeInParallel(List<CountTable.SortedEntries> runs, int threshold, int n,
+                ExecutorService pool, long[] cpuNanos) throws IOException {
+            int parts = config.threads() * 2;
+            CountTable.SortedEntries largest = runs.get(0);
+            for (CountTable.SortedEntries r : runs) {
+                if (r.size() > largest.size()) {
+                    largest = r;
+                }
+            }
+            long[] bounds = new long[parts + 1]; // range t is [bounds[t], bounds[t + 1])
+            bounds[0] = Long.MIN_VALUE;
+            bounds[parts] = Long.MAX_VALUE;
+            for (int t = 1; t < parts; t++) {
+                bounds[t] = largest.size() == 0 ? Long.MAX_VALUE : largest.keys()[(int) ((long) largest.size() * t / parts)];
+            }
+            SurvivorCollector[] out = new SurvivorCollector[parts];
+            List<Future<Long>> futures = new ArrayList<>();
+            for (int t = 0; t < parts; t++) {
+                int part = t;
+                out[t] = new SurvivorCollector(threshold, n);
+                futures.add(pool.submit(() -> {
+                    long cpu0 = THREADS.getCurrentThreadCpuTime();
+                    List<SortedRuns.Cursor> cursors = new ArrayList<>();
+                    for (CountTable.SortedEntries r : runs) {
+                        int from = lowerBound(r, bounds[part]);
+                        int to = part == parts - 1 ? r.size() : lowerBound(r, bounds[part + 1]);
+                        cursors.add(SortedRuns.memory(r, from, to));
+                    }
+                    SortedRuns.mergeCursors(cursors, out[part]);
+                    return THREADS.getCurrentThreadCpuTime() - cpu0;
+                }));
+            }
+            for (Future<Long> f : futures) {
+                try {
+                    cpuNanos[0] += f.get();
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IllegalStateException(c);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while merging " + n + "-gram counts", e);
+                }
+            }
+            return out;
         }
 
         /** Ranks every survivor (count desc, length asc, tokens lexicographic) and keeps the top S. */

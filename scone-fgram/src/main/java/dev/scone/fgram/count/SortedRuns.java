@@ -49,12 +49,17 @@ final class SortedRuns {
 
     /** Cursor over in-memory sorted entries. */
     static Cursor memory(CountTable.SortedEntries e) {
+        return memory(e, 0, e.size());
+    }
+
+    /** Cursor over the entries {@code [from, to)} of in-memory sorted entries. */
+    static Cursor memory(CountTable.SortedEntries e, int from, int to) {
         return new Cursor() {
-            private int i = -1;
+            private int i = from - 1;
 
             @Override
             public boolean advance() {
-                return ++i < e.size();
+                return ++i < to;
             }
 
             @Override
