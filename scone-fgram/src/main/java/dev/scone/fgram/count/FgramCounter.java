@@ -39,10 +39,14 @@ import org.slf4j.LoggerFactory;
  *       token ids. The f-gram id is the rank.
  * </ul>
  *
- * <p>Each scan splits the corpus across {@code threads} workers whose partial counts are merged.
- * When a worker's counts outgrow its share of the memory budget they are written to the spill
- * directory as key-sorted runs and merged (k-way) at the end of the scan; the result is the same
- * vocabulary. The survivors of every scan are held in memory.
+ * <p>Each scan splits the corpus (documents, long ones in chunks) across {@code threads} workers.
+ * An n-gram is counted under one exact long key: its tokens packed when they fit in 63 bits,
+ * otherwise (index of its surviving (n-1)-prefix, last token). Each worker counts in hash
+ * partitions small enough to stay in cache; at the end of the scan the workers' key-sorted counts
+ * are merged, in parallel by key range. When a worker's counts outgrow its share of the memory
+ * budget they are written to the spill directory as key-sorted runs (scratch files, deleted after
+ * the scan, also on failure) and merged k-way at the end of the scan, as KenLM's lmplz does; the
+ * vocabulary is the same. The survivors of every scan are held in memory on top of the budget.
  *
  * <p>A counter is immutable and may be reused; each {@link #count} call is independent.
  */

@@ -174,10 +174,4 @@ final class PartitionedCounts {
         scattered = null;
         return rest;
     }
-
-    /** Forces a spill of everything counted so far (used by tests of the spill path). */
-    void spillNow() throws IOException {
-        flush();
-        spillAll();
-    }
 }
