@@ -14,7 +14,6 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.nio.IntBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -102,15 +101,27 @@ public final class CountingBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream out = System.out;
+        try {
+            return run(System.out);
+        } catch (IllegalArgumentException e) {
+            System.err.println("counting-benchmark: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private int run(PrintStream out) throws IOException, InterruptedException {
+        if (budgetMb << 20 > Runtime.getRuntime().maxMemory() * 3 / 4) {
+            out.printf("warning: the %,d MiB budget is close to or above the %,d MiB heap (-Xmx); the in-memory"
+                    + " run may run out of memory%n", budgetMb, Runtime.getRuntime().maxMemory() >> 20);
+        }
+        CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount)
+                .firstScanMinCount(firstMinCount).topS(topS).threads(threads).memoryBudgetBytes(budgetMb << 20)
+                .spillDirectory(spillDir).build();
         long t0 = System.nanoTime();
         TokenCorpus corpus = zipfCorpus(tokens, vocabulary, exponent, minDoc, maxDoc, seed);
         out.printf("synthetic corpus: %,d tokens in %,d documents, vocabulary %,d, Zipf exponent %.2f, seed %d"
                 + " (generated in %.1f s)%n", corpus.tokenCount(), corpus.documentCount(), vocabulary, exponent, seed,
                 (System.nanoTime() - t0) / 1e9);
-        CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount)
-                .firstScanMinCount(firstMinCount).topS(topS).threads(threads).memoryBudgetBytes(budgetMb << 20)
-                .spillDirectory(spillDir).build();
         measure(corpus, config, spillBudgetMb << 20, baselineTokens, out);
         return 0;
     }
