@@ -71,6 +71,58 @@ final class CountTable {
         }
     }
 
+    /**
+     * Adds {@code count} to the key's count.
+     *
+     * @return true when the table has reached its fill limit and must grow
+     */
+    boolean add(long key, int count) {
+        int slot = mix(key) & mask;
+        long[] k = keys;
+        while (true) {
+            long e = k[slot];
+            if (e == key) {
+                counts[slot] += count;
+                return false;
+            }
+            if (e == EMPTY) {
+                k[slot] = key;
+                counts[slot] = count;
+                return ++size >= maxFill;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /** Adds every count of {@code other} to this table, growing it as needed. */
+    void addAll(CountTable other) {
+        long[] ok = other.keys;
+        int[] oc = other.counts;
+        for (int i = 0; i < ok.length; i++) {
+            if (ok[i] != EMPTY && add(ok[i], oc[i])) {
+                grow();
+            }
+        }
+    }
+
+    /**
+     * Appends the entries whose count is at least {@code threshold} to the lists.
+     *
+     * @return the number of entries appended
+     */
+    int collect(int threshold, it.unimi.dsi.fastutil.longs.LongArrayList keysOut,
+            it.unimi.dsi.fastutil.longs.LongArrayList countsOut) {
+        int added = 0;
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != EMPTY && counts[i] >= threshold) {
+                keysOut.add(keys[i]);
+                countsOut.add(counts[i]);
+                added++;
+            }
+        }
+        return added;
+    }
+
     int size() {
         return size;
     }

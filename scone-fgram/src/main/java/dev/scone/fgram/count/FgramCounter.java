@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -42,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * <p>Each scan splits the corpus (documents, long ones in chunks) across {@code threads} workers.
  * An n-gram is counted under one exact long key: its tokens packed when they fit in 63 bits,
  * otherwise (index of its surviving (n-1)-prefix, last token). Each worker counts in hash
- * partitions small enough to stay in cache; at the end of the scan the workers' key-sorted counts
- * are merged, in parallel by key range. When a worker's counts outgrow its share of the memory
+ * partitions small enough to stay in cache; at the end of the scan the workers' partitions are
+ * added up in parallel and only the survivors sorted. When a worker's counts outgrow its share of the memory
  * budget they are written to the spill directory as key-sorted runs (scratch files, deleted after
  * the scan, also on failure) and merged k-way at the end of the scan, as KenLM's lmplz does; the
  * vocabulary is the same. The survivors of every scan are held in memory on top of the budget.
@@ -95,7 +96,10 @@ public final class FgramCounter {
     }
 
     /** What one worker did in one scan. */
-    private record WorkerResult(CountTable.SortedEntries rest, long occurrences, long cpuNanos) {}
+    /** The survivors of a scan and how many distinct n-grams it counted. */
+    private record Merged(SurvivorLevel level, long distinct) {}
+
+    private record WorkerResult(PartitionedCounts counts, long occurrences, long cpuNanos) {}
 
     private static void deleteAll(List<SortedRuns.RunFile> files, List<Path> scratch) {
         List<Path> all = new ArrayList<>();
@@ -126,21 +130,6 @@ public final class FgramCounter {
             }
         }
         return units.toLongArray();
-    }
-
-    /** @return the first index of {@code r} whose key is &gt;= {@code key} */
-    private static int lowerBound(CountTable.SortedEntries r, long key) {
-        int lo = 0;
-        int hi = r.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (r.keys()[mid] < key) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
     }
 
     private static void checkIds(int[] tok, int len, int vocabularySize, int doc, int from) {
@@ -196,27 +185,6 @@ public final class FgramCounter {
         SurvivorLevel level(int n) {
             return new SurvivorLevel(n, java.util.Arrays.copyOf(keys, size), java.util.Arrays.copyOf(counts, size),
                     size);
-        }
-
-        /** Joins collectors of consecutive key ranges into one level. */
-        static SurvivorLevel concat(SurvivorCollector[] parts, int n) {
-            long total = 0;
-            for (SurvivorCollector c : parts) {
-                total += c.size;
-            }
-            if (total > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException("more than " + (Integer.MAX_VALUE - 8) + " " + n
-                        + "-grams survived: raise minCount");
-            }
-            long[] keys = new long[(int) total];
-            long[] counts = new long[(int) total];
-            int pos = 0;
-            for (SurvivorCollector c : parts) {
-                System.arraycopy(c.keys, 0, keys, pos, c.size);
-                System.arraycopy(c.counts, 0, counts, pos, c.size);
-                pos += c.size;
-            }
-            return new SurvivorLevel(n, keys, counts, pos);
         }
     }
 
@@ -330,11 +298,11 @@ public final class FgramCounter {
                 long mergeCpu0 = THREADS.getCurrentThreadCpuTime();
                 long cpu = 0;
                 long occurrences = 0;
-                List<CountTable.SortedEntries> memory = new ArrayList<>();
+                List<PartitionedCounts> partials = new ArrayList<>();
                 for (WorkerResult r : results) {
                     occurrences += r.occurrences();
                     cpu += r.cpuNanos();
-                    memory.add(r.rest());
+                    partials.add(r.counts());
                 }
                 int runs;
                 List<SortedRuns.RunFile> runFiles;
@@ -347,21 +315,21 @@ public final class FgramCounter {
                 }
                 int threshold = config.thresholdFor(n);
                 long distinct;
-                if (runFiles.isEmpty() && threads > 1) {
-                    long[] mergeCpu = new long[1];
-                    SurvivorCollector[] parts = mergeInParallel(memory, threshold, n, pool, mergeCpu);
-                    cpu += mergeCpu[0];
-                    levels[n] = SurvivorCollector.concat(parts, n);
-                    distinct = 0;
-                    for (SurvivorCollector c : parts) {
-                        distinct += c.distinct;
-                    }
+                long[] mergeCpu = new long[1];
+                if (runFiles.isEmpty() && corpus.tokenCount() < Integer.MAX_VALUE) {
+                    // nothing spilled: workers' partitions hold the same keys, add them up partition by
+                    // partition and sort only the survivors (int counts cannot overflow here)
+                    Merged merged = hashMerge(partials, threshold, n, pool, mergeCpu);
+                    levels[n] = merged.level();
+                    distinct = merged.distinct();
                 } else {
+                    List<CountTable.SortedEntries> memory = finishAll(partials, pool, mergeCpu);
                     SurvivorCollector collector = new SurvivorCollector(threshold, n);
                     SortedRuns.merge(runFiles, memory, config.spillDirectory(), scratch, spilled, collector);
                     levels[n] = collector.level(n);
                     distinct = collector.distinct;
                 }
+                cpu += mergeCpu[0];
                 long end = System.nanoTime();
                 cpu += THREADS.getCurrentThreadCpuTime() - mergeCpu0;
                 return new ScanStats(n, threshold, corpus.tokenCount(), occurrences, distinct, levels[n].size,
@@ -422,8 +390,8 @@ public final class FgramCounter {
                 }
                 occurrences += counted;
             }
-            CountTable.SortedEntries rest = counts.finish();
-            return new WorkerResult(rest, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
+            counts.flush();
+            return new WorkerResult(counts, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
         }
 
         /**
@@ -473,45 +441,27 @@ public final class FgramCounter {
             LOG.debug("spilled {} entries ({} bytes) to {}", f.entries(), f.bytes(), f.path());
         }
 
-        /**
-         * Merges in-memory runs with one task per key range: range boundaries are sampled from the
-         * largest run, each task merges the slice of every run inside its range.
-         */
-        private SurvivorCollector[] mergeInParallel(List<CountTable.SortedEntries> runs, int threshold, int n,
-                ExecutorService pool, long[] cpuNanos) throws IOException {
-            int parts = config.threads() * 2;
-            CountTable.SortedEntries largest = runs.get(0);
-            for (CountTable.SortedEntries r : runs) {
-                if (r.size() > largest.size()) {
-                    largest = r;
-                }
-            }
-            long[] bounds = new long[parts + 1]; // range t is [bounds[t], bounds[t + 1])
-            bounds[0] = Long.MIN_VALUE;
-            bounds[parts] = Long.MAX_VALUE;
-            for (int t = 1; t < parts; t++) {
-                bounds[t] = largest.size() == 0 ? Long.MAX_VALUE : largest.keys()[(int) ((long) largest.size() * t / parts)];
-            }
-            SurvivorCollector[] out = new SurvivorCollector[parts];
-            List<Future<Long>> futures = new ArrayList<>();
-            for (int t = 0; t < parts; t++) {
-                int part = t;
-                out[t] = new SurvivorCollector(threshold, n);
+        /** Runs {@code tasks} on the pool, adds their CPU time to {@code cpuNanos[0]}, rethrows their failure. */
+        private <T> List<T> runAll(List<Callable<T>> tasks, ExecutorService pool, long[] cpuNanos, String what)
+                throws IOException {
+            List<Future<T>> futures = new ArrayList<>();
+            long[] cpu = new long[tasks.size()];
+            for (int i = 0; i < tasks.size(); i++) {
+                Callable<T> task = tasks.get(i);
+                int index = i;
                 futures.add(pool.submit(() -> {
                     long cpu0 = THREADS.getCurrentThreadCpuTime();
-                    List<SortedRuns.Cursor> cursors = new ArrayList<>();
-                    for (CountTable.SortedEntries r : runs) {
-                        int from = lowerBound(r, bounds[part]);
-                        int to = part == parts - 1 ? r.size() : lowerBound(r, bounds[part + 1]);
-                        cursors.add(SortedRuns.memory(r, from, to));
+                    try {
+                        return task.call();
+                    } finally {
+                        cpu[index] = THREADS.getCurrentThreadCpuTime() - cpu0;
                     }
-                    SortedRuns.mergeCursors(cursors, out[part]);
-                    return THREADS.getCurrentThreadCpuTime() - cpu0;
                 }));
             }
-            for (Future<Long> f : futures) {
+            List<T> out = new ArrayList<>();
+            for (Future<T> f : futures) {
                 try {
-                    cpuNanos[0] += f.get();
+                    out.add(f.get());
                 } catch (ExecutionException e) {
                     Throwable c = e.getCause();
                     if (c instanceof IOException io) {
@@ -520,13 +470,96 @@ public final class FgramCounter {
                     if (c instanceof RuntimeException re) {
                         throw re;
                     }
+                    if (c instanceof Error err) {
+                        throw err;
+                    }
                     throw new IllegalStateException(c);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while merging " + n + "-gram counts", e);
+                    throw new IOException("interrupted while " + what, e);
                 }
             }
+            for (long c : cpu) {
+                cpuNanos[0] += c;
+            }
             return out;
+        }
+
+        /** Turns every worker's counts into a key-sorted in-memory run, one task per worker. */
+        private List<CountTable.SortedEntries> finishAll(List<PartitionedCounts> partials, ExecutorService pool,
+                long[] cpuNanos) throws IOException {
+            List<Callable<CountTable.SortedEntries>> tasks = new ArrayList<>();
+            for (PartitionedCounts p : partials) {
+                tasks.add(p::finish);
+            }
+            return runAll(tasks, pool, cpuNanos, "sorting counts");
+        }
+
+        /**
+         * Adds up the workers' counts partition by partition (the partition of a key is the same in
+         * every worker), keeps those reaching the threshold and sorts them by key.
+         */
+        private Merged hashMerge(List<PartitionedCounts> partials, int threshold, int n,
+                ExecutorService pool, long[] cpuNanos) throws IOException {
+            int partitions = partials.get(0).partitions();
+            int taskCount = Math.min(partitions, config.threads() * 4);
+            List<Callable<long[][]>> tasks = new ArrayList<>();
+            long[] distinct = new long[taskCount];
+            for (int t = 0; t < taskCount; t++) {
+                int task = t;
+                int from = (int) ((long) partitions * t / taskCount);
+                int to = (int) ((long) partitions * (t + 1) / taskCount);
+                tasks.add(() -> {
+                    LongArrayList keysOut = new LongArrayList();
+                    LongArrayList countsOut = new LongArrayList();
+                    for (int p = from; p < to; p++) {
+                        CountTable target = partials.get(0).table(p);
+                        for (int w = 1; w < partials.size(); w++) {
+                            target.addAll(partials.get(w).table(p));
+                            partials.get(w).release(p);
+                        }
+                        distinct[task] += target.size();
+                        target.collect(threshold, keysOut, countsOut);
+                        partials.get(0).release(p);
+                    }
+                    return new long[][] {keysOut.toLongArray(), countsOut.toLongArray()};
+                });
+            }
+            for (PartitionedCounts p : partials) {
+                p.close();
+            }
+            List<long[][]> parts = runAll(tasks, pool, cpuNanos, "merging " + n + "-gram counts");
+            long total = 0;
+            for (long[][] part : parts) {
+                total += part[0].length;
+            }
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("more than " + (Integer.MAX_VALUE - 8) + " " + n
+                        + "-grams survived: raise minCount");
+            }
+            int m = (int) total;
+            long[] keys = new long[m];
+            long[] counts = new long[m];
+            int[] order = new int[m];
+            int pos = 0;
+            for (long[][] part : parts) {
+                System.arraycopy(part[0], 0, keys, pos, part[0].length);
+                System.arraycopy(part[1], 0, counts, pos, part[1].length);
+                pos += part[0].length;
+            }
+            for (int i = 0; i < m; i++) {
+                order[i] = i;
+            }
+            RadixSort.sort(keys, order, m, new long[m], new int[m]);
+            long[] sortedCounts = new long[m];
+            for (int i = 0; i < m; i++) {
+                sortedCounts[i] = counts[order[i]];
+            }
+            long distinctTotal = 0;
+            for (long d : distinct) {
+                distinctTotal += d;
+            }
+            return new Merged(new SurvivorLevel(n, keys, sortedCounts, m), distinctTotal);
         }
 
         /** Ranks every survivor (count desc, length asc, tokens lexicographic) and keeps the top S. */

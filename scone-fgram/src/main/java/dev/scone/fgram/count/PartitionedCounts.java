@@ -27,12 +27,13 @@ final class PartitionedCounts {
     private final int partitionBits;
     private final long capacityLimit;
     private final Spiller spiller;
-    private final long[] batch;
+    private long[] batch;
     private int batchSize;
     private final int[] bucketStart;
     private long[] scattered;
     private long totalCapacity;
     private long sinceSpill;
+    private boolean spilled;
     private long[] drainKeys = new long[0];
     private int[] drainCounts = new int[0];
     private long[] auxKeys = new long[0];
@@ -71,6 +72,37 @@ final class PartitionedCounts {
         if (batchSize == batch.length) {
             flush();
         }
+    }
+
+    /** @return the number of hash partitions (equal for equal capacity limits) */
+    int partitions() {
+        return tables.length;
+    }
+
+    /** @return partition {@code p}'s table; the partition of a key is the top bits of its hash */
+    CountTable table(int p) {
+        return tables[p];
+    }
+
+    /** @return whether any run has been spilled */
+    boolean hasSpilled() {
+        return spilled;
+    }
+
+    /** Counts the buffered keys and frees the batch buffers; afterwards only the tables are used. */
+    void close() throws IOException {
+        flush();
+        batch = null;
+        scattered = null;
+        drainKeys = null;
+        drainCounts = null;
+        auxKeys = null;
+        auxCounts = null;
+    }
+
+    /** Lets the garbage collector take partition {@code p}'s table. */
+    void release(int p) {
+        tables[p] = null;
     }
 
     /** Counts every buffered key. */
@@ -130,6 +162,7 @@ final class PartitionedCounts {
      */
     private void spillAll() throws IOException {
         spiller.spill(drainSorted());
+        spilled = true;
         int equal = Integer.highestOneBit((int) Math.min(1 << 30, Math.max(16, capacityLimit / tables.length)));
         totalCapacity = 0;
         for (CountTable t : tables) {

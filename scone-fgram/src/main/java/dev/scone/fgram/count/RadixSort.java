@@ -1,6 +1,6 @@
 package dev.scone.fgram.count;
 
-/** LSD radix sort of non-negative long keys with int values alongside, 8 bits a pass. */
+/** LSD radix sort of non-negative long keys with int values alongside, 8 or 16 bits a pass. */
 final class RadixSort {
 
     private RadixSort() {}
@@ -24,24 +24,26 @@ final class RadixSort {
         int[] srcV = values;
         long[] dstK = auxKeys;
         int[] dstV = auxValues;
-        int[] count = new int[256];
-        for (int shift = 0; shift < 64; shift += 8) {
-            if (((varying >>> shift) & 0xFF) == 0) {
+        int digitBits = n >= (1 << 17) ? 16 : 8; // wide digits halve the passes once n dwarfs the histogram
+        int digitMask = (1 << digitBits) - 1;
+        int[] count = new int[1 << digitBits];
+        for (int shift = 0; shift < 64; shift += digitBits) {
+            if (((varying >>> shift) & digitMask) == 0) {
                 continue;
             }
             java.util.Arrays.fill(count, 0);
             for (int i = 0; i < n; i++) {
-                count[(int) (srcK[i] >>> shift) & 0xFF]++;
+                count[(int) (srcK[i] >>> shift) & digitMask]++;
             }
             int sum = 0;
-            for (int b = 0; b < 256; b++) {
+            for (int b = 0; b < count.length; b++) {
                 int c = count[b];
                 count[b] = sum;
                 sum += c;
             }
             for (int i = 0; i < n; i++) {
                 long k = srcK[i];
-                int pos = count[(int) (k >>> shift) & 0xFF]++;
+                int pos = count[(int) (k >>> shift) & digitMask]++;
                 dstK[pos] = k;
                 dstV[pos] = srcV[i];
             }
