@@ -95,10 +95,10 @@ public final class FgramCounter {
         return new Run(corpus).execute(corpus);
     }
 
-    /** What one worker did in one scan. */
     /** The survivors of a scan and how many distinct n-grams it counted. */
     private record Merged(SurvivorLevel level, long distinct) {}
 
+    /** What one worker did in one scan. */
     private record WorkerResult(PartitionedCounts counts, long occurrences, long cpuNanos) {}
 
     private static void deleteAll(List<SortedRuns.RunFile> files, List<Path> scratch) {
