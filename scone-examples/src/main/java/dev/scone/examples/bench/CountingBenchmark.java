@@ -80,6 +80,13 @@ public final class CountingBenchmark implements Callable<Integer> {
             description = "Tokens fed to the sort | uniq -c baseline; 0 skips it (default: ${DEFAULT-VALUE}).")
     long baselineTokens = 10_000_000L;
 
+    @Option(names = "--corpus",
+            description = "Also measure on this token-id file first (e.g. out/tokens/train.tok from `scone tokenize`).")
+    java.nio.file.Path corpusFile;
+
+    @Option(names = "--corpus-top-s", description = "S for the token-id file's run (default: ${DEFAULT-VALUE}).")
+    int corpusTopS = 50_000;
+
     /**
      * Runs the benchmark and exits with its status.
      *
@@ -117,6 +124,19 @@ public final class CountingBenchmark implements Callable<Integer> {
         CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount)
                 .firstScanMinCount(firstMinCount).topS(topS).threads(threads).memoryBudgetBytes(budgetMb << 20)
                 .spillDirectory(spillDir).build();
+        if (corpusFile != null) {
+            try (dev.scone.fgram.corpus.TokenIdFile real = dev.scone.fgram.corpus.TokenIdFile.open(corpusFile)) {
+                out.printf("token-id file %s: %,d tokens in %,d documents, vocabulary %,d%n", corpusFile,
+                        real.tokenCount(), real.documentCount(), real.vocabularySize());
+                CountingConfig realConfig = CountingConfig.builder().maxN(maxN).minCount(minCount)
+                        .firstScanMinCount(firstMinCount).topS(corpusTopS).threads(threads)
+                        .memoryBudgetBytes(budgetMb << 20).spillDirectory(spillDir).build();
+                // The spilling run gets a budget small enough to spill on a corpus of this size.
+                measure(real, realConfig, Math.min(spillBudgetMb << 20, 1L << 20),
+                        Math.min(baselineTokens, real.tokenCount()), out);
+            }
+            out.println();
+        }
         long t0 = System.nanoTime();
         TokenCorpus corpus = zipfCorpus(tokens, vocabulary, exponent, minDoc, maxDoc, seed);
         out.printf("synthetic corpus: %,d tokens in %,d documents, vocabulary %,d, Zipf exponent %.2f, seed %d"
