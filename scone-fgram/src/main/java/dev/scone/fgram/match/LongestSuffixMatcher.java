@@ -27,14 +27,14 @@ import java.util.Objects;
  */
 public final class LongestSuffixMatcher implements FgramMatcher {
 
-    /** The most table slots a matcher may use (each slot is 16 bytes). */
+    /** The most table slots a matcher may use. */
     static final int MAX_CAPACITY = 1 << 29;
 
     /** The largest fraction of slots a built table fills before it is rebuilt twice as large. */
     private static final double MAX_LOAD = 0.5;
 
-    /** A free slot's key; no node has it, since its first token would be 0xFFFFFFFF. */
-    private static final long EMPTY = -1L;
+    /** A free slot's key in the wide layout; no node has it, since its first token would be -1. */
+    private static final long WIDE_EMPTY = -1L;
 
     private final int tokenVocabularySize;
     private final int maxN;
@@ -42,21 +42,51 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     private final int nodeCount;
     private final int mask;
     private final int shift;
-    // Slot s holds its node's key at [2 s] and the node's f-gram id (or NO_MATCH) at [2 s + 1].
+    // Node keys: (parent, first token), where parent is the parent's slot, or capacity + last
+    // token for the nodes of length 2, whose parent is the root's child for that token.
+    // Packed layout (when the key and f-gram id fit in 64 bits): slot s holds
+    // ((parent << tokenBits | first) + 1) << idBits | (fgramId + 1), or 0 when free.
+    // Wide layout: slot s holds parent << 32 | first at [2 s], or WIDE_EMPTY when free, and the
+    // f-gram id (or NO_MATCH) at [2 s + 1].
+    private final boolean packed;
+    private final int tokenBits;
+    private final int idBits;
     private final long[] table;
     // Bit t set iff some f-gram ends with token t; covers tokens [0, 64 * endTokens.length).
     private final long[] endTokens;
 
-    private LongestSuffixMatcher(int tokenVocabularySize, int maxN, int size, int nodeCount, int capacity,
-            long[] table, long[] endTokens) {
-        this.tokenVocabularySize = tokenVocabularySize;
-        this.maxN = maxN;
-        this.size = size;
+    private LongestSuffixMatcher(Builder b, Layout layout, int nodeCount, long[] table, long[] endTokens) {
+        this.tokenVocabularySize = b.tokenVocabularySize;
+        this.maxN = b.maxN;
+        this.size = b.count;
         this.nodeCount = nodeCount;
-        this.mask = capacity - 1;
-        this.shift = 64 - Integer.numberOfTrailingZeros(capacity);
+        this.mask = layout.capacity - 1;
+        this.shift = layout.shift();
+        this.packed = layout.packed;
+        this.tokenBits = layout.tokenBits;
+        this.idBits = layout.idBits;
         this.table = table;
         this.endTokens = endTokens;
+    }
+
+    /** Table geometry: capacity (a power of two), whether entries are packed, and field widths. */
+    private record Layout(int capacity, boolean packed, int tokenBits, int idBits) {
+
+        static Layout choose(int capacity, int tokenVocabularySize, int maxId, boolean allowPacked) {
+            int tokenBits = 32 - Integer.numberOfLeadingZeros(tokenVocabularySize - 1);
+            int idBits = 64 - Long.numberOfLeadingZeros(maxId + 1L);
+            long maxParent = capacity + (long) tokenVocabularySize - 1;
+            int codeBits = 64 - Long.numberOfLeadingZeros(maxParent) + tokenBits + 1;
+            return new Layout(capacity, allowPacked && codeBits + idBits <= 64, tokenBits, idBits);
+        }
+
+        int shift() {
+            return 64 - Integer.numberOfTrailingZeros(capacity);
+        }
+
+        int longsPerSlot() {
+            return packed ? 1 : 2;
+        }
     }
 
     /**
@@ -109,6 +139,11 @@ public final class LongestSuffixMatcher implements FgramMatcher {
      */
     public int nodeCount() {
         return nodeCount;
+    }
+
+    /** @return whether each table slot is one long (key and id packed) rather than two */
+    boolean isPacked() {
+        return packed;
     }
 
     /** @return the bytes held by the matcher's arrays */
@@ -194,12 +229,29 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         if (lengths != null) {
             Objects.checkFromIndexSize(lengthsOffset, len, lengths.length);
         }
+        if (packed) {
+            matchPacked(tokens, from, len, ids, idsOffset, lengths, lengthsOffset);
+        } else {
+            matchWide(tokens, from, len, ids, idsOffset, lengths, lengthsOffset);
+        }
+    }
+
+    // The hot loops below are the same walk over the two table layouts; stats() and the builder
+    // share the slower, layout-neutral lookup().
+
+    private void matchPacked(int[] tokens, int from, int len, int[] ids, int idsOffset, int[] lengths,
+            int lengthsOffset) {
         final long[] t = table;
         final long[] ends = endTokens;
         final int endBits = ends.length << 6;
         final int m = mask;
         final int sh = shift;
         final int k = maxN;
+        final int vocab = tokenVocabularySize;
+        final int tb = tokenBits;
+        final int ib = idBits;
+        final long idMask = (1L << ib) - 1;
+        final long rootCode = mask + 1L;
         for (int p = 0; p < len; p++) {
             int i = from + p;
             int last = tokens[i];
@@ -208,16 +260,65 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             int maxLen = Math.min(k, p + 1);
             if (maxLen >= 2 && Integer.compareUnsigned(last, endBits) < 0 && (ends[last >>> 6] & (1L << last)) != 0) {
                 long h = seed(last);
-                int parent = ~last;
+                long parent = rootCode + last;
+                walk:
+                for (int n = 2; n <= maxLen; n++) {
+                    int first = tokens[i - n + 1];
+                    if (Integer.compareUnsigned(first, vocab) >= 0) {
+                        break;
+                    }
+                    h = step(h, first);
+                    long code = packedCode(parent, first, tb);
+                    int slot = (int) (h >>> sh);
+                    long e;
+                    while (((e = t[slot]) >>> ib) != code) {
+                        if (e == 0) {
+                            break walk;
+                        }
+                        slot = (slot + 1) & m;
+                    }
+                    int idPlusOne = (int) (e & idMask);
+                    if (idPlusOne != 0) {
+                        best = idPlusOne - 1;
+                        bestLen = n;
+                    }
+                    parent = slot;
+                }
+            }
+            ids[idsOffset + p] = best;
+            if (lengths != null) {
+                lengths[lengthsOffset + p] = bestLen;
+            }
+        }
+    }
+
+    private void matchWide(int[] tokens, int from, int len, int[] ids, int idsOffset, int[] lengths,
+            int lengthsOffset) {
+        final long[] t = table;
+        final long[] ends = endTokens;
+        final int endBits = ends.length << 6;
+        final int m = mask;
+        final int sh = shift;
+        final int k = maxN;
+        final long rootCode = mask + 1L;
+        for (int p = 0; p < len; p++) {
+            int i = from + p;
+            int last = tokens[i];
+            int best = NO_MATCH;
+            int bestLen = 1;
+            int maxLen = Math.min(k, p + 1);
+            if (maxLen >= 2 && Integer.compareUnsigned(last, endBits) < 0 && (ends[last >>> 6] & (1L << last)) != 0) {
+                long h = seed(last);
+                long parent = rootCode + last;
                 walk:
                 for (int n = 2; n <= maxLen; n++) {
                     int first = tokens[i - n + 1];
                     h = step(h, first);
-                    long key = key(parent, first);
+                    long key = wideKey(parent, first);
                     int slot = (int) (h >>> sh);
                     long e;
                     while ((e = t[slot << 1]) != key) {
-                        if (e == EMPTY) {
+                        if (e == WIDE_EMPTY) {
                             break walk;
                         }
                         slot = (slot + 1) & m;
@@ -248,42 +349,77 @@ public final class LongestSuffixMatcher implements FgramMatcher {
      */
     public MatchStats stats(int[] tokens, int from, int len) {
         Objects.checkFromIndexSize(from, len, tokens.length);
+        long[] slotsRead = new long[1];
         long lookups = 0;
-        long slots = 0;
         long matched = 0;
-        final int endBits = endTokens.length << 6;
         for (int p = 0; p < len; p++) {
             int i = from + p;
             int last = tokens[i];
             int maxLen = Math.min(maxN, p + 1);
             boolean found = false;
-            if (maxLen >= 2 && Integer.compareUnsigned(last, endBits) < 0
-                    && (endTokens[last >>> 6] & (1L << last)) != 0) {
+            if (maxLen >= 2 && endsAnFgram(last)) {
                 long h = seed(last);
-                int parent = ~last;
-                walk:
+                long parent = mask + 1L + last;
                 for (int n = 2; n <= maxLen; n++) {
                     int first = tokens[i - n + 1];
                     h = step(h, first);
-                    long key = key(parent, first);
-                    int slot = (int) (h >>> shift);
                     lookups++;
-                    slots++;
-                    long e;
-                    while ((e = table[slot << 1]) != key) {
-                        if (e == EMPTY) {
-                            break walk;
-                        }
-                        slot = (slot + 1) & mask;
-                        slots++;
+                    int slot = lookup(table, mask, shift, packed, tokenBits, idBits, tokenVocabularySize, h, parent,
+                            first, slotsRead);
+                    if (slot < 0) {
+                        break;
                     }
-                    found |= (int) table[(slot << 1) + 1] >= 0;
+                    found |= idAt(table, packed, idBits, slot) != NO_MATCH;
                     parent = slot;
                 }
             }
             matched += found ? 1 : 0;
         }
-        return new MatchStats(len, lookups, slots, matched);
+        return new MatchStats(len, lookups, slotsRead[0], matched);
+    }
+
+    private boolean endsAnFgram(int token) {
+        return Integer.compareUnsigned(token, endTokens.length << 6) < 0
+                && (endTokens[token >>> 6] & (1L << token)) != 0;
+    }
+
+    // The slot of the node (parent, first) placed by hash h, or -1; counts the slots it reads.
+    private static int lookup(long[] table, int mask, int shift, boolean packed, int tokenBits, int idBits,
+            int tokenVocabularySize, long h, long parent, int first, long[] slotsRead) {
+        int slot = (int) (h >>> shift);
+        if (packed) {
+            if (Integer.compareUnsigned(first, tokenVocabularySize) >= 0) {
+                return -1;
+            }
+            long code = packedCode(parent, first, tokenBits);
+            while (true) {
+                slotsRead[0]++;
+                long e = table[slot];
+                if (e >>> idBits == code) {
+                    return slot;
+                }
+                if (e == 0) {
+                    return -1;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        long key = wideKey(parent, first);
+        while (true) {
+            slotsRead[0]++;
+            long e = table[slot << 1];
+            if (e == key) {
+                return slot;
+            }
+            if (e == WIDE_EMPTY) {
+                return -1;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    private static int idAt(long[] table, boolean packed, int idBits, int slot) {
+        return packed ? (int) (table[slot] & ((1L << idBits) - 1)) - 1 : (int) table[(slot << 1) + 1];
     }
 
     /**
@@ -319,13 +455,17 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     @Override
     public String toString() {
         return "LongestSuffixMatcher[size=" + size + ", maxN=" + maxN + ", nodes=" + nodeCount + ", slots="
-                + (mask + 1) + "]";
+                + (mask + 1) + ", " + (packed ? "packed" : "wide") + "]";
     }
 
-    // A node's key: its parent (a slot for nodes of length >= 3, the complement of the last token
-    // for nodes of length 2) and its first token. Tokens are < 2^31 - 1, so no key is EMPTY.
-    private static long key(int parent, int first) {
-        return ((long) parent << 32) | (first & 0xFFFFFFFFL);
+    // The wide layout's key; parent < 2^31 + 2^29 and first < 2^31 - 1, so never WIDE_EMPTY.
+    private static long wideKey(long parent, int first) {
+        return (parent << 32) | (first & 0xFFFFFFFFL);
+    }
+
+    // The packed layout's key code, never 0; first must be in [0, tokenVocabularySize).
+    private static long packedCode(long parent, int first, int tokenBits) {
+        return ((parent << tokenBits) | first) + 1;
     }
 
     // Hash of the suffix s[i .. i]; step extends a suffix's hash by one token on the left.
@@ -352,6 +492,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         private int[] tokens = new int[64];
         private int count;
         private int maxToken = -1;
+        private boolean allowPacked = true;
 
         private Builder(int tokenVocabularySize, int maxN) {
             if (tokenVocabularySize < 1) {
@@ -427,6 +568,17 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         }
 
         /**
+         * Uses the wide table layout (two longs per slot) even where the packed one (one long)
+         * would fit; for tests of both layouts.
+         *
+         * @return this builder
+         */
+        Builder forceWideLayout() {
+            allowPacked = false;
+            return this;
+        }
+
+        /**
          * Builds the matcher.
          *
          * @return the matcher
@@ -434,19 +586,20 @@ public final class LongestSuffixMatcher implements FgramMatcher {
          *     or if the f-grams need more than {@value #MAX_CAPACITY} table slots
          */
         public LongestSuffixMatcher build() {
-            checkDistinctIds();
+            int maxId = checkDistinctIds();
             // Suffix-closed f-grams need one node each; others grow the table while it is built.
             int capacity = capacityFor(Math.max(count, 1));
             while (true) {
-                long[] table = new long[2 * capacity];
-                int nodes = fill(table, capacity);
+                Layout layout = Layout.choose(capacity, tokenVocabularySize, maxId, allowPacked);
+                long[] table = new long[layout.longsPerSlot() * capacity];
+                int nodes = fill(table, layout);
                 if (nodes >= 0) {
-                    long[] ends = new long[(maxToken >>> 6) + 1];
+                    long[] ends = new long[(Math.max(maxToken, 0) >>> 6) + 1];
                     for (int f = 0; f < count; f++) {
                         int last = tokens[offsets[f + 1] - 1];
                         ends[last >>> 6] |= 1L << last;
                     }
-                    return new LongestSuffixMatcher(tokenVocabularySize, maxN, count, nodes, capacity, table, ends);
+                    return new LongestSuffixMatcher(this, layout, nodes, table, ends);
                 }
                 if (capacity >= MAX_CAPACITY) {
                     throw new IllegalArgumentException(count + " f-grams need more than " + MAX_CAPACITY
@@ -463,41 +616,53 @@ public final class LongestSuffixMatcher implements FgramMatcher {
 
         // Inserts every f-gram and its suffixes; returns the node count, or -1 when the table
         // would pass its maximum load (the caller retries twice as large).
-        private int fill(long[] table, int capacity) {
-            Arrays.fill(table, EMPTY);
-            int mask = capacity - 1;
-            int shift = 64 - Integer.numberOfTrailingZeros(capacity);
-            long maxNodes = (long) (capacity * MAX_LOAD);
+        private int fill(long[] table, Layout layout) {
+            boolean packed = layout.packed;
+            if (!packed) {
+                Arrays.fill(table, WIDE_EMPTY);
+            }
+            int mask = layout.capacity - 1;
+            int shift = layout.shift();
+            long maxNodes = (long) (layout.capacity * MAX_LOAD);
+            long[] slotsRead = new long[1];
             int nodes = 0;
             for (int f = 0; f < count; f++) {
                 int start = offsets[f];
                 int end = offsets[f + 1];
                 int last = tokens[end - 1];
                 long h = seed(last);
-                int parent = ~last;
+                long parent = layout.capacity + (long) last;
                 for (int k = end - 2; k >= start; k--) {
                     int first = tokens[k];
                     h = step(h, first);
-                    long key = key(parent, first);
-                    int slot = (int) (h >>> shift);
-                    long e;
-                    while ((e = table[slot << 1]) != key && e != EMPTY) {
-                        slot = (slot + 1) & mask;
-                    }
-                    if (e == EMPTY) {
+                    int slot = lookup(table, mask, shift, packed, layout.tokenBits, layout.idBits, tokenVocabularySize,
+                            h, parent, first, slotsRead);
+                    if (slot < 0) {
                         if (++nodes > maxNodes) {
                             return -1;
                         }
-                        table[slot << 1] = key;
-                        table[(slot << 1) + 1] = NO_MATCH;
+                        slot = (int) (h >>> shift);
+                        while (packed ? table[slot] != 0 : table[slot << 1] != WIDE_EMPTY) {
+                            slot = (slot + 1) & mask;
+                        }
+                        if (packed) {
+                            table[slot] = packedCode(parent, first, layout.tokenBits) << layout.idBits;
+                        } else {
+                            table[slot << 1] = wideKey(parent, first);
+                            table[(slot << 1) + 1] = NO_MATCH;
+                        }
                     }
                     if (k == start) {
-                        int other = (int) table[(slot << 1) + 1];
+                        int other = idAt(table, packed, layout.idBits, slot);
                         if (other != NO_MATCH) {
                             throw new IllegalArgumentException("f-gram " + Arrays.toString(Arrays.copyOfRange(tokens,
                                     start, end)) + " added twice (ids " + other + " and " + ids[f] + ")");
                         }
-                        table[(slot << 1) + 1] = ids[f];
+                        if (packed) {
+                            table[slot] |= ids[f] + 1L;
+                        } else {
+                            table[(slot << 1) + 1] = ids[f];
+                        }
                     }
                     parent = slot;
                 }
@@ -505,7 +670,8 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             return nodes;
         }
 
-        private void checkDistinctIds() {
+        // Returns the largest id (-1 when there is none).
+        private int checkDistinctIds() {
             int[] sorted = Arrays.copyOf(ids, count);
             Arrays.sort(sorted);
             for (int k = 1; k < count; k++) {
@@ -513,6 +679,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
                     throw new IllegalArgumentException("f-gram id " + sorted[k] + " added twice");
                 }
             }
+            return count == 0 ? -1 : sorted[count - 1];
         }
     }
 }

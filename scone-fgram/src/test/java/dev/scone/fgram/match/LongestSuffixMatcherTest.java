@@ -107,8 +107,25 @@ class LongestSuffixMatcherTest {
         return FgramVocabulary.of(tokenRange, maxN, fgrams, counts);
     }
 
+    /** The same f-grams in the wide table layout, which {@link LongestSuffixMatcher#of} avoids when it can. */
+    static LongestSuffixMatcher wide(FgramVocabulary v) {
+        LongestSuffixMatcher.Builder b = LongestSuffixMatcher.builder(v.tokenVocabularySize(), v.maxN());
+        for (int id = 0; id < v.size(); id++) {
+            b.add(id, v.tokens(id));
+        }
+        return b.forceWideLayout().build();
+    }
+
     private static void assertSameAsReference(FgramVocabulary v, int[] text, String what) {
-        LongestSuffixMatcher fast = LongestSuffixMatcher.of(v);
+        LongestSuffixMatcher packed = LongestSuffixMatcher.of(v);
+        assertTrue(packed.isPacked(), what);
+        assertSameAsReference(v, packed, text, what + " (packed)");
+        LongestSuffixMatcher wide = wide(v);
+        assertTrue(!wide.isPacked(), what);
+        assertSameAsReference(v, wide, text, what + " (wide)");
+    }
+
+    private static void assertSameAsReference(FgramVocabulary v, LongestSuffixMatcher fast, int[] text, String what) {
         BruteForceMatcher ref = new BruteForceMatcher(v);
         assertArrayEquals(ref.match(text), fast.match(text), what);
         int[] lengths = new int[text.length];
@@ -309,6 +326,21 @@ class LongestSuffixMatcherTest {
         int n = FgramMatcher.NO_MATCH;
         assertArrayEquals(new int[] {n, 1_000_000, n, n, 7, n, n, n, Integer.MAX_VALUE, Integer.MAX_VALUE},
                 m.match(new int[] {5, 6, 4, 5, 6, 99, 99, 99, 99, 99}));
+    }
+
+    @Test
+    void wideLayoutWhenKeysAndIdsDoNotFitOneLong() {
+        int big = Integer.MAX_VALUE;
+        LongestSuffixMatcher m = LongestSuffixMatcher.builder(big, 3)
+                .add(big - 1, big - 1, big - 2)
+                .add(5, 0, big - 1, big - 2)
+                .add(6, 7, 8)
+                .build();
+        assertTrue(!m.isPacked());
+        int n = FgramMatcher.NO_MATCH;
+        int[] out = new int[7];
+        m.match(new int[] {-1, big - 1, big - 2, 0, big - 1, big - 2, 7, 8}, 1, 7, out, 0);
+        assertArrayEquals(new int[] {n, big - 1, n, n, 5, n, 6}, out);
     }
 
     @Test
