@@ -12,11 +12,12 @@ import java.util.Objects;
  * <p>The f-grams form a trie over reversed sequences: a node is a suffix {@code s[j .. i]} of
  * some f-gram, its parent the suffix one token shorter. Every node lives in one open-addressing
  * table, keyed exactly by (parent node, first token) and placed by a hash of its whole token
- * sequence, so the table slots of all candidate lengths at a position can be computed from the
- * tokens alone and fetched in parallel by the processor; matching at a position stops at the
- * first length that is not a node. A vocabulary that is not suffix-closed is handled exactly: the
- * missing suffixes become nodes that carry no f-gram id. Matches are exact: a key is compared in
- * full, never by hash.
+ * sequence, so the table slots of all candidate lengths at a position follow from the tokens
+ * alone and the processor can fetch them in parallel. Matching at a position walks to longer
+ * suffixes and stops at the first one that is not a node, or earlier when a small filter kept
+ * with each node says that no longer node starts with the next token. A vocabulary that is not
+ * suffix-closed is handled exactly: the missing suffixes become nodes that carry no f-gram id.
+ * Keys are compared in full, never by hash, so a collision never produces a false match.
  *
  * <p>A matcher is built from a {@link FgramVocabulary} ({@link #of(FgramVocabulary)}) or from any
  * source of (f-gram id, token sequence) pairs through {@link #builder(int, int)}. It is immutable
@@ -36,21 +37,27 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     /** A free slot's key in the wide layout; no node has it, since its first token would be -1. */
     private static final long WIDE_EMPTY = -1L;
 
+    /** The most bits of a node's child filter. */
+    private static final int MAX_FILTER_BITS = 8;
+
     private final int tokenVocabularySize;
     private final int maxN;
     private final int size;
     private final int nodeCount;
     private final int mask;
     private final int shift;
-    // Node keys: (parent, first token), where parent is the parent's slot, or capacity + last
-    // token for the nodes of length 2, whose parent is the root's child for that token.
-    // Packed layout (when the key and f-gram id fit in 64 bits): slot s holds
-    // ((parent << tokenBits | first) + 1) << idBits | (fgramId + 1), or 0 when free.
-    // Wide layout: slot s holds parent << 32 | first at [2 s], or WIDE_EMPTY when free, and the
-    // f-gram id (or NO_MATCH) at [2 s + 1].
+    // A node's key is (parent, first token), where parent is the parent node's slot, or capacity
+    // + last token for the nodes of length 2. Its value is its f-gram id and its child filter: bit
+    // filterIndex(t) is set iff some node one token longer starts with token t.
+    // Packed layout (when everything fits in 64 bits): slot s holds
+    //   ((parent << tokenBits | first) + 1) << valueShift | filter << idBits | (fgramId + 1),
+    // or 0 when free, where valueShift = idBits + filterBits.
+    // Wide layout: slot s holds parent << 32 | first at [2 s] (WIDE_EMPTY when free) and
+    //   filter << 32 | (fgramId or NO_MATCH) at [2 s + 1].
     private final boolean packed;
     private final int tokenBits;
     private final int idBits;
+    private final int filterBits; // 0 (no filter), 1, 2, 4 or 8
     private final long[] table;
     // Bit t set iff some f-gram ends with token t; covers tokens [0, 64 * endTokens.length).
     private final long[] endTokens;
@@ -65,19 +72,26 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         this.packed = layout.packed;
         this.tokenBits = layout.tokenBits;
         this.idBits = layout.idBits;
+        this.filterBits = layout.filterBits;
         this.table = table;
         this.endTokens = endTokens;
     }
 
     /** Table geometry: capacity (a power of two), whether entries are packed, and field widths. */
-    private record Layout(int capacity, boolean packed, int tokenBits, int idBits) {
+    private record Layout(int capacity, boolean packed, int tokenBits, int idBits, int filterBits) {
 
-        static Layout choose(int capacity, int tokenVocabularySize, int maxId, boolean allowPacked) {
+        static Layout choose(int capacity, int tokenVocabularySize, int maxId, boolean allowPacked,
+                int maxFilterBits) {
             int tokenBits = 32 - Integer.numberOfLeadingZeros(tokenVocabularySize - 1);
             int idBits = 64 - Long.numberOfLeadingZeros(maxId + 1L);
             long maxParent = capacity + (long) tokenVocabularySize - 1;
             int codeBits = 64 - Long.numberOfLeadingZeros(maxParent) + tokenBits + 1;
-            return new Layout(capacity, allowPacked && codeBits + idBits <= 64, tokenBits, idBits);
+            int spare = 64 - codeBits - idBits;
+            if (allowPacked && spare >= 0) {
+                int f = Math.min(maxFilterBits, spare);
+                return new Layout(capacity, true, tokenBits, idBits, f == 0 ? 0 : Integer.highestOneBit(f));
+            }
+            return new Layout(capacity, false, tokenBits, idBits, maxFilterBits);
         }
 
         int shift() {
@@ -237,7 +251,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     }
 
     // The hot loops below are the same walk over the two table layouts; stats() and the builder
-    // share the slower, layout-neutral lookup().
+    // share the slower, layout-neutral helpers further down.
 
     private void matchPacked(int[] tokens, int from, int len, int[] ids, int idsOffset, int[] lengths,
             int lengthsOffset) {
@@ -250,7 +264,11 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         final int vocab = tokenVocabularySize;
         final int tb = tokenBits;
         final int ib = idBits;
+        final int vs = idBits + filterBits;
         final long idMask = (1L << ib) - 1;
+        final long filterMask = (1L << filterBits) - 1;
+        final long noFilter = filterBits == 0 ? -1L : 0L;
+        final int filterIndexMask = filterBits - 1;
         final long rootCode = mask + 1L;
         for (int p = 0; p < len; p++) {
             int i = from + p;
@@ -261,17 +279,19 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             if (maxLen >= 2 && Integer.compareUnsigned(last, endBits) < 0 && (ends[last >>> 6] & (1L << last)) != 0) {
                 long h = seed(last);
                 long parent = rootCode + last;
+                long filter = -1L;
                 walk:
                 for (int n = 2; n <= maxLen; n++) {
                     int first = tokens[i - n + 1];
-                    if (Integer.compareUnsigned(first, vocab) >= 0) {
+                    if (Integer.compareUnsigned(first, vocab) >= 0
+                            || ((filter >>> (filterIndex(first) & filterIndexMask)) & 1) == 0) {
                         break;
                     }
                     h = step(h, first);
                     long code = packedCode(parent, first, tb);
                     int slot = (int) (h >>> sh);
                     long e;
-                    while (((e = t[slot]) >>> ib) != code) {
+                    while (((e = t[slot]) >>> vs) != code) {
                         if (e == 0) {
                             break walk;
                         }
@@ -282,6 +302,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
                         best = idPlusOne - 1;
                         bestLen = n;
                     }
+                    filter = ((e >>> ib) & filterMask) | noFilter;
                     parent = slot;
                 }
             }
@@ -300,6 +321,8 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         final int m = mask;
         final int sh = shift;
         final int k = maxN;
+        final long noFilter = filterBits == 0 ? -1L : 0L;
+        final int filterIndexMask = filterBits - 1;
         final long rootCode = mask + 1L;
         for (int p = 0; p < len; p++) {
             int i = from + p;
@@ -310,9 +333,13 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             if (maxLen >= 2 && Integer.compareUnsigned(last, endBits) < 0 && (ends[last >>> 6] & (1L << last)) != 0) {
                 long h = seed(last);
                 long parent = rootCode + last;
+                long filter = -1L;
                 walk:
                 for (int n = 2; n <= maxLen; n++) {
                     int first = tokens[i - n + 1];
+                    if (((filter >>> (filterIndex(first) & filterIndexMask)) & 1) == 0) {
+                        break;
+                    }
                     h = step(h, first);
                     long key = wideKey(parent, first);
                     int slot = (int) (h >>> sh);
@@ -323,11 +350,12 @@ public final class LongestSuffixMatcher implements FgramMatcher {
                         }
                         slot = (slot + 1) & m;
                     }
-                    int id = (int) t[(slot << 1) + 1];
-                    if (id >= 0) {
-                        best = id;
+                    long value = t[(slot << 1) + 1];
+                    if ((int) value >= 0) {
+                        best = (int) value;
                         bestLen = n;
                     }
+                    filter = (value >>> 32) | noFilter;
                     parent = slot;
                 }
             }
@@ -352,24 +380,30 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         long[] slotsRead = new long[1];
         long lookups = 0;
         long matched = 0;
+        Layout layout = new Layout(mask + 1, packed, tokenBits, idBits, filterBits);
         for (int p = 0; p < len; p++) {
             int i = from + p;
             int last = tokens[i];
             int maxLen = Math.min(maxN, p + 1);
             boolean found = false;
-            if (maxLen >= 2 && endsAnFgram(last)) {
+            if (maxLen >= 2 && Integer.compareUnsigned(last, endTokens.length << 6) < 0
+                    && (endTokens[last >>> 6] & (1L << last)) != 0) {
                 long h = seed(last);
                 long parent = mask + 1L + last;
+                long filter = -1L;
                 for (int n = 2; n <= maxLen; n++) {
                     int first = tokens[i - n + 1];
+                    if (((filter >>> (filterIndex(first) & (filterBits - 1))) & 1) == 0) {
+                        break;
+                    }
                     h = step(h, first);
                     lookups++;
-                    int slot = lookup(table, mask, shift, packed, tokenBits, idBits, tokenVocabularySize, h, parent,
-                            first, slotsRead);
+                    int slot = lookup(table, layout, tokenVocabularySize, h, parent, first, slotsRead);
                     if (slot < 0) {
                         break;
                     }
-                    found |= idAt(table, packed, idBits, slot) != NO_MATCH;
+                    found |= idAt(table, layout, slot) != NO_MATCH;
+                    filter = filterAt(table, layout, slot);
                     parent = slot;
                 }
             }
@@ -378,24 +412,20 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         return new MatchStats(len, lookups, slotsRead[0], matched);
     }
 
-    private boolean endsAnFgram(int token) {
-        return Integer.compareUnsigned(token, endTokens.length << 6) < 0
-                && (endTokens[token >>> 6] & (1L << token)) != 0;
-    }
-
     // The slot of the node (parent, first) placed by hash h, or -1; counts the slots it reads.
-    private static int lookup(long[] table, int mask, int shift, boolean packed, int tokenBits, int idBits,
-            int tokenVocabularySize, long h, long parent, int first, long[] slotsRead) {
-        int slot = (int) (h >>> shift);
-        if (packed) {
+    private static int lookup(long[] table, Layout layout, int tokenVocabularySize, long h, long parent, int first,
+            long[] slotsRead) {
+        int mask = layout.capacity - 1;
+        int slot = (int) (h >>> layout.shift());
+        if (layout.packed) {
             if (Integer.compareUnsigned(first, tokenVocabularySize) >= 0) {
                 return -1;
             }
-            long code = packedCode(parent, first, tokenBits);
+            long code = packedCode(parent, first, layout.tokenBits);
             while (true) {
                 slotsRead[0]++;
                 long e = table[slot];
-                if (e >>> idBits == code) {
+                if (e >>> (layout.idBits + layout.filterBits) == code) {
                     return slot;
                 }
                 if (e == 0) {
@@ -418,8 +448,34 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         }
     }
 
-    private static int idAt(long[] table, boolean packed, int idBits, int slot) {
-        return packed ? (int) (table[slot] & ((1L << idBits) - 1)) - 1 : (int) table[(slot << 1) + 1];
+    private static int idAt(long[] table, Layout layout, int slot) {
+        return layout.packed ? (int) (table[slot] & ((1L << layout.idBits) - 1)) - 1 : (int) table[(slot << 1) + 1];
+    }
+
+    // The node's child filter, all ones when there is none.
+    private static long filterAt(long[] table, Layout layout, int slot) {
+        if (layout.filterBits == 0) {
+            return -1L;
+        }
+        return layout.packed ? (table[slot] >>> layout.idBits) & ((1L << layout.filterBits) - 1)
+                : table[(slot << 1) + 1] >>> 32;
+    }
+
+    // Marks token first in the child filter of the node at slot.
+    private static void addToFilter(long[] table, Layout layout, int slot, int first) {
+        if (layout.filterBits != 0) {
+            int bit = filterIndex(first) & (layout.filterBits - 1);
+            if (layout.packed) {
+                table[slot] |= 1L << (layout.idBits + bit);
+            } else {
+                table[(slot << 1) + 1] |= 1L << (32 + bit);
+            }
+        }
+    }
+
+    // Which filter bit a token sets: the top bits of a multiplicative hash (masked by the caller).
+    private static int filterIndex(int token) {
+        return (int) ((token * 0x9E3779B97F4A7C15L) >>> 58);
     }
 
     /**
@@ -455,7 +511,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     @Override
     public String toString() {
         return "LongestSuffixMatcher[size=" + size + ", maxN=" + maxN + ", nodes=" + nodeCount + ", slots="
-                + (mask + 1) + ", " + (packed ? "packed" : "wide") + "]";
+                + (mask + 1) + ", " + (packed ? "packed" : "wide") + ", filter bits=" + filterBits + "]";
     }
 
     // The wide layout's key; parent < 2^31 + 2^29 and first < 2^31 - 1, so never WIDE_EMPTY.
@@ -493,6 +549,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         private int count;
         private int maxToken = -1;
         private boolean allowPacked = true;
+        private int maxFilterBits = MAX_FILTER_BITS;
 
         private Builder(int tokenVocabularySize, int maxN) {
             if (tokenVocabularySize < 1) {
@@ -579,6 +636,16 @@ public final class LongestSuffixMatcher implements FgramMatcher {
         }
 
         /**
+         * Keeps no child filter with the nodes; for tests of that path.
+         *
+         * @return this builder
+         */
+        Builder withoutChildFilter() {
+            maxFilterBits = 0;
+            return this;
+        }
+
+        /**
          * Builds the matcher.
          *
          * @return the matcher
@@ -590,7 +657,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             // Suffix-closed f-grams need one node each; others grow the table while it is built.
             int capacity = capacityFor(Math.max(count, 1));
             while (true) {
-                Layout layout = Layout.choose(capacity, tokenVocabularySize, maxId, allowPacked);
+                Layout layout = Layout.choose(capacity, tokenVocabularySize, maxId, allowPacked, maxFilterBits);
                 long[] table = new long[layout.longsPerSlot() * capacity];
                 int nodes = fill(table, layout);
                 if (nodes >= 0) {
@@ -623,6 +690,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
             }
             int mask = layout.capacity - 1;
             int shift = layout.shift();
+            int valueShift = layout.idBits + layout.filterBits;
             long maxNodes = (long) (layout.capacity * MAX_LOAD);
             long[] slotsRead = new long[1];
             int nodes = 0;
@@ -635,8 +703,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
                 for (int k = end - 2; k >= start; k--) {
                     int first = tokens[k];
                     h = step(h, first);
-                    int slot = lookup(table, mask, shift, packed, layout.tokenBits, layout.idBits, tokenVocabularySize,
-                            h, parent, first, slotsRead);
+                    int slot = lookup(table, layout, tokenVocabularySize, h, parent, first, slotsRead);
                     if (slot < 0) {
                         if (++nodes > maxNodes) {
                             return -1;
@@ -646,22 +713,25 @@ public final class LongestSuffixMatcher implements FgramMatcher {
                             slot = (slot + 1) & mask;
                         }
                         if (packed) {
-                            table[slot] = packedCode(parent, first, layout.tokenBits) << layout.idBits;
+                            table[slot] = packedCode(parent, first, layout.tokenBits) << valueShift;
                         } else {
                             table[slot << 1] = wideKey(parent, first);
-                            table[(slot << 1) + 1] = NO_MATCH;
+                            table[(slot << 1) + 1] = NO_MATCH & 0xFFFFFFFFL;
                         }
                     }
+                    if (parent < layout.capacity) {
+                        addToFilter(table, layout, (int) parent, first);
+                    }
                     if (k == start) {
-                        int other = idAt(table, packed, layout.idBits, slot);
+                        int other = idAt(table, layout, slot);
                         if (other != NO_MATCH) {
                             throw new IllegalArgumentException("f-gram " + Arrays.toString(Arrays.copyOfRange(tokens,
                                     start, end)) + " added twice (ids " + other + " and " + ids[f] + ")");
                         }
                         if (packed) {
-                            table[slot] |= ids[f] + 1L;
+                            table[slot] += ids[f] + 1L;
                         } else {
-                            table[(slot << 1) + 1] = ids[f];
+                            table[(slot << 1) + 1] = (table[(slot << 1) + 1] & ~0xFFFFFFFFL) | (ids[f] & 0xFFFFFFFFL);
                         }
                     }
                     parent = slot;

@@ -109,20 +109,28 @@ class LongestSuffixMatcherTest {
 
     /** The same f-grams in the wide table layout, which {@link LongestSuffixMatcher#of} avoids when it can. */
     static LongestSuffixMatcher wide(FgramVocabulary v) {
+        return builderOf(v).forceWideLayout().build();
+    }
+
+    private static LongestSuffixMatcher.Builder builderOf(FgramVocabulary v) {
         LongestSuffixMatcher.Builder b = LongestSuffixMatcher.builder(v.tokenVocabularySize(), v.maxN());
         for (int id = 0; id < v.size(); id++) {
             b.add(id, v.tokens(id));
         }
-        return b.forceWideLayout().build();
+        return b;
     }
 
+    /** Checks every table layout, with and without child filters, against the reference. */
     private static void assertSameAsReference(FgramVocabulary v, int[] text, String what) {
         LongestSuffixMatcher packed = LongestSuffixMatcher.of(v);
         assertTrue(packed.isPacked(), what);
-        assertSameAsReference(v, packed, text, what + " (packed)");
+        assertSameAsReference(v, packed, text, what + " (" + packed + ")");
         LongestSuffixMatcher wide = wide(v);
         assertTrue(!wide.isPacked(), what);
-        assertSameAsReference(v, wide, text, what + " (wide)");
+        assertSameAsReference(v, wide, text, what + " (" + wide + ")");
+        assertSameAsReference(v, builderOf(v).withoutChildFilter().build(), text, what + " (packed, no filter)");
+        assertSameAsReference(v, builderOf(v).forceWideLayout().withoutChildFilter().build(), text,
+                what + " (wide, no filter)");
     }
 
     private static void assertSameAsReference(FgramVocabulary v, LongestSuffixMatcher fast, int[] text, String what) {
@@ -382,6 +390,13 @@ class LongestSuffixMatcherTest {
         assertEquals(0.2, all.matchRate(), 1e-12);
         assertEquals(0.6, all.lookupsPerPosition(), 1e-12);
         assertEquals(s.positions() + all.positions(), s.plus(all).positions());
+
+        // [1 2] has no longer node: its (empty) child filter stops the walk without a lookup.
+        FgramVocabulary leafOnly = vocabulary(10, 3, List.of(new int[] {1, 2}));
+        int[] text = {5, 1, 2};
+        assertEquals(1, LongestSuffixMatcher.of(leafOnly).stats(text, 0, 3).lookups());
+        assertEquals(1, wide(leafOnly).stats(text, 0, 3).lookups());
+        assertEquals(2, builderOf(leafOnly).withoutChildFilter().build().stats(text, 0, 3).lookups());
     }
 
     // ---- bad input ----
