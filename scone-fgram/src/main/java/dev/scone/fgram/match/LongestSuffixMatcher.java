@@ -47,8 +47,9 @@ public final class LongestSuffixMatcher implements FgramMatcher {
     private final int mask;
     private final int shift;
     // A node's key is (parent, first token), where parent is the parent node's slot, or capacity
-    // + last token for the nodes of length 2. Its value is its f-gram id and its child filter: bit
-    // filterIndex(t) is set iff some node one token longer starts with token t.
+    // + last token for the nodes of length 2. Its value is its f-gram id and its child filter, a
+    // one-word Bloom filter of the first tokens of its children: bit filterIndex(t) is clear only
+    // if no node one token longer starts with t (so the walk can stop without a lookup).
     // Packed layout (when everything fits in 64 bits): slot s holds
     //   ((parent << tokenBits | first) + 1) << valueShift | filter << idBits | (fgramId + 1),
     // or 0 when free, where valueShift = idBits + filterBits.
