@@ -21,6 +21,7 @@ import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.ParameterFingerprint;
 import dev.scone.core.ProbingFgramMatcher;
 import dev.scone.core.SconeEmbeddingBlock;
+import dev.scone.fgram.corpus.ProgressBarListener;
 import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.vocab.FgramVocabulary;
@@ -354,6 +355,42 @@ class SconeStoreEquivalenceTest {
         assertNotEquals(fp, ParameterFingerprint.of(againScone), "one weight moved by one ulp");
         w.set(new NDIndex(0, 0), old);
         assertEquals(fp, ParameterFingerprint.of(againScone));
+    }
+
+    /** The code sample of the module README, kept compiling and running. */
+    @Test
+    void readmeSample() throws IOException {
+        CausalLanguageModelBlock model = this.model; // trained
+        Path storeDir = tmp.resolve("readme");
+        String tokenizerFingerprint = TOKENS_FP;
+        NDArray tokenIds = manager.create(tokens, new Shape(ROWS, CONTEXT));
+        ParameterStore ps = new ParameterStore(manager, false);
+
+        // --- README sample ---
+        // After training: run A_fgram over every f-gram once and write the vectors into a store.
+        SconeEmbeddingBlock scone = (SconeEmbeddingBlock) model.inputEmbedding();
+        FgramStorePrecompute.builder()
+                .block(scone)
+                .path(storeDir)
+                .dtype(VectorDtype.BFLOAT16) // or FLOAT32 (exact), INT8 (a quarter of the space)
+                .tokenVocabularyFingerprint(tokenizerFingerprint)
+                .progress(new ProgressBarListener("f-grams"))
+                .build()
+                .run();
+
+        // Inference: open the store for this model (other weights, vocabularies or sizes are refused)
+        // and let the SCONE embedding read from it; A_fgram no longer runs.
+        try (FgramStore store = FgramStorePrecompute.open(storeDir, scone, tokenizerFingerprint,
+                FgramStore.OpenOptions.defaults())) {
+            scone.useTable(store);
+            NDArray logits = model.forward(ps, new NDList(tokenIds), false).singletonOrThrow(); // (B, T, V)
+            // --- end of sample ---
+            scone.useFgramModel();
+            assertEquals(new Shape(ROWS, CONTEXT, V), logits.getShape());
+            assertLogitsWithin(logits.toFloatArray(), 0x1p-8f);
+        } finally {
+            scone.useFgramModel();
+        }
     }
 
     @Test
