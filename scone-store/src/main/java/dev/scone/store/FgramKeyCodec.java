@@ -115,6 +115,30 @@ final class FgramKeyCodec {
         return acc;
     }
 
+    /**
+     * Unpacks a packed key ({@link #packedKey}) into its tokens; only when {@link #packsIntoLong()}.
+     *
+     * @param packed the packed key
+     * @param dst receives the tokens from index 0 (at least K long)
+     * @return the f-gram length, or -1 when the number is not a valid key of this codec
+     */
+    int unpack(long packed, int[] dst) {
+        int bitLength = 64 - Long.numberOfLeadingZeros(packed);
+        int n = (bitLength + bits - 1) / bits;
+        if (n < 2 || n > maxN || !packsIntoLong()) {
+            return -1;
+        }
+        long mask = (1L << bits) - 1;
+        for (int k = n - 1, shift = 0; k >= 0; k--, shift += bits) {
+            long digit = (packed >>> shift) & mask;
+            if (digit == 0 || digit > tokenVocabularySize) {
+                return -1;
+            }
+            dst[k] = (int) digit - 1;
+        }
+        return n;
+    }
+
     /** The encoded key of a packed key ({@link #packedKey}); {@code null} when no length fits. */
     byte[] keyOfPacked(long packed) {
         int bitLength = 64 - Long.numberOfLeadingZeros(packed);

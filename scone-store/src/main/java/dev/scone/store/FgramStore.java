@@ -1,5 +1,6 @@
 package dev.scone.store;
 
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import it.unimi.dsi.fastutil.longs.Long2IntMaps;
@@ -36,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * lookup on an executor so the next batch resolves while the current one runs. Lookups are safe
  * from any number of threads.
  *
- * <p>Integrity: the manifest, vector file header, filter and (by default) the whole index file
+ * <p>Integrity: the manifest, vector file header and (by default) the whole index file
  * are checked at {@link #open}; every vector read is checked against its row's CRC32C, which also
  * covers the f-gram's key, so a damaged vector or index entry throws
  * {@link FgramStoreCorruptedException} instead of returning a wrong vector. The vector file is
@@ -44,8 +45,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Vectors decode exactly for {@link VectorDtype#FLOAT32} and within the bounds documented on
  * {@link VectorDtype} otherwise.
+ *
+ * <p>A store is an {@link FgramEmbeddingTable}: {@code SconeEmbeddingBlock.useTable(store)} makes
+ * a SCONE model read its f-gram vectors from it (see {@link #lookup(int[], int, int, float[], int[])}).
+ *
+ * <p>A Bloom filter over the keys, rebuilt in memory at open from the index (about 1.5 bytes of
+ * heap per f-gram), lets most probes that cannot match skip the index.
  */
-public final class FgramStore implements AutoCloseable {
+public final class FgramStore implements FgramEmbeddingTable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FgramStore.class);
 
@@ -209,7 +216,7 @@ public final class FgramStore implements AutoCloseable {
             mode = codec.packsIntoLong() && fits ? IndexMode.HEAP : IndexMode.CHRONICLE;
         }
         ByteBuffer[] chunks = mapVectors(dir.resolve(StoreLayout.VECTORS), m);
-        FgramBloomFilter filter = FgramBloomFilter.read(dir.resolve(StoreLayout.FILTER));
+        FgramBloomFilter filter = FgramBloomFilter.forEntries(m.size());
         Path indexFile = dir.resolve(StoreLayout.INDEX);
         if (!Files.isRegularFile(indexFile)) {
             throw new SconeFormatException(indexFile, "index file is missing");
@@ -235,9 +242,11 @@ public final class FgramStore implements AutoCloseable {
                         + m.size());
             }
             if (mode == IndexMode.HEAP) {
-                heap = loadHeapIndex(map, m, indexFile);
+                heap = loadHeapIndex(map, m, codec, filter, indexFile);
                 map.close();
                 map = null;
+            } else {
+                fillFilter(map, codec, filter, indexFile);
             }
         } catch (IOException | RuntimeException e) {
             if (map != null) {
@@ -249,18 +258,29 @@ public final class FgramStore implements AutoCloseable {
         return new FgramStore(dir, m, filter, chunks, map, heap, options.prefetchExecutor());
     }
 
-    private static Long2IntOpenHashMap loadHeapIndex(ChronicleMap<byte[], byte[]> map, StoreManifest m, Path file)
-            throws SconeFormatException {
+    private static Long2IntOpenHashMap loadHeapIndex(ChronicleMap<byte[], byte[]> map, StoreManifest m,
+            FgramKeyCodec codec, FgramBloomFilter filter, Path file) throws SconeFormatException {
         Long2IntOpenHashMap heap = new Long2IntOpenHashMap((int) m.size());
         heap.defaultReturnValue(-1);
         String[] problem = new String[1];
+        int[] tokens = new int[m.maxN()];
         map.forEach((k, v) -> {
+            if (problem[0] != null) {
+                return;
+            }
             if (v.length != 4 || k.length > 8) {
                 problem[0] = "index entry of " + k.length + "-byte key / " + v.length + "-byte value";
                 return;
             }
+            long packed = FgramKeyCodec.packedKey(k);
+            int n = codec.unpack(packed, tokens);
+            if (n < 0) {
+                problem[0] = "index key " + Long.toHexString(packed) + ", which is no f-gram of this store";
+                return;
+            }
+            filter.add(FgramVocabulary.hash(tokens, 0, n));
             int row = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getInt();
-            heap.put(FgramKeyCodec.packedKey(k), row);
+            heap.put(packed, row);
         });
         if (problem[0] != null) {
             throw new SconeFormatException(file, "malformed " + problem[0]);
@@ -269,6 +289,26 @@ public final class FgramStore implements AutoCloseable {
             throw new SconeFormatException(file, "index keys collapse to " + heap.size() + " of " + m.size());
         }
         return heap;
+    }
+
+    /** Adds every key of the index to the filter. */
+    private static void fillFilter(ChronicleMap<byte[], byte[]> map, FgramKeyCodec codec, FgramBloomFilter filter,
+            Path file) throws SconeFormatException {
+        String[] problem = new String[1];
+        map.forEach((k, v) -> {
+            if (problem[0] != null) {
+                return;
+            }
+            int[] tokens = codec.decode(k);
+            if (tokens == null) {
+                problem[0] = "index holds an invalid key of " + k.length + " bytes";
+                return;
+            }
+            filter.add(FgramVocabulary.hash(tokens, 0, tokens.length));
+        });
+        if (problem[0] != null) {
+            throw new SconeFormatException(file, problem[0]);
+        }
     }
 
     private static ByteBuffer[] mapVectors(Path file, StoreManifest m) throws IOException {
@@ -307,16 +347,19 @@ public final class FgramStore implements AutoCloseable {
     }
 
     /** @return E (= d), the length of every vector */
+    @Override
     public int embeddingSize() {
         return d;
     }
 
     /** @return K, the longest f-gram length */
+    @Override
     public int maxN() {
         return maxN;
     }
 
     /** @return S, the number of f-grams */
+    @Override
     public long size() {
         return size;
     }
@@ -403,6 +446,31 @@ public final class FgramStore implements AutoCloseable {
      * @throws FgramStoreCorruptedException when a matched entry is damaged
      */
     public int lookupBatch(int[] window, int batch, int length, float[] out, int[] matchedLength) {
+        return lookupWindow(window, batch, length, out, matchedLength, true);
+    }
+
+    /**
+     * The {@link FgramEmbeddingTable} lookup: as {@link #lookupBatch}, except that the vectors of
+     * unmatched positions are left as they are (not zeroed), as that interface specifies. Serves
+     * a SCONE model in table mode; float32 stores return A_fgram's vectors bit for bit.
+     *
+     * @param tokenIds (B, T) token ids, row-major
+     * @param rows B
+     * @param length T
+     * @param vectors (B, T, E) destination; only matched positions are written
+     * @param matchLengths (B, T) destination: matched f-gram length, 0 = none
+     * @return the number of matched positions
+     * @throws IllegalArgumentException for wrong sizes or a token id outside the token vocabulary
+     * @throws IllegalStateException after {@link #close()}
+     * @throws FgramStoreCorruptedException when a matched entry is damaged
+     */
+    @Override
+    public int lookup(int[] tokenIds, int rows, int length, float[] vectors, int[] matchLengths) {
+        return lookupWindow(tokenIds, rows, length, vectors, matchLengths, false);
+    }
+
+    private int lookupWindow(int[] window, int batch, int length, float[] out, int[] matchedLength,
+            boolean zeroUnmatched) {
         if (batch < 0 || length < 0) {
             throw new IllegalArgumentException("B and T must be >= 0, got " + batch + ", " + length);
         }
@@ -438,7 +506,9 @@ public final class FgramStore implements AutoCloseable {
                     }
                     matchedLength[i] = found;
                     if (found == 0) {
-                        Arrays.fill(out, i * d, i * d + d, 0f);
+                        if (zeroUnmatched) {
+                            Arrays.fill(out, i * d, i * d + d, 0f);
+                        }
                     } else {
                         matched++;
                     }

@@ -55,7 +55,6 @@ public final class FgramStoreWriter implements AutoCloseable {
     private final String modelFingerprint;
     private final int rowBytes;
     private final int vectorBytes;
-    private final FgramBloomFilter filter;
     private final FileChannel vectors;
     private final ChronicleMap<byte[], byte[]> index;
     private final ByteBuffer buffer;
@@ -79,7 +78,6 @@ public final class FgramStoreWriter implements AutoCloseable {
         this.modelFingerprint = b.modelFingerprint;
         this.rowBytes = StoreLayout.rowBytes(dtype, d);
         this.vectorBytes = dtype.vectorBytes(d);
-        this.filter = FgramBloomFilter.forEntries(expected);
         this.scratchTokens = new int[b.maxN];
         this.scratchKeys = new byte[b.maxN + 1][];
         for (int n = FgramVocabulary.MIN_N; n <= b.maxN; n++) {
@@ -189,7 +187,6 @@ public final class FgramStoreWriter implements AutoCloseable {
             failed = true;
             throw e;
         }
-        filter.add(FgramVocabulary.hash(tokens, from, len));
         count++;
     }
 
@@ -267,8 +264,6 @@ public final class FgramStoreWriter implements AutoCloseable {
             Path indexFile = tmpDir.resolve(StoreLayout.INDEX);
             force(indexFile);
             long indexCrc = StoreLayout.crc32cOf(indexFile);
-            filter.write(tmpDir.resolve(StoreLayout.FILTER));
-            force(tmpDir.resolve(StoreLayout.FILTER));
             StoreManifest m = new StoreManifest(StoreManifest.FORMAT_VERSION, d, dtype, codec.maxN(), count,
                     codec.tokenVocabularySize(), tokenFingerprint, fgramFingerprint, modelFingerprint, vectorFileBytes,
                     indexCrc);

@@ -18,12 +18,14 @@ import net.openhft.chronicle.map.ChronicleMapBuilder;
  * CRC32C of the header), then one row per f-gram: the encoded vector followed by a CRC32C of
  * (the f-gram's index key bytes, the encoded vector). Because the row checksum covers the key,
  * an index entry that was damaged into pointing at another f-gram's row fails the check.
+ *
+ * <p>Format version 2 stores no Bloom filter file: the reader rebuilds the filter from the index
+ * (version 1 stores carried a {@code filter.bin}, which version 2 readers ignore).
  */
 final class StoreLayout {
 
     static final String VECTORS = "vectors.bin";
     static final String INDEX = "index.cm";
-    static final String FILTER = "filter.bin";
 
     static final int VECTOR_MAGIC = 0x564E4353; // "SCNV" little-endian
     static final int VECTOR_VERSION = 1;

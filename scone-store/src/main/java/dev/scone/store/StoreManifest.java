@@ -38,7 +38,9 @@ public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dt
     /** The format name on the manifest's first line. */
     public static final String FORMAT_NAME = "scone-fgram-store";
     /** The format version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest format version this code reads (version 1 also stored a filter file, now ignored). */
+    public static final int OLDEST_READABLE_VERSION = 1;
 
     void write(Path file) throws IOException {
         StringBuilder sb = new StringBuilder();
@@ -97,9 +99,9 @@ public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dt
             kv.put(line.substring(0, eq), line.substring(eq + 1));
         }
         int version = intField(file, kv, "formatVersion");
-        if (version != FORMAT_VERSION) {
+        if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
             throw new SconeFormatException(file, "unknown store format version " + version + " (this code reads "
-                    + FORMAT_VERSION + ")");
+                    + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION + ")");
         }
         VectorDtype dtype;
         String d = field(file, kv, "dtype");

@@ -310,16 +310,42 @@ class FgramStoreTest {
     }
 
     @Test
-    void damagedManifestAndFilterAreRefused() throws IOException {
+    void damagedManifestIsRefused() throws IOException {
         Path copy = copyStore(f32Dir, "manifest");
         Path manifest = copy.resolve(StoreManifest.FILE_NAME);
         Files.writeString(manifest, Files.readString(manifest).replace("embeddingSize=24", "embeddingSize=25"));
         SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
         assertTrue(e.getMessage().contains("checksum"), e.getMessage());
-        Path copy2 = copyStore(f32Dir, "filter");
-        flipByte(copy2.resolve(StoreLayout.FILTER), 100);
-        e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy2));
-        assertEquals(copy2.resolve(StoreLayout.FILTER), e.path());
+    }
+
+    @Test
+    void formatVersionOneStoresStillOpenAndUnknownVersionsAreRefused() throws IOException {
+        Path copy = copyStore(f32Dir, "version1");
+        Path file = copy.resolve(StoreManifest.FILE_NAME);
+        StoreManifest m = StoreManifest.read(file);
+        new StoreManifest(1, m.embeddingSize(), m.dtype(), m.maxN(), m.size(), m.tokenVocabularySize(),
+                m.tokenVocabularyFingerprint(), m.fgramVocabularyFingerprint(), m.modelFingerprint(),
+                m.vectorFileBytes(), m.indexChecksum()).write(file);
+        Files.write(copy.resolve("filter.bin"), new byte[] {1, 2, 3}); // version 1's filter file: ignored
+        float[] out = new float[StoreFixtures.D];
+        try (FgramStore old = FgramStore.open(copy)) {
+            assertEquals(1, old.manifest().formatVersion());
+            assertEquals(7, old.lookup(vocab.tokens(7), 0, vocab.length(7), out, 0));
+            assertArrayEquals(Arrays.copyOfRange(vectors, 7 * StoreFixtures.D, 8 * StoreFixtures.D), out);
+        }
+        new StoreManifest(3, m.embeddingSize(), m.dtype(), m.maxN(), m.size(), m.tokenVocabularySize(),
+                m.tokenVocabularyFingerprint(), m.fgramVocabularyFingerprint(), m.modelFingerprint(),
+                m.vectorFileBytes(), m.indexChecksum()).write(file);
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
+        assertTrue(e.getMessage().contains("unknown store format version 3"), e.getMessage());
+    }
+
+    @Test
+    void storesHoldNoFilterFile() throws IOException {
+        try (Stream<Path> s = Files.list(f32Dir)) {
+            assertEquals(List.of("index.cm", "manifest.txt", "vectors.bin"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
     }
 
     @Test

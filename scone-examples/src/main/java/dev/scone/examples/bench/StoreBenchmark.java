@@ -204,9 +204,14 @@ public final class StoreBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "build: %,.0f entries/s (%.1f s); on disk %,d bytes allocated (%,d apparent) for a "
                 + "%,d-byte payload: %.4fx (%.4fx apparent)%n", entries / buildSecs, buildSecs, store[0], store[1],
                 payload, store[0] / (double) payload, store[1] / (double) payload);
-        for (String f : List.of("vectors.bin", "index.cm", "filter.bin", "manifest.txt")) {
-            long[] b = diskBytes(storeDir.resolve(f));
-            System.out.printf(Locale.ROOT, "  %-12s %,14d bytes allocated, %,14d apparent%n", f, b[0], b[1]);
+        List<Path> files;
+        try (Stream<Path> s = Files.list(storeDir)) {
+            files = s.sorted().toList();
+        }
+        for (Path f : files) {
+            long[] b = diskBytes(f);
+            System.out.printf(Locale.ROOT, "  %-12s %,14d bytes allocated, %,14d apparent%n", f.getFileName(), b[0],
+                    b[1]);
         }
         table.add(String.format(Locale.ROOT, "| %-8s | %-9s | %5s | %12s | %12s | %8s | build %,.0f entries/s, disk %.4fx payload |",
                 dtype, "-", "-", "-", "-", "-", entries / buildSecs, store[0] / (double) payload));

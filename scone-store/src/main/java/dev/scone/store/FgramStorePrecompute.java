@@ -1,0 +1,228 @@
+package dev.scone.store;
+
+import dev.scone.core.ParameterFingerprint;
+import dev.scone.core.SconeEmbeddingBlock;
+import dev.scone.fgram.corpus.ProgressListener;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * After training: runs the trained A_fgram over every f-gram of V_fgram and writes the vectors
+ * into a store (paper Sec. 2: the inference table F). Batches of f-grams go through
+ * {@link SconeEmbeddingBlock#computeFgramVectors} (each batch in its own NDManager sub-manager;
+ * PyTorch's intra-op threads use the cores) and stream into an {@link FgramStoreWriter}; the
+ * store appears only when complete.
+ *
+ * <p>The manifest records the f-gram vocabulary's fingerprint, the caller's token vocabulary
+ * fingerprint and {@link #modelFingerprint the model-weights fingerprint} of T and A_fgram, so
+ * that {@link #open(Path, SconeEmbeddingBlock, String, FgramStore.OpenOptions)} refuses the store
+ * for any other model with a {@link StoreMismatchException}.
+ *
+ * <pre>{@code
+ * StoreManifest m = FgramStorePrecompute.builder()
+ *         .block(scone).path(dir).dtype(VectorDtype.BFLOAT16)
+ *         .tokenVocabularyFingerprint(tokenizerFingerprint)
+ *         .progress(new ProgressBarListener("f-grams")).build().run();
+ * }</pre>
+ */
+public final class FgramStorePrecompute {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FgramStorePrecompute.class);
+    private static final long BF16_THRESHOLD_BYTES = 1L << 30;
+    private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+    private final SconeEmbeddingBlock block;
+    private final Path path;
+    private final VectorDtype dtype;
+    private final int batchSize;
+    private final String tokenVocabularyFingerprint;
+    private final ProgressListener progress;
+
+    private FgramStorePrecompute(Builder b, VectorDtype dtype) {
+        this.block = b.block;
+        this.path = b.path;
+        this.dtype = dtype;
+        this.batchSize = b.batchSize;
+        this.tokenVocabularyFingerprint = b.tokenVocabularyFingerprint;
+        this.progress = b.progress;
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The fingerprint of the weights a store's vectors come from: {@link ParameterFingerprint} of
+     * the SCONE embedding block (T and A_fgram).
+     *
+     * @param block an initialized SCONE embedding block
+     * @return 32 hex digits
+     */
+    public static String modelFingerprint(SconeEmbeddingBlock block) {
+        return ParameterFingerprint.of(block);
+    }
+
+    /**
+     * What a store must say to serve {@code block}: its E, K, f-gram vocabulary, token vocabulary
+     * and weights (the dtype is free).
+     *
+     * @param block the initialized SCONE embedding block that will read the store
+     * @param tokenVocabularyFingerprint the caller's token vocabulary fingerprint
+     * @return the expectations
+     */
+    public static StoreExpectations expectationsFor(SconeEmbeddingBlock block, String tokenVocabularyFingerprint) {
+        Objects.requireNonNull(block, "block");
+        return StoreExpectations.none().withEmbeddingSize(block.embeddingSize())
+                .withFgramVocabulary(block.vocabulary())
+                .withTokenVocabularyFingerprint(tokenVocabularyFingerprint)
+                .withModelFingerprint(modelFingerprint(block));
+    }
+
+    /**
+     * Opens a store for {@code block}, checking {@link #expectationsFor} (on top of those in
+     * {@code options}, which they replace).
+     *
+     * @param dir the store folder
+     * @param block the SCONE embedding block that will read it
+     * @param tokenVocabularyFingerprint the caller's token vocabulary fingerprint
+     * @param options how to open it
+     * @return the open store
+     * @throws StoreMismatchException when the store was built for another model, vocabulary or size
+     * @throws IOException when the store cannot be read
+     */
+    public static FgramStore open(Path dir, SconeEmbeddingBlock block, String tokenVocabularyFingerprint,
+            FgramStore.OpenOptions options) throws IOException {
+        return FgramStore.open(dir, options.withExpectations(expectationsFor(block, tokenVocabularyFingerprint)));
+    }
+
+    /**
+     * Computes every f-gram vector and writes the store.
+     *
+     * @return the manifest written
+     * @throws IOException when writing fails (no store is then published)
+     */
+    public StoreManifest run() throws IOException {
+        FgramVocabulary vocabulary = block.vocabulary();
+        int total = vocabulary.size();
+        int d = block.embeddingSize();
+        String modelFingerprint = modelFingerprint(block);
+        int[] ids = new int[batchSize];
+        long start = System.nanoTime();
+        long lastLog = start;
+        progress.start("precompute f-gram store", total);
+        try (FgramStoreWriter writer = FgramStoreWriter.builder().path(path).vocabulary(vocabulary).embeddingSize(d)
+                .dtype(dtype).tokenVocabularyFingerprint(tokenVocabularyFingerprint)
+                .modelFingerprint(modelFingerprint).build()) {
+            for (int from = 0; from < total; from += batchSize) {
+                int count = Math.min(batchSize, total - from);
+                float[] vectors = block.computeFgramVectors(from, count); // (count, E)
+                for (int i = 0; i < count; i++) {
+                    writer.add(from + i, vectors, i * d);
+                }
+                progress.advance(count);
+                long now = System.nanoTime();
+                if (now - lastLog >= LOG_INTERVAL_NANOS) {
+                    lastLog = now;
+                    logRate(from + count, total, now - start);
+                }
+            }
+            StoreManifest m = writer.commit();
+            logRate(total, total, System.nanoTime() - start);
+            return m;
+        } finally {
+            progress.finish();
+        }
+    }
+
+    private void logRate(long done, long total, long nanos) {
+        double perSecond = done / Math.max(1e-9, nanos / 1e9);
+        LOG.info(String.format(Locale.ROOT, "%s: %,d of %,d f-grams, %,.0f f-grams/s, ETA %.0f s", path, done, total,
+                perSecond, (total - done) / Math.max(1e-9, perSecond)));
+    }
+
+    /**
+     * Configures a precompute run. Required: {@link #block}, {@link #path},
+     * {@link #tokenVocabularyFingerprint}.
+     */
+    public static final class Builder {
+        private SconeEmbeddingBlock block;
+        private Path path;
+        private VectorDtype dtype;
+        private int batchSize = 1024;
+        private String tokenVocabularyFingerprint;
+        private ProgressListener progress = ProgressListener.NONE;
+
+        private Builder() {}
+
+        /** @param value the trained SCONE embedding block (T, A_fgram, V_fgram) @return this */
+        public Builder block(SconeEmbeddingBlock value) {
+            this.block = Objects.requireNonNull(value, "block");
+            return this;
+        }
+
+        /** @param storeFolder the store folder to create or replace @return this */
+        public Builder path(Path storeFolder) {
+            this.path = Objects.requireNonNull(storeFolder, "path");
+            return this;
+        }
+
+        /**
+         * @param value how vectors are stored; when not set: {@link VectorDtype#FLOAT32} when the
+         *     float32 payload is at most 1 GiB, else {@link VectorDtype#BFLOAT16}
+         * @return this
+         */
+        public Builder dtype(VectorDtype value) {
+            this.dtype = Objects.requireNonNull(value, "dtype");
+            return this;
+        }
+
+        /** @param value f-grams per A_fgram batch (&gt;= 1, default 1024) @return this */
+        public Builder batchSize(int value) {
+            this.batchSize = value;
+            return this;
+        }
+
+        /** @param fingerprint the token vocabulary's fingerprint (recorded in the manifest) @return this */
+        public Builder tokenVocabularyFingerprint(String fingerprint) {
+            this.tokenVocabularyFingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
+            return this;
+        }
+
+        /** @param listener hears the f-grams done (default: nothing) @return this */
+        public Builder progress(ProgressListener listener) {
+            this.progress = Objects.requireNonNull(listener, "progress");
+            return this;
+        }
+
+        /**
+         * @return the configured run
+         * @throws IllegalArgumentException when a required setting is missing or out of range
+         */
+        public FgramStorePrecompute build() {
+            if (block == null || path == null || tokenVocabularyFingerprint == null) {
+                throw new IllegalArgumentException("block, path and tokenVocabularyFingerprint are required (got "
+                        + (block == null ? "no block" : "a block") + ", path " + path + ", fingerprint "
+                        + tokenVocabularyFingerprint + ")");
+            }
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+            }
+            if (tokenVocabularyFingerprint.isBlank() || tokenVocabularyFingerprint.contains("\n")) {
+                throw new IllegalArgumentException("tokenVocabularyFingerprint must be one non-blank line, got '"
+                        + tokenVocabularyFingerprint + "'");
+            }
+            VectorDtype chosen = dtype;
+            if (chosen == null) {
+                long f32 = (long) block.vocabulary().size() * block.embeddingSize() * 4;
+                chosen = f32 <= BF16_THRESHOLD_BYTES ? VectorDtype.FLOAT32 : VectorDtype.BFLOAT16;
+            }
+            return new FgramStorePrecompute(this, chosen);
+        }
+    }
+}
