@@ -5,6 +5,7 @@ import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.count.CountingResult;
 import dev.scone.fgram.count.FgramCounter;
 import dev.scone.fgram.count.ScanStats;
+import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.PrintStream;
@@ -46,8 +47,14 @@ public final class CountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(train, maxN, minCount, topS, threads, memoryMb << 20, out, System.out);
-        return 0;
+        try {
+            run(train, maxN, minCount, topS, threads, memoryMb << 20, out, System.out);
+            return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            // Bad options or a damaged input file: say what is wrong, without a stack trace.
+            System.err.println("count: " + e.getMessage());
+            return 2;
+        }
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.scone.core.train.Checkpoint;
 import dev.scone.core.train.Evaluation;
 import dev.scone.core.train.PerplexityResult;
 import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.PrintStream;
@@ -56,8 +57,14 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(model, data, fgrams, throughTable, batch, maxWindows, System.out);
-        return 0;
+        try {
+            run(model, data, fgrams, throughTable, batch, maxWindows, System.out);
+            return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            // Bad options or a damaged input file: say what is wrong, without a stack trace.
+            System.err.println("eval: " + e.getMessage());
+            return 2;
+        }
     }
 
     /**

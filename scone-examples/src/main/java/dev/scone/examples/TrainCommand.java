@@ -14,6 +14,7 @@ import dev.scone.core.train.TrainerConfig;
 import dev.scone.core.train.TrainingProgress;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
@@ -171,33 +172,39 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = out != null ? out : Path.of("out", "models", model);
-        if (resume != null) {
-            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
-                    System.out);
+        try {
+            Path dir = out != null ? out : Path.of("out", "models", model);
+            if (resume != null) {
+                resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
+                        System.out);
+                return 0;
+            }
+            if ((tokens == null) == (steps == null)) {
+                throw new IllegalArgumentException("give exactly one of --tokens and --steps");
+            }
+            long perStep = (long) batch * context;
+            if (tokens != null && tokens < 1) {
+                throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+            }
+            long total = tokens != null ? (tokens + perStep - 1) / perStep : steps;
+            if (total > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
+            }
+            TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+                    .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
+                    .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
+            LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, tied, dropout,
+                    null);
+            Options o = new Options(model, train, heldOut, fgrams, arch, fgramLayers,
+                    fgramHeads != null ? fgramHeads : heads, fgramFfn != null ? fgramFfn : ffn, tc,
+                    checkpointEvery == null ? evalEvery : checkpointEvery);
+            run(o, dir, quiet, System.out);
             return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            // Bad options or a damaged input file: say what is wrong, without a stack trace.
+            System.err.println("train: " + e.getMessage());
+            return 2;
         }
-        if ((tokens == null) == (steps == null)) {
-            throw new IllegalArgumentException("give exactly one of --tokens and --steps");
-        }
-        long perStep = (long) batch * context;
-        if (tokens != null && tokens < 1) {
-            throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
-        }
-        long total = tokens != null ? (tokens + perStep - 1) / perStep : steps;
-        if (total > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
-        }
-        TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
-                .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
-                .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
-        LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, tied, dropout,
-                null);
-        Options o = new Options(model, train, heldOut, fgrams, arch, fgramLayers,
-                fgramHeads != null ? fgramHeads : heads, fgramFfn != null ? fgramFfn : ffn, tc,
-                checkpointEvery == null ? evalEvery : checkpointEvery);
-        run(o, dir, quiet, System.out);
-        return 0;
     }
 
     /**
@@ -341,8 +348,14 @@ public final class TrainCommand implements Callable<Integer> {
                 trainer.tokensSeen() - firstTokens, clock.elapsed(), tps);
         if (!trainer.history().isEmpty()) {
             PerplexityResult v = trainer.history().get(trainer.history().size() - 1).validation();
-            log.printf(Locale.ROOT, "held-out perplexity %.2f (matched %.2f on %.1f%% of positions, unmatched %.2f)%n",
-                    v.perplexity(), v.matchedPerplexity(), 100 * v.matchedFraction(), v.unmatchedPerplexity());
+            if (trainer.model() instanceof LanguageModel m && (m.isScone() || v.matchedTokens() > 0)) {
+                log.printf(Locale.ROOT, "held-out perplexity %.2f (matched %.2f on %.1f%% of positions, unmatched"
+                        + " %.2f)%n", v.perplexity(), v.matchedPerplexity(), 100 * v.matchedFraction(),
+                        v.unmatchedPerplexity());
+            } else {
+                log.printf(Locale.ROOT, "held-out perplexity %.2f (no f-gram vocabulary: no matched/unmatched split)%n",
+                        v.perplexity());
+            }
         }
         log.printf("wrote %s, %s, %s, %s%n", outputs.config(), outputs.checkpoint(), outputs.finalCheckpoint(),
                 outputs.history());
