@@ -314,7 +314,10 @@ public final class TrainCommand implements Callable<Integer> {
             try (LanguageModelTrainer trainer = LanguageModelTrainer.resume(checkpoint, LanguageModel.factory(vocabulary),
                     training, validation, clock.wrap(display(spec.config().isScone() ? "scone" : "baseline", quiet)),
                     null)) {
-                clock.offset = clock.walls.getOrDefault(trainer.step(), 0.0);
+                // Continue the wall clock from the last validation the checkpoint covers.
+                long at = trainer.step();
+                clock.offset = clock.walls.entrySet().stream().filter(w -> w.getKey() <= at)
+                        .mapToDouble(Map.Entry::getValue).max().orElse(0);
                 log.printf(Locale.ROOT, "resuming %s at step %,d of %,d (%,d tokens seen)%n", checkpoint, trainer.step(),
                         trainer.config().totalSteps(), trainer.tokensSeen());
                 writeText(outputs.config(), trainer.model().configText());
