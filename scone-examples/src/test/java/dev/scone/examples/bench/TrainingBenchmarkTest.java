@@ -31,6 +31,7 @@ class TrainingBenchmarkTest {
         assertTrue(m[1].parameters() > m[0].parameters(), "A_fgram adds parameters");
         for (TrainingBenchmark.Measurement x : m) {
             assertTrue(x.tokensPerSecond() > 0 && Double.isFinite(x.tokensPerSecond()), log);
+            assertTrue(x.tokensPerCpuSecond() > 0, log);
             assertTrue(x.matchedFraction() > 0 && x.matchedFraction() < 1, log);
         }
         assertTrue(m[1].distinctFgramsPerStep() >= 1 && m[1].distinctFgramsPerStep() <= 2 * 16, log);
