@@ -164,7 +164,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Model folder (default: out/models/<model>).")
     Path out;
 
-    @Option(names = "--resume", description = "Continue from this checkpoint (the architecture and schedule come from it).")
+    @Option(names = "--resume", description = "Continue from this checkpoint (architecture and schedule come from it; --model and --seed must match it).")
     Path resume;
 
     @Option(names = "--quiet", description = "Log progress lines instead of a progress bar.")
@@ -175,6 +175,12 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             Path dir = out != null ? out : Path.of("out", "models", model);
             if (resume != null) {
+                Checkpoint.Header h = Checkpoint.readHeader(resume);
+                boolean scone = LanguageModel.Spec.parse(h.modelConfigText()).config().isScone();
+                if (h.trainerConfig().seed() != seed || scone != model.equals("scone")) {
+                    throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
+                            + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
+                }
                 resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
                         System.out);
                 return 0;

@@ -189,6 +189,13 @@ class PipelineCommandsTest {
             "--eval-windows", "2", "--out", dir.toString(), "--quiet"}));
         assertEquals(2, Checkpoint.readHeader(dir.resolve("final.ckpt")).step(), "64 tokens at 32 per step");
         assertEquals(2, history(dir.resolve("history.csv")).size());
+        String[] resume = {"train", "--model", "baseline", "--seed", "3", "--resume",
+            dir.resolve("final.ckpt").toString(), "--train", train.toString(), "--held-out", heldOut.toString(), "--out",
+            dir.toString(), "--quiet"};
+        assertEquals(0, SconeCli.runExample(resume));
+        assertEquals(2, Checkpoint.readHeader(dir.resolve("final.ckpt")).step());
+        resume[4] = "4";
+        assertEquals(2, SconeCli.runExample(resume), "another seed than the checkpoint's");
         assertEquals(0, SconeCli.runExample(new String[] {"eval", "--model", dir.toString(), "--data",
             heldOut.toString(), "--max-windows", "4"}));
     }
