@@ -99,13 +99,20 @@ public final class Checkpoint {
      * @param manager the manager the parameters are created in
      * @return the model, with parameters loaded
      * @throws SconeFormatException when the file is damaged or does not fit the rebuilt model
+     * @throws IllegalArgumentException when the factory refuses the stored configuration (the
+     *     message names the file and the factory's reason)
      * @throws IOException when it cannot be read
      */
     public static TrainableModel loadModel(Path file, ModelFactory factory, NDManager manager) throws IOException {
         verifyChecksum(file);
         try (DataInputStream in = open(file)) {
             Header h = readHeader(file, in);
-            TrainableModel model = factory.fromConfigText(h.modelConfigText());
+            TrainableModel model;
+            try {
+                model = factory.fromConfigText(h.modelConfigText());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("checkpoint " + file + ": " + e.getMessage(), e);
+            }
             loadParameters(file, in, model.block(), manager, h.trainerConfig().contextLength());
             return model;
         }

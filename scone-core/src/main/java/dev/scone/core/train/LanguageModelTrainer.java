@@ -126,11 +126,18 @@ public final class LanguageModelTrainer implements AutoCloseable {
     public static LanguageModelTrainer resume(Path checkpoint, ModelFactory factory, WindowDataset training,
             WindowDataset validation, TrainingProgress progress, NDManager parameterManager) throws IOException {
         Checkpoint.Header h = Checkpoint.readHeader(checkpoint);
+        // Rebuild the model first: a factory that knows what the model needs (an f-gram vocabulary,
+        // say) explains a mismatch more precisely than the data signature can.
+        TrainableModel model;
+        try {
+            model = factory.fromConfigText(h.modelConfigText());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("checkpoint " + checkpoint + ": " + e.getMessage(), e);
+        }
         if (!h.dataSignature().equals(training.signature())) {
             throw new IllegalArgumentException("checkpoint " + checkpoint + " was trained on data [" + h.dataSignature()
                     + "] but the training data given is [" + training.signature() + "]");
         }
-        TrainableModel model = factory.fromConfigText(h.modelConfigText());
         Builder b = builder().setModel(model).setConfig(h.trainerConfig()).setTrainingData(training)
                 .optProgress(progress);
         if (validation != null) {

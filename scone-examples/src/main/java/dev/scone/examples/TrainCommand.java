@@ -1,0 +1,482 @@
+package dev.scone.examples;
+
+import dev.scone.core.LanguageModel;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.data.WindowDataset;
+import dev.scone.core.train.Checkpoint;
+import dev.scone.core.train.HistoryPoint;
+import dev.scone.core.train.LanguageModelTrainer;
+import dev.scone.core.train.LoggingProgress;
+import dev.scone.core.train.PerplexityResult;
+import dev.scone.core.train.ProgressBarDisplay;
+import dev.scone.core.train.StepReport;
+import dev.scone.core.train.TrainerConfig;
+import dev.scone.core.train.TrainingProgress;
+import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Trains a baseline or SCONE language model on a training split, measuring held-out perplexity as
+ * it goes, into a model folder: {@code model.config}, {@code fgrams.bin} (a SCONE model's
+ * vocabulary, or the one used to split a baseline's perplexity), {@code checkpoint.ckpt} (the
+ * latest periodic checkpoint), {@code final.ckpt} and {@code history.csv}.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a baseline or SCONE language model; writes checkpoints, its configuration and a history CSV.")
+public final class TrainCommand implements Callable<Integer> {
+
+    /** The files a training run writes into its model folder. */
+    public record Outputs(Path dir, Path config, Path fgrams, Path checkpoint, Path finalCheckpoint, Path history) {
+        /**
+         * @param dir the model folder
+         * @return its files
+         */
+        public static Outputs in(Path dir) {
+            return new Outputs(dir, dir.resolve("model.config"), dir.resolve("fgrams.bin"),
+                    dir.resolve("checkpoint.ckpt"), dir.resolve("final.ckpt"), dir.resolve("history.csv"));
+        }
+    }
+
+    /**
+     * What a training run did.
+     *
+     * @param outputs the files written
+     * @param steps updates taken in all (resumed runs included)
+     * @param tokensSeen training tokens consumed in all
+     * @param history validation results, oldest first
+     * @param tokensPerSecond training throughput of this invocation (validation excluded)
+     */
+    public record Result(Outputs outputs, long steps, long tokensSeen, List<HistoryPoint> history,
+            double tokensPerSecond) {}
+
+    /**
+     * Everything a fresh run needs.
+     *
+     * @param model "baseline" or "scone"
+     * @param train the training split's token-id file
+     * @param heldOut the held-out token-id file, or null for no validation
+     * @param fgrams the vocabulary file (required for SCONE; optional for a baseline, to split its perplexity)
+     * @param architecture the model architecture; its f-gram model is ignored (derived from the options)
+     * @param fgramLayers A_fgram's layers (SCONE)
+     * @param fgramHeads A_fgram's heads (SCONE)
+     * @param fgramFfn A_fgram's feed-forward width (SCONE)
+     * @param trainer the training configuration
+     * @param checkpointEvery steps between periodic checkpoints (0 = only the final one)
+     */
+    public record Options(String model, Path train, Path heldOut, Path fgrams, LanguageModelConfig architecture,
+            int fgramLayers, int fgramHeads, int fgramFfn, TrainerConfig trainer, int checkpointEvery) {}
+
+    @Option(names = "--model", required = true, description = "baseline or scone.")
+    String model;
+
+    @Option(names = "--train", description = "Training split token-id file (default: ${DEFAULT-VALUE}).")
+    Path train = Path.of("out", "tokens", "train.tok");
+
+    @Option(names = "--held-out", description = "Held-out token-id file for validation (default: ${DEFAULT-VALUE}).")
+    Path heldOut = Path.of("out", "tokens", "heldout.tok");
+
+    @Option(names = "--fgrams", description = "F-gram vocabulary file (required for scone; for a baseline it splits perplexity by match).")
+    Path fgrams;
+
+    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
+    int embedding = 128;
+
+    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
+    int layers = 2;
+
+    @Option(names = "--heads", description = "Main model heads (default: ${DEFAULT-VALUE}).")
+    int heads = 2;
+
+    @Option(names = "--ffn", description = "Main model feed-forward width (default: ${DEFAULT-VALUE}).")
+    int ffn = 512;
+
+    @Option(names = "--context", description = "Context length T (default: ${DEFAULT-VALUE}).")
+    int context = 128;
+
+    @Option(names = "--batch", description = "Windows per step B (default: ${DEFAULT-VALUE}).")
+    int batch = 16;
+
+    @Option(names = "--dropout", description = "Dropout of both models (default: ${DEFAULT-VALUE}).")
+    float dropout = 0f;
+
+    @Option(names = "--tied", description = "Tie the output projection to the token embedding.")
+    boolean tied;
+
+    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
+    int fgramLayers = 1;
+
+    @Option(names = "--fgram-heads", description = "A_fgram heads (default: the main model's).")
+    Integer fgramHeads;
+
+    @Option(names = "--fgram-ffn", description = "A_fgram feed-forward width (default: the main model's).")
+    Integer fgramFfn;
+
+    @Option(names = "--tokens", description = "Train on this many tokens (rounded up to whole steps).")
+    Long tokens;
+
+    @Option(names = "--steps", description = "Train this many steps.")
+    Integer steps;
+
+    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    float lr = 1e-3f;
+
+    @Option(names = "--min-lr", description = "Final learning rate of the cosine decay (default: ${DEFAULT-VALUE}).")
+    float minLr = 1e-4f;
+
+    @Option(names = "--warmup", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmup = 200;
+
+    @Option(names = "--weight-decay", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    float weightDecay = 0.1f;
+
+    @Option(names = "--clip", description = "Gradient clipping by global norm, 0 = off (default: ${DEFAULT-VALUE}).")
+    float clip = 1f;
+
+    @Option(names = "--seed", required = true, description = "Seed of initialization, window order and dropout (mandatory).")
+    long seed;
+
+    @Option(names = "--eval-every", description = "Steps between validations, 0 = never (default: ${DEFAULT-VALUE}).")
+    int evalEvery = 200;
+
+    @Option(names = "--eval-windows", description = "Held-out windows per validation, 0 = all (default: ${DEFAULT-VALUE}).")
+    long evalWindows = 256;
+
+    @Option(names = "--checkpoint-every", description = "Steps between periodic checkpoints, 0 = final only (default: the validation interval).")
+    Integer checkpointEvery;
+
+    @Option(names = "--out", description = "Model folder (default: out/models/<model>).")
+    Path out;
+
+    @Option(names = "--resume", description = "Continue from this checkpoint (architecture and schedule come from it; --model and --seed must match it).")
+    Path resume;
+
+    @Option(names = "--quiet", description = "Log progress lines instead of a progress bar.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            Path dir = out != null ? out : Path.of("out", "models", model);
+            if (resume != null) {
+                Checkpoint.Header h = Checkpoint.readHeader(resume);
+                boolean scone = LanguageModel.Spec.parse(h.modelConfigText()).config().isScone();
+                if (h.trainerConfig().seed() != seed || scone != model.equals("scone")) {
+                    throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
+                            + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
+                }
+                resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
+                        System.out);
+                return 0;
+            }
+            if ((tokens == null) == (steps == null)) {
+                throw new IllegalArgumentException("give exactly one of --tokens and --steps");
+            }
+            long perStep = (long) batch * context;
+            if (tokens != null && tokens < 1) {
+                throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+            }
+            long total = tokens != null ? (tokens + perStep - 1) / perStep : steps;
+            if (total > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
+            }
+            TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+                    .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
+                    .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
+            LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, tied, dropout,
+                    null);
+            Options o = new Options(model, train, heldOut, fgrams, arch, fgramLayers,
+                    fgramHeads != null ? fgramHeads : heads, fgramFfn != null ? fgramFfn : ffn, tc,
+                    checkpointEvery == null ? evalEvery : checkpointEvery);
+            run(o, dir, quiet, System.out);
+            return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            // Bad options or a damaged input file: say what is wrong, without a stack trace.
+            System.err.println("train: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    /**
+     * Trains a fresh model into {@code dir}.
+     *
+     * @param o the run's options; the architecture's vocabulary size is replaced by the training
+     *     split's
+     * @param dir the model folder (created)
+     * @param quiet log lines instead of a progress bar
+     * @param log where to print what was done
+     * @return what the run did
+     * @throws Exception when reading data or writing outputs fails
+     */
+    public static Result run(Options o, Path dir, boolean quiet, PrintStream log) throws Exception {
+        boolean scone = switch (o.model()) {
+            case "scone" -> true;
+            case "baseline" -> false;
+            default -> throw new IllegalArgumentException("--model must be baseline or scone, got '" + o.model() + "'");
+        };
+        if (scone && o.fgrams() == null) {
+            throw new IllegalArgumentException("a scone model needs --fgrams (the vocabulary file from 'scone count')");
+        }
+        if (o.checkpointEvery() < 0) {
+            throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + o.checkpointEvery());
+        }
+        FgramVocabulary vocabulary = o.fgrams() == null ? null : FgramVocabularyFile.read(o.fgrams());
+        Files.createDirectories(dir);
+        Outputs outputs = Outputs.in(dir);
+        try (TokenIdFile trainFile = TokenIdFile.open(o.train());
+                TokenIdFile heldFile = o.heldOut() == null ? null : TokenIdFile.open(o.heldOut())) {
+            LanguageModelConfig a = o.architecture();
+            LanguageModelConfig arch = new LanguageModelConfig(trainFile.vocabularySize(), a.contextLength(),
+                    a.embeddingSize(), a.layers(), a.heads(), a.ffnSize(), a.tiedOutput(), a.dropout(),
+                    scone ? new FgramModelConfig(a.embeddingSize(), o.fgramLayers(), o.fgramHeads(), o.fgramFfn(),
+                            vocabulary.maxN(), a.dropout()) : null);
+            if (arch.contextLength() != o.trainer().contextLength()) {
+                throw new IllegalArgumentException("model context " + arch.contextLength()
+                        + " differs from the trainer's " + o.trainer().contextLength());
+            }
+            LanguageModel model = LanguageModel.of(arch, vocabulary);
+            WindowDataset training = LanguageModel.windows(trainFile, arch.contextLength(), vocabulary);
+            WindowDataset validation = heldFile == null ? null
+                    : LanguageModel.windows(heldFile, arch.contextLength(), vocabulary);
+            model.requireCompatible("training", training);
+            if (validation != null) {
+                model.requireCompatible("held-out", validation);
+            }
+            writeText(outputs.config(), model.configText());
+            if (vocabulary != null) {
+                AtomicFiles.write(outputs.fgrams(), tmp -> Files.copy(o.fgrams(), tmp,
+                        StandardCopyOption.REPLACE_EXISTING));
+            }
+            long params = 0;
+            log.printf(Locale.ROOT, "training a %s model (E %d, %d layers, %d heads, FFN %d, T %d%s) on %,d windows"
+                    + " of %s (V = %,d)%s for %,d steps of %,d tokens, seed %d%n", o.model(), arch.embeddingSize(),
+                    arch.layers(), arch.heads(), arch.ffnSize(), arch.contextLength(),
+                    scone ? String.format(Locale.ROOT, "; A_fgram %d layers over %,d f-grams, K = %d", o.fgramLayers(),
+                            vocabulary.size(), vocabulary.maxN()) : "",
+                    training.windowCount(), o.train(), arch.vocabularySize(),
+                    validation == null ? "" : String.format(Locale.ROOT, ", validating on %,d windows of %s",
+                            validation.windowCount(), o.heldOut()),
+                    o.trainer().totalSteps(), o.trainer().tokensPerStep(), o.trainer().seed());
+            Clock clock = new Clock(0, Map.of());
+            LanguageModelTrainer.Builder b = LanguageModelTrainer.builder().setModel(model).setConfig(o.trainer())
+                    .setTrainingData(training).optProgress(clock.wrap(display(o.model(), quiet)));
+            if (validation != null) {
+                b.optValidationData(validation);
+            }
+            try (LanguageModelTrainer trainer = b.build()) {
+                for (var p : model.block().getParameters()) {
+                    params += p.getValue().getArray().size();
+                }
+                log.printf(Locale.ROOT, "%,d parameters%n", params);
+                return loop(trainer, outputs, o.checkpointEvery(), clock, log);
+            }
+        }
+    }
+
+    /**
+     * Continues a run from a checkpoint until its configured end.
+     *
+     * @param checkpoint the checkpoint
+     * @param train the training split (the same the run started on)
+     * @param heldOut held-out data, or null
+     * @param fgrams the vocabulary file, or null to use the model folder's {@code fgrams.bin}
+     * @param dir the model folder
+     * @param checkpointEvery steps between periodic checkpoints (0 = final only)
+     * @param quiet log lines instead of a progress bar
+     * @param log where to print what was done
+     * @return what the run did
+     * @throws Exception when reading or writing fails, or the data or vocabulary differ from the run's
+     */
+    public static Result resume(Path checkpoint, Path train, Path heldOut, Path fgrams, Path dir, int checkpointEvery,
+            boolean quiet, PrintStream log) throws Exception {
+        Files.createDirectories(dir);
+        Outputs outputs = Outputs.in(dir);
+        Checkpoint.Header h = Checkpoint.readHeader(checkpoint);
+        LanguageModel.Spec spec = LanguageModel.Spec.parse(h.modelConfigText());
+        Path vocabFile = fgrams != null ? fgrams : Files.exists(outputs.fgrams()) ? outputs.fgrams() : null;
+        FgramVocabulary vocabulary = vocabFile == null ? null : FgramVocabularyFile.read(vocabFile);
+        try (TokenIdFile trainFile = TokenIdFile.open(train);
+                TokenIdFile heldFile = heldOut == null ? null : TokenIdFile.open(heldOut)) {
+            int t = spec.config().contextLength();
+            WindowDataset training = LanguageModel.windows(trainFile, t, vocabulary);
+            WindowDataset validation = heldFile == null ? null : LanguageModel.windows(heldFile, t, vocabulary);
+            Clock clock = new Clock(0, readWallSeconds(outputs.history()));
+            try (LanguageModelTrainer trainer = LanguageModelTrainer.resume(checkpoint, LanguageModel.factory(vocabulary),
+                    training, validation, clock.wrap(display(spec.config().isScone() ? "scone" : "baseline", quiet)),
+                    null)) {
+                // Continue the wall clock from the last validation the checkpoint covers.
+                long at = trainer.step();
+                clock.offset = clock.walls.entrySet().stream().filter(w -> w.getKey() <= at)
+                        .mapToDouble(Map.Entry::getValue).max().orElse(0);
+                log.printf(Locale.ROOT, "resuming %s at step %,d of %,d (%,d tokens seen)%n", checkpoint, trainer.step(),
+                        trainer.config().totalSteps(), trainer.tokensSeen());
+                writeText(outputs.config(), trainer.model().configText());
+                if (vocabulary != null && !vocabFile.equals(outputs.fgrams())) {
+                    AtomicFiles.write(outputs.fgrams(), tmp -> Files.copy(vocabFile, tmp,
+                            StandardCopyOption.REPLACE_EXISTING));
+                }
+                return loop(trainer, outputs, checkpointEvery, clock, log);
+            }
+        }
+    }
+
+    private static Result loop(LanguageModelTrainer trainer, Outputs outputs, int checkpointEvery, Clock clock,
+            PrintStream log) throws IOException {
+        long firstStep = trainer.step();
+        long firstTokens = trainer.tokensSeen();
+        clock.start();
+        while (!trainer.isFinished()) {
+            trainer.train(checkpointEvery > 0 ? checkpointEvery : Long.MAX_VALUE);
+            if (!trainer.isFinished()) {
+                trainer.saveCheckpoint(outputs.checkpoint());
+                writeHistory(outputs.history(), trainer.history(), clock);
+            }
+        }
+        trainer.saveCheckpoint(outputs.checkpoint());
+        trainer.saveCheckpoint(outputs.finalCheckpoint());
+        writeHistory(outputs.history(), trainer.history(), clock);
+        double trainSeconds = clock.trainingSeconds();
+        double tps = (trainer.tokensSeen() - firstTokens) / Math.max(trainSeconds, 1e-9);
+        log.printf(Locale.ROOT, "trained %,d steps (%,d tokens) in %.1f s: %.0f tokens/s%n", trainer.step() - firstStep,
+                trainer.tokensSeen() - firstTokens, clock.elapsed(), tps);
+        if (!trainer.history().isEmpty()) {
+            PerplexityResult v = trainer.history().get(trainer.history().size() - 1).validation();
+            if (trainer.model() instanceof LanguageModel m && (m.isScone() || v.matchedTokens() > 0)) {
+                log.printf(Locale.ROOT, "held-out perplexity %.2f (matched %.2f on %.1f%% of positions, unmatched"
+                        + " %.2f)%n", v.perplexity(), v.matchedPerplexity(), 100 * v.matchedFraction(),
+                        v.unmatchedPerplexity());
+            } else {
+                log.printf(Locale.ROOT, "held-out perplexity %.2f (no f-gram vocabulary: no matched/unmatched split)%n",
+                        v.perplexity());
+            }
+        }
+        log.printf("wrote %s, %s, %s, %s%n", outputs.config(), outputs.checkpoint(), outputs.finalCheckpoint(),
+                outputs.history());
+        return new Result(outputs, trainer.step(), trainer.tokensSeen(), trainer.history(), tps);
+    }
+
+    private static TrainingProgress display(String task, boolean quiet) {
+        return quiet ? new LoggingProgress(50) : new ProgressBarDisplay(task);
+    }
+
+    /** The CSV header of {@code history.csv}. */
+    public static final String HISTORY_HEADER = "step,tokens,wall_seconds,val_loss,val_perplexity,matched_perplexity,"
+            + "unmatched_perplexity,matched_fraction,train_loss";
+
+    private static void writeHistory(Path file, List<HistoryPoint> history, Clock clock) throws IOException {
+        StringBuilder sb = new StringBuilder(HISTORY_HEADER).append('\n');
+        for (HistoryPoint p : history) {
+            PerplexityResult v = p.validation();
+            sb.append(String.format(Locale.ROOT, "%d,%d,%.3f,%.6f,%.4f,%.4f,%.4f,%.6f,%.6f%n", p.step(), p.tokensSeen(),
+                    clock.walls.getOrDefault(p.step(), Double.NaN), v.loss(), v.perplexity(), v.matchedPerplexity(),
+                    v.unmatchedPerplexity(), v.matchedFraction(), clock.trainLosses.getOrDefault(p.step(), Double.NaN)));
+        }
+        writeText(file, sb.toString());
+    }
+
+    private static Map<Long, Double> readWallSeconds(Path file) throws IOException {
+        Map<Long, Double> m = new HashMap<>();
+        if (!Files.exists(file)) {
+            return m;
+        }
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        for (int i = 1; i < lines.size(); i++) {
+            String[] f = lines.get(i).split(",");
+            if (f.length >= 3) {
+                try {
+                    m.put(Long.parseLong(f[0]), Double.parseDouble(f[2]));
+                } catch (NumberFormatException e) {
+                    // a row from another tool: no wall time to carry over
+                }
+            }
+        }
+        return m;
+    }
+
+    private static void writeText(Path file, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, tmp -> Files.write(tmp, bytes));
+    }
+
+    /**
+     * Wall time of the run at every validation (carried over across resumes), the mean training
+     * loss since the previous validation, and the time spent validating, so that throughput
+     * excludes it.
+     */
+    private static final class Clock {
+        final Map<Long, Double> walls = new HashMap<>();
+        final Map<Long, Double> trainLosses = new HashMap<>();
+        double offset;
+        long startNanos;
+        long validationNanos;
+        long lastStepNanos;
+        double lossSum;
+        int lossCount;
+
+        Clock(double offset, Map<Long, Double> previous) {
+            this.offset = offset;
+            walls.putAll(previous);
+        }
+
+        void start() {
+            startNanos = System.nanoTime();
+            lastStepNanos = startNanos;
+        }
+
+        double elapsed() {
+            return (System.nanoTime() - startNanos) / 1e9;
+        }
+
+        double trainingSeconds() {
+            return elapsed() - validationNanos / 1e9;
+        }
+
+        TrainingProgress wrap(TrainingProgress inner) {
+            return new TrainingProgress() {
+                @Override
+                public void onStart(long step, int totalSteps) {
+                    inner.onStart(step, totalSteps);
+                }
+
+                @Override
+                public void onStep(StepReport r) {
+                    lastStepNanos = System.nanoTime();
+                    lossSum += r.loss();
+                    lossCount++;
+                    inner.onStep(r);
+                }
+
+                @Override
+                public void onValidation(HistoryPoint p) {
+                    validationNanos += System.nanoTime() - lastStepNanos;
+                    walls.put(p.step(), offset + elapsed());
+                    trainLosses.put(p.step(), lossCount == 0 ? Double.NaN : lossSum / lossCount);
+                    lossSum = 0;
+                    lossCount = 0;
+                    inner.onValidation(p);
+                }
+
+                @Override
+                public void close() {
+                    inner.close();
+                }
+            };
+        }
+    }
+}

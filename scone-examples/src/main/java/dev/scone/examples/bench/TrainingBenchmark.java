@@ -1,0 +1,239 @@
+package dev.scone.examples.bench;
+
+import dev.scone.core.LanguageModel;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.data.WindowDataset;
+import dev.scone.core.train.LanguageModelTrainer;
+import dev.scone.core.train.TrainerConfig;
+import dev.scone.examples.CountCommand;
+import dev.scone.examples.Steps;
+import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.count.CountingConfig;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Training throughput of a baseline and a SCONE model with the same main model on the real corpus:
+ * tokenize (GPT-2, compacted), count f-grams on the training split, then for each model a warm-up
+ * and a fixed number of timed steps; prints tokens/s and SCONE's ratio to the baseline.
+ */
+@Command(name = "training-benchmark", mixinStandardHelpOptions = true,
+        description = "Training tokens/s of a baseline and a SCONE model at the demo size.")
+public final class TrainingBenchmark implements Callable<Integer> {
+
+    @Option(names = "--data", description = "Data folder with sotu/ and gpt2/tokenizer.json (default: -Dscone.data.dir or ./data).")
+    Path data;
+
+    @Option(names = "--work", description = "Folder for the token and vocabulary files; reused when present (default: ${DEFAULT-VALUE}).")
+    Path work = Path.of("out", "bench-training");
+
+    @Option(names = "--max-documents", description = "Use only the last N addresses (default: all).")
+    int maxDocuments = Integer.MAX_VALUE;
+
+    @Option(names = "--held-out", description = "Addresses held out (default: ${DEFAULT-VALUE}).")
+    int heldOut = 20;
+
+    @Option(names = "--compact", description = "Token ids kept besides the unknown id (default: ${DEFAULT-VALUE}).")
+    int compact = 8191;
+
+    @Option(names = "--max-n", description = "K (default: ${DEFAULT-VALUE}).")
+    int maxN = 5;
+
+    @Option(names = "--min-count", description = "F-gram threshold (default: ${DEFAULT-VALUE}).")
+    int minCount = 5;
+
+    @Option(names = "--top-s", description = "S (default: ${DEFAULT-VALUE}).")
+    int topS = 50_000;
+
+    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
+    int embedding = 128;
+
+    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
+    int layers = 2;
+
+    @Option(names = "--heads", description = "Heads (default: ${DEFAULT-VALUE}).")
+    int heads = 2;
+
+    @Option(names = "--ffn", description = "Feed-forward width (default: ${DEFAULT-VALUE}).")
+    int ffn = 512;
+
+    @Option(names = "--context", description = "T (default: ${DEFAULT-VALUE}).")
+    int context = 128;
+
+    @Option(names = "--batch", description = "B (default: ${DEFAULT-VALUE}).")
+    int batch = 16;
+
+    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
+    int fgramLayers = 1;
+
+    @Option(names = "--warmup-steps", description = "Untimed steps before timing (default: ${DEFAULT-VALUE}).")
+    int warmupSteps = 5;
+
+    @Option(names = "--steps", description = "Timed steps per model and round (default: ${DEFAULT-VALUE}).")
+    int steps = 30;
+
+    @Option(names = "--rounds", description = "Alternating rounds of baseline then SCONE (default: ${DEFAULT-VALUE}).")
+    int rounds = 2;
+
+    @Option(names = "--seed", description = "Seed (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    /**
+     * Runs the benchmark and exits with its status.
+     *
+     * @param args command-line arguments (see {@code --help})
+     */
+    public static void main(String[] args) {
+        System.exit(runExample(args));
+    }
+
+    /**
+     * Runs the benchmark without exiting.
+     *
+     * @param args command-line arguments (see {@code --help})
+     * @return the exit status
+     */
+    public static int runExample(String[] args) {
+        Steps.configureOffline();
+        return new CommandLine(new TrainingBenchmark()).execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        run(System.out);
+        return 0;
+    }
+
+    /** One model's measurement. */
+    record Measurement(String model, long parameters, double tokensPerSecond, double tokensPerCpuSecond,
+            double matchedFraction, double distinctFgramsPerStep) {}
+
+    Measurement[] run(PrintStream log) throws Exception {
+        if (steps < 1 || warmupSteps < 0 || rounds < 1) {
+            throw new IllegalArgumentException("--steps and --rounds must be >= 1 and --warmup-steps >= 0, got "
+                    + steps + ", " + rounds + ", " + warmupSteps);
+        }
+        Path dataDir = data != null ? data : Steps.dataDir();
+        Path tokens = work.resolve("tokens");
+        Path train = tokens.resolve("train.tok");
+        if (!Files.exists(train)) {
+            Steps.tokenize(dataDir.resolve("sotu"), dataDir.resolve("gpt2").resolve("tokenizer.json"), tokens, heldOut,
+                    maxDocuments, compact, log);
+        } else {
+            log.println("reusing " + tokens);
+        }
+        Path fgramsFile = work.resolve(String.format(Locale.ROOT, "fgrams-k%d-min%d-top%d.bin", maxN, minCount, topS));
+        if (!Files.exists(fgramsFile)) {
+            CountCommand.run(train, maxN, minCount, topS, CountingConfig.DEFAULT_THREADS,
+                    CountingConfig.DEFAULT_MEMORY_BUDGET_BYTES, fgramsFile, log);
+        } else {
+            log.println("reusing " + fgramsFile);
+        }
+        FgramVocabulary vocabulary = FgramVocabularyFile.read(fgramsFile);
+        double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        Measurement[] result = new Measurement[2];
+        double[] sums = new double[2];
+        double[] cpuSums = new double[2];
+        try (TokenIdFile corpus = TokenIdFile.open(train)) {
+            LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), context, embedding, layers,
+                    heads, ffn, false, 0f, null);
+            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(embedding, fgramLayers, heads, ffn,
+                    vocabulary.maxN(), 0f));
+            WindowDataset windows = LanguageModel.windows(corpus, context, vocabulary);
+            log.printf(Locale.ROOT, "training split: %,d tokens, V = %,d, %,d windows of %d; %,d f-grams (K = %d);"
+                    + " B = %d, E = %d, %d layers, %d heads, FFN %d, A_fgram %d layer(s); %d warm-up + %d timed steps,"
+                    + " %d round(s)%n", corpus.tokenCount(), corpus.vocabularySize(), windows.windowCount(), context,
+                    vocabulary.size(), vocabulary.maxN(), batch, embedding, layers, heads, ffn, fgramLayers,
+                    warmupSteps, steps, rounds);
+            for (int round = 0; round < rounds; round++) {
+                for (int k = 0; k < 2; k++) {
+                    Measurement m = measure(k == 0 ? "baseline" : "scone", k == 0 ? base : scone, vocabulary, windows);
+                    log.printf(Locale.ROOT, "round %d %-8s %8.0f tokens/s %8.0f tokens/CPU-s%n", round + 1, m.model(),
+                            m.tokensPerSecond(), m.tokensPerCpuSecond());
+                    sums[k] += m.tokensPerSecond();
+                    cpuSums[k] += m.tokensPerCpuSecond();
+                    result[k] = m;
+                }
+            }
+        }
+        double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        for (int k = 0; k < 2; k++) {
+            Measurement m = result[k];
+            result[k] = new Measurement(m.model(), m.parameters(), sums[k] / rounds, cpuSums[k] / rounds,
+                    m.matchedFraction(), m.distinctFgramsPerStep());
+        }
+        log.println();
+        log.printf(Locale.ROOT, "| model | parameters | tokens/s (mean of %d) | vs baseline | tokens/CPU-s |"
+                + " vs baseline | matched positions | distinct f-grams per step |%n", rounds);
+        log.println("|---|---|---|---|---|---|---|---|");
+        for (Measurement m : result) {
+            log.printf(Locale.ROOT, "| %s | %,d | %,.0f | %.2fx | %,.0f | %.2fx | %.1f%% | %s |%n", m.model(),
+                    m.parameters(), m.tokensPerSecond(), m.tokensPerSecond() / result[0].tokensPerSecond(),
+                    m.tokensPerCpuSecond(), m.tokensPerCpuSecond() / result[0].tokensPerCpuSecond(),
+                    100 * m.matchedFraction(),
+                    m.model().equals("scone") ? String.format(Locale.ROOT, "%,.0f", m.distinctFgramsPerStep()) : "-");
+        }
+        log.printf(Locale.ROOT, "load average (1 min) %.2f before, %.2f after; %d available processors%n", loadBefore,
+                loadAfter, Runtime.getRuntime().availableProcessors());
+        return result;
+    }
+
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    private Measurement measure(String name, LanguageModelConfig config, FgramVocabulary vocabulary,
+            WindowDataset windows) {
+        TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+                .optSteps(Math.min(200, warmupSteps + steps), warmupSteps + steps).optEvaluation(0, 0).build();
+        LanguageModel model = LanguageModel.of(config, vocabulary);
+        try (LanguageModelTrainer trainer = LanguageModelTrainer.builder().setModel(model).setConfig(tc)
+                .setTrainingData(windows).build()) {
+            trainer.train(warmupSteps);
+            // Process CPU time counts the engine's native threads too: on a shared machine it says
+            // more about the code's cost than the elapsed time.
+            long cpu0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            trainer.train(steps);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+            double timedTokens = (double) steps * batch * context;
+            long parameters = 0;
+            for (var p : model.block().getParameters()) {
+                parameters += p.getValue().getArray().size();
+            }
+            // The pre-scan statistics of the timed steps' windows (same seeded order for both models).
+            long matched = 0;
+            long distinct = 0;
+            dev.scone.core.data.ShuffledWindowOrder order =
+                    new dev.scone.core.data.ShuffledWindowOrder(windows.windowCount(), seed);
+            for (int s = warmupSteps; s < warmupSteps + steps; s++) {
+                int[] f = windows.batch(order.windows((long) s * batch, batch)).fgramIds();
+                java.util.BitSet seen = new java.util.BitSet();
+                for (int id : f) {
+                    if (id >= 0) {
+                        matched++;
+                        seen.set(id);
+                    }
+                }
+                distinct += seen.cardinality();
+            }
+            return new Measurement(name, parameters, timedTokens / seconds,
+                    cpuSeconds > 0 ? timedTokens / cpuSeconds : Double.NaN, matched / timedTokens,
+                    (double) distinct / steps);
+        }
+    }
+}

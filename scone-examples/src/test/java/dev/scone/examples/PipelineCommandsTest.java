@@ -1,0 +1,202 @@
+package dev.scone.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scone.core.LanguageModel;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.train.Checkpoint;
+import dev.scone.core.train.TrainerConfig;
+import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.count.CountingResult;
+import dev.scone.fgram.testing.TestData;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pipeline's command-line steps end to end on a slice of the real corpus, outputs read back and checked. */
+class PipelineCommandsTest {
+
+    private static final int CONTEXT = 16;
+    private static final int STEPS = 6;
+
+    @TempDir
+    static Path work;
+
+    private static Path train;
+    private static Path heldOut;
+    private static Path fgrams;
+    private static int vocabularySize;
+
+    private static PrintStream sink(ByteArrayOutputStream bytes) {
+        return new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    }
+
+    @BeforeAll
+    static void tokenizeAndCount() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TokenizeCommand.Outputs t = TokenizeCommand.run(TestData.sotuDir(), TestData.gpt2TokenizerJson(),
+                work.resolve("tokens"), 2, 6, 400, true, sink(out));
+        train = t.train();
+        heldOut = t.heldOut();
+        fgrams = work.resolve("fgrams.bin");
+        try (TokenIdFile f = TokenIdFile.open(train)) {
+            vocabularySize = f.vocabularySize();
+        }
+        assertEquals(401, vocabularySize, "400 kept ids + the unknown id");
+        out.reset();
+        CountingResult r = CountCommand.run(train, 4, 3, 300, 2, 1L << 24, fgrams, sink(out));
+        String log = out.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("scan n=2") && log.contains("scan n=3") && log.contains("wrote"), log);
+        FgramVocabulary v = FgramVocabularyFile.read(fgrams);
+        assertEquals(r.vocabulary(), v);
+        assertEquals(300, v.size());
+        assertEquals(4, v.maxN());
+        assertEquals(vocabularySize, v.tokenVocabularySize());
+        for (int i = 1; i < v.size(); i++) {
+            assertTrue(v.count(i) <= v.count(i - 1) && v.count(i) >= 3, "ranked by count, threshold kept");
+        }
+    }
+
+    private static TrainCommand.Options options(String model, Path vocabulary) {
+        TrainerConfig tc = TrainerConfig.builder().setSeed(42).optBatchSize(4).optContextLength(CONTEXT)
+                .optLearningRate(3e-3f, 3e-4f).optSteps(2, STEPS).optEvaluation(3, 8).build();
+        LanguageModelConfig arch = new LanguageModelConfig(1, CONTEXT, 16, 1, 2, 32, false, 0f, null);
+        return new TrainCommand.Options(model, train, heldOut, vocabulary, arch, 1, 2, 32, tc, 3);
+    }
+
+    private static List<String[]> history(Path csv) throws Exception {
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(TrainCommand.HISTORY_HEADER, lines.get(0));
+        return lines.subList(1, lines.size()).stream().map(l -> l.split(",")).toList();
+    }
+
+    @Test
+    void trainsEvaluatesAndResumesBothModels() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        double[] perplexities = new double[2];
+        for (String model : new String[] {"baseline", "scone"}) {
+            Path dir = work.resolve("models").resolve(model);
+            TrainCommand.Result r = TrainCommand.run(options(model, fgrams), dir, true, sink(out));
+            assertEquals(STEPS, r.steps());
+            assertEquals(STEPS * 4L * CONTEXT, r.tokensSeen());
+            assertTrue(r.tokensPerSecond() > 0);
+
+            LanguageModel.Spec spec = LanguageModel.Spec.parse(Files.readString(dir.resolve("model.config")));
+            assertEquals(vocabularySize, spec.config().vocabularySize());
+            assertEquals(model.equals("scone"), spec.config().isScone());
+            if (spec.config().isScone()) {
+                assertEquals(FgramVocabularyFile.read(fgrams).fingerprint(), spec.fgramFingerprint());
+                assertEquals(4, spec.config().fgramModel().maxN());
+            }
+            assertEquals(STEPS, Checkpoint.readHeader(dir.resolve("final.ckpt")).step());
+            assertEquals(STEPS, Checkpoint.readHeader(dir.resolve("checkpoint.ckpt")).step());
+            assertEquals(FgramVocabularyFile.read(fgrams), FgramVocabularyFile.read(dir.resolve("fgrams.bin")));
+
+            List<String[]> rows = history(dir.resolve("history.csv"));
+            assertEquals(2, rows.size(), "validations at steps 3 and 6");
+            double previousWall = 0;
+            for (int i = 0; i < rows.size(); i++) {
+                String[] row = rows.get(i);
+                assertEquals(3L * (i + 1), Long.parseLong(row[0]));
+                assertEquals(3L * (i + 1) * 4 * CONTEXT, Long.parseLong(row[1]));
+                double wall = Double.parseDouble(row[2]);
+                assertTrue(wall > previousWall, "wall seconds increase: " + wall);
+                previousWall = wall;
+                double ppl = Double.parseDouble(row[4]);
+                assertTrue(ppl > 1 && ppl < 2 * vocabularySize, model + " perplexity " + ppl);
+                double matched = Double.parseDouble(row[7]);
+                assertTrue(matched > 0 && matched < 1, "matched fraction " + matched);
+                assertTrue(Double.isFinite(Double.parseDouble(row[8])), "train loss");
+            }
+
+            EvalCommand.Result e = EvalCommand.run(dir, heldOut, null, false, 4, 12, sink(out));
+            assertEquals(12L * CONTEXT, e.result().tokens());
+            assertTrue(e.result().perplexity() > 1 && e.result().perplexity() < 2 * vocabularySize);
+            assertTrue(e.result().matchedTokens() > 0 && e.result().matchedTokens() < e.result().tokens());
+            assertTrue(e.tokensPerSecond() > 0);
+            perplexities[model.equals("scone") ? 1 : 0] = e.result().perplexity();
+            if (spec.config().isScone()) {
+                EvalCommand.Result served = EvalCommand.run(dir, heldOut, null, true, 4, 12, sink(out));
+                assertTrue(served.throughTable());
+                assertEquals(e.result().matchedTokens(), served.result().matchedTokens());
+                assertEquals(e.result().perplexity(), served.result().perplexity(), 1e-5 * e.result().perplexity());
+            } else {
+                assertThrows(IllegalArgumentException.class,
+                        () -> EvalCommand.run(dir, heldOut, null, true, 4, 12, sink(out)));
+            }
+
+            // Resuming a finished run rewrites its outputs and keeps the history and its wall times.
+            TrainCommand.Result again = TrainCommand.resume(dir.resolve("final.ckpt"), train, heldOut, null, dir, 3,
+                    true, sink(out));
+            assertEquals(STEPS, again.steps());
+            List<String[]> after = history(dir.resolve("history.csv"));
+            assertEquals(rows.size(), after.size());
+            assertEquals(rows.get(1)[2], after.get(1)[2]);
+        }
+        assertNotEquals(perplexities[0], perplexities[1], "the two models differ");
+        String log = out.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("perplexity") && log.contains("tokens/s") && log.contains("matched positions"), log);
+    }
+
+    @Test
+    void resumingWithAnotherVocabularyIsRefusedPrecisely() throws Exception {
+        Path dir = work.resolve("models").resolve("scone-short");
+        TrainCommand.Options o = options("scone", fgrams);
+        TrainerConfig two = TrainerConfig.builder().setSeed(7).optBatchSize(2).optContextLength(CONTEXT)
+                .optSteps(1, 2).optEvaluation(0, 0).build();
+        TrainCommand.run(new TrainCommand.Options("scone", train, null, fgrams, o.architecture(), 1, 2, 32, two, 0),
+                dir, true, sink(new ByteArrayOutputStream()));
+        Path other = work.resolve("fgrams-other.bin");
+        CountCommand.run(train, 4, 3, 200, 1, 1L << 24, other, sink(new ByteArrayOutputStream()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainCommand.resume(
+                dir.resolve("final.ckpt"), train, null, other, dir, 0, true, sink(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("trained with f-gram vocabulary " + FgramVocabularyFile.read(fgrams)
+                .fingerprint()) && e.getMessage().contains("S = 200"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> EvalCommand.run(dir, heldOut, other, false, 4, 2,
+                sink(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("the vocabulary given is"), e.getMessage());
+    }
+
+    @Test
+    void commandLineWiresTheSteps() throws Exception {
+        Path out = work.resolve("cli-fgrams.bin");
+        assertEquals(0, SconeCli.runExample(new String[] {"count", "--train", train.toString(), "--max-n", "3",
+            "--min-count", "2", "--top-s", "50", "--out", out.toString()}));
+        FgramVocabulary v = FgramVocabularyFile.read(out);
+        assertEquals(50, v.size());
+        assertEquals(3, v.maxN());
+        // --seed is mandatory; --model must be baseline or scone.
+        assertNotEquals(0, SconeCli.runExample(new String[] {"train", "--model", "baseline", "--train",
+            train.toString(), "--steps", "1"}));
+        assertNotEquals(0, SconeCli.runExample(new String[] {"train", "--model", "other", "--seed", "1", "--train",
+            train.toString(), "--steps", "1", "--out", work.resolve("never").toString()}));
+        assertTrue(!Files.exists(work.resolve("never").resolve("final.ckpt")));
+        Path dir = work.resolve("models").resolve("cli");
+        assertEquals(0, SconeCli.runExample(new String[] {"train", "--model", "baseline", "--seed", "3", "--train",
+            train.toString(), "--held-out", heldOut.toString(), "--embedding", "16", "--layers", "1", "--heads", "2",
+            "--ffn", "32", "--context", "16", "--batch", "2", "--tokens", "64", "--warmup", "1", "--eval-every", "1",
+            "--eval-windows", "2", "--out", dir.toString(), "--quiet"}));
+        assertEquals(2, Checkpoint.readHeader(dir.resolve("final.ckpt")).step(), "64 tokens at 32 per step");
+        assertEquals(2, history(dir.resolve("history.csv")).size());
+        String[] resume = {"train", "--model", "baseline", "--seed", "3", "--resume",
+            dir.resolve("final.ckpt").toString(), "--train", train.toString(), "--held-out", heldOut.toString(), "--out",
+            dir.toString(), "--quiet"};
+        assertEquals(0, SconeCli.runExample(resume));
+        assertEquals(2, Checkpoint.readHeader(dir.resolve("final.ckpt")).step());
+        resume[4] = "4";
+        assertEquals(2, SconeCli.runExample(resume), "another seed than the checkpoint's");
+        assertEquals(0, SconeCli.runExample(new String[] {"eval", "--model", dir.toString(), "--data",
+            heldOut.toString(), "--max-windows", "4"}));
+    }
+}

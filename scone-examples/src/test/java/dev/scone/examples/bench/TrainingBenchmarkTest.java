@@ -1,0 +1,40 @@
+package dev.scone.examples.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scone.fgram.testing.TestData;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Runs the training benchmark end to end on a slice of the corpus with a tiny model (machinery, not speed). */
+class TrainingBenchmarkTest {
+
+    @Test
+    void measuresBothModels(@TempDir Path tmp) throws Exception {
+        TrainingBenchmark b = new TrainingBenchmark();
+        new CommandLine(b).parseArgs("--data", TestData.dataDir().toString(), "--work", tmp.toString(),
+                "--max-documents", "5", "--held-out", "1", "--compact", "300", "--max-n", "3", "--top-s", "100",
+                "--embedding", "16", "--ffn", "32", "--context", "16", "--batch", "2", "--warmup-steps", "1",
+                "--steps", "2", "--rounds", "1");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TrainingBenchmark.Measurement[] m = b.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        String log = bytes.toString(StandardCharsets.UTF_8);
+        assertEquals(2, m.length);
+        assertEquals("baseline", m[0].model());
+        assertEquals("scone", m[1].model());
+        assertTrue(m[1].parameters() > m[0].parameters(), "A_fgram adds parameters");
+        for (TrainingBenchmark.Measurement x : m) {
+            assertTrue(x.tokensPerSecond() > 0 && Double.isFinite(x.tokensPerSecond()), log);
+            assertTrue(x.tokensPerCpuSecond() > 0, log);
+            assertTrue(x.matchedFraction() > 0 && x.matchedFraction() < 1, log);
+        }
+        assertTrue(m[1].distinctFgramsPerStep() >= 1 && m[1].distinctFgramsPerStep() <= 2 * 16, log);
+        assertTrue(log.contains("| scone |") && log.contains("load average"), log);
+    }
+}
