@@ -3,6 +3,7 @@ package dev.scone.core;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -221,19 +222,46 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
      * @return (U, E), attached to {@code scope}
      */
     private NDArray runFgramModel(ParameterStore ps, NDManager scope, int[] fgramIds, int count, boolean training) {
-        int maxLength = 0;
+        // One A_fgram pass per f-gram length: no padding, so the work is the f-grams' total length
+        // rather than count x the longest length (most distinct f-grams are short).
+        int maxN = vocabulary.maxN();
+        int[] perLength = new int[maxN + 1];
         for (int i = 0; i < count; i++) {
-            maxLength = Math.max(maxLength, vocabulary.length(fgramIds[i]));
+            perLength[vocabulary.length(fgramIds[i])]++;
         }
-        int[] fgramTokens = new int[count * maxLength]; // right-padded with token 0: causal attention ignores it
-        int[] lengths = new int[count];
+        int[] groupStart = new int[maxN + 2];
+        for (int n = 1; n <= maxN + 1; n++) {
+            groupStart[n] = groupStart[n - 1] + perLength[n - 1];
+        }
+        // order[slot] = row of that slot's vector in the concatenation of the groups.
+        long[] order = new long[count];
+        int[] fill = groupStart.clone();
+        int[][] tokensByLength = new int[maxN + 1][];
+        for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
+            tokensByLength[n] = new int[perLength[n] * n];
+        }
         for (int i = 0; i < count; i++) {
-            lengths[i] = vocabulary.copyTokens(fgramIds[i], fgramTokens, i * maxLength);
+            int n = vocabulary.length(fgramIds[i]);
+            int row = fill[n]++;
+            order[i] = row;
+            vocabulary.copyTokens(fgramIds[i], tokensByLength[n], (row - groupStart[n]) * n);
         }
-        // Owned by the engine: the embedding's backward pass reads these ids after the scope closes.
-        NDArray ids = scope.create(fgramTokens, new Shape(count, maxLength)).duplicate();
-        NDArray embedded = tokenEmbedding.embed(ps, ids, training); // (U, L, E)
-        return fgramModel.forward(ps, new NDList(embedded, scope.create(lengths)), training).singletonOrThrow();
+        NDList outputs = new NDList();
+        for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
+            int rows = perLength[n];
+            if (rows == 0) {
+                continue;
+            }
+            // Owned by the engine: the embedding's backward pass reads these ids after the scope closes.
+            NDArray ids = scope.create(tokensByLength[n], new Shape(rows, n)).duplicate();
+            NDArray embedded = tokenEmbedding.embed(ps, ids, training); // (rows, n, E)
+            int[] lengths = new int[rows];
+            java.util.Arrays.fill(lengths, n);
+            outputs.add(fgramModel.forward(ps, new NDList(embedded, scope.create(lengths)), training)
+                    .singletonOrThrow());
+        }
+        NDArray all = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0); // (U, E) by length
+        return all.get(ownedIndex(scope, order)); // (U, E) in slot order
     }
 
     /**
