@@ -1,51 +1,285 @@
 package dev.scone.examples;
 
-import ai.djl.engine.Engine;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import java.nio.charset.StandardCharsets;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.generate.Sampling;
+import dev.scone.core.train.HistoryPoint;
+import dev.scone.core.train.TrainerConfig;
+import dev.scone.fgram.count.CountingResult;
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.store.VectorDtype;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The end-to-end demo on the default corpus: runs every pipeline stage that exists. */
+/**
+ * The end-to-end demo on the default corpus: tokenize, count f-grams on the training split, train
+ * a baseline and a SCONE model with the same main model on the same tokens, precompute the SCONE
+ * model's f-gram store, evaluate both on the held-out addresses (SCONE through the store), plot
+ * validation perplexity against training tokens, generate a sample from each, and print a table.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the SCONE pipeline end to end on the State of the Union corpus.")
-final class DemoCommand implements Callable<Integer> {
+        description = "Run the SCONE pipeline end to end on the State of the Union corpus: baseline vs SCONE.")
+public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--data", description = "Data folder from scripts/fetch-data.sh (default: ${DEFAULT-VALUE}).")
-    Path data = CliSupport.dataDir();
+    /** Everything the demo measured; the table is printed from it. */
+    public record Report(Path out, ModelReport baseline, ModelReport scone, long fgrams, long storeBytes,
+            Path plot, double minutes) {}
 
-    @Option(names = "--max-documents", description = "Use at most this many addresses (default: all).")
+    /**
+     * One model's figures.
+     *
+     * @param name "baseline" or "scone"
+     * @param perplexity held-out perplexity (SCONE: through the store)
+     * @param matchedPerplexity on positions with an f-gram match
+     * @param unmatchedPerplexity on positions without
+     * @param acceleratorParameters parameters the model needs at inference besides the store
+     * @param trainingParameters parameters trained (SCONE: with A_fgram)
+     * @param trainTokensPerSecond training throughput
+     * @param generateTokensPerSecond generation throughput (SCONE: through the store)
+     * @param history validation points during training
+     * @param sample generated text
+     */
+    public record ModelReport(String name, double perplexity, double matchedPerplexity, double unmatchedPerplexity,
+            long acceleratorParameters, long trainingParameters, double trainTokensPerSecond,
+            double generateTokensPerSecond, List<HistoryPoint> history, String sample) {}
+
+    @Option(names = "--data", description = "Data folder from scripts/fetch-data.sh (default: -Dscone.data.dir or ./data).")
+    Path data;
+
+    @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
+    Path out = Path.of("out", "demo");
+
+    @Option(names = "--max-documents", description = "Use only the last N addresses (default: all).")
     int maxDocuments = Integer.MAX_VALUE;
+
+    @Option(names = "--held-out", description = "Most recent addresses held out for evaluation (default: ${DEFAULT-VALUE}).")
+    int heldOut = 20;
+
+    @Option(names = "--compact", description = "Token ids kept (most frequent in training) besides one unknown id (default: ${DEFAULT-VALUE}).")
+    int compact = 8191;
+
+    @Option(names = "--max-n", description = "K, the longest f-gram (default: ${DEFAULT-VALUE}).")
+    int maxN = 5;
+
+    @Option(names = "--min-count", description = "F-gram count threshold (default: ${DEFAULT-VALUE}).")
+    int minCount = 5;
+
+    @Option(names = "--top-s", description = "S, the number of f-grams (default: ${DEFAULT-VALUE}).")
+    int topS = 50_000;
+
+    @Option(names = "--tokens", description = "Training tokens per model (default: ${DEFAULT-VALUE}).")
+    long tokens = 1L << 20;
+
+    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
+    int embedding = 128;
+
+    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
+    int layers = 2;
+
+    @Option(names = "--heads", description = "Heads (default: ${DEFAULT-VALUE}).")
+    int heads = 2;
+
+    @Option(names = "--ffn", description = "Feed-forward width (default: ${DEFAULT-VALUE}).")
+    int ffn = 512;
+
+    @Option(names = "--context", description = "Context length T (default: ${DEFAULT-VALUE}).")
+    int context = 128;
+
+    @Option(names = "--batch", description = "Windows per step B (default: ${DEFAULT-VALUE}).")
+    int batch = 16;
+
+    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
+    int fgramLayers = 1;
+
+    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    float lr = 1e-3f;
+
+    @Option(names = "--warmup", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmup = 100;
+
+    @Option(names = "--eval-every", description = "Steps between validations (default: ${DEFAULT-VALUE}).")
+    int evalEvery = 64;
+
+    @Option(names = "--eval-windows", description = "Held-out windows per validation during training (default: ${DEFAULT-VALUE}).")
+    long evalWindows = 64;
+
+    @Option(names = "--dtype", description = "Store vector type: FLOAT32, BFLOAT16 or INT8 (default: ${DEFAULT-VALUE}).")
+    VectorDtype dtype = VectorDtype.FLOAT32;
+
+    @Option(names = "--generate", description = "Tokens generated per sample (default: ${DEFAULT-VALUE}).")
+    int generateTokens = 48;
+
+    @Option(names = "--prompt", description = "Prompt of the samples (default: ${DEFAULT-VALUE}).")
+    String prompt = "The state of the Union";
+
+    @Option(names = "--seed", description = "Seed of both trainings and the sampling (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    @Option(names = "--quiet", description = "Log lines instead of progress bars.")
+    boolean quiet;
 
     @Override
     public Integer call() throws Exception {
-        Path sotu = data.resolve("sotu");
-        Path tokenizerJson = data.resolve("gpt2").resolve("tokenizer.json");
+        Path dataDir = data != null ? data : CliSupport.dataDir();
+        Path sotu = dataDir.resolve("sotu");
+        Path tokenizerJson = dataDir.resolve("gpt2").resolve("tokenizer.json");
         if (!Files.isDirectory(sotu) || !Files.isRegularFile(tokenizerJson)) {
-            System.err.println("demo: " + data + " lacks sotu/ or gpt2/tokenizer.json: run scripts/fetch-data.sh");
+            System.err.println("demo: " + dataDir + " lacks sotu/ or gpt2/tokenizer.json: run scripts/fetch-data.sh");
             return 2;
         }
-        System.out.println("[1/2] engine: " + Engine.getInstance().getEngineName() + " "
-                + Engine.getInstance().getVersion());
-        List<Path> files;
-        try (Stream<Path> s = Files.list(sotu)) {
-            files = s.filter(p -> p.toString().endsWith(".txt")).sorted().limit(maxDocuments).toList();
+        try {
+            run(sotu, tokenizerJson, System.out);
+            return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            System.err.println("demo: " + e.getMessage());
+            return 2;
         }
-        long tokens = 0;
+    }
+
+    /**
+     * Runs the demo with this command's options.
+     *
+     * @param corpus folder of .txt documents
+     * @param tokenizerJson the tokenizer
+     * @param log where progress and the table go
+     * @return the figures
+     * @throws Exception when a step fails
+     */
+    Report run(Path corpus, Path tokenizerJson, PrintStream log) throws Exception {
         long t0 = System.nanoTime();
-        try (HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
-                .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build()) {
-            for (Path f : files) {
-                tokens += tok.encode(Files.readString(f, StandardCharsets.UTF_8)).getIds().length;
-            }
+        Files.createDirectories(out);
+        log.println("== [1/7] tokenize " + corpus);
+        TokenizeCommand.Outputs tok = TokenizeCommand.run(corpus, tokenizerJson, out.resolve("tokens"), heldOut,
+                maxDocuments, compact, quiet, log);
+
+        log.println("== [2/7] count f-grams on the training split (Algorithm 3)");
+        Path fgrams = out.resolve("fgrams.bin");
+        CountingResult counted = CountCommand.run(tok.train(), maxN, minCount, topS, 2, 1L << 30, fgrams, log);
+
+        LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, false, 0f, null);
+        long perStep = (long) batch * context;
+        int steps = (int) Math.max(1, (tokens + perStep - 1) / perStep);
+        TrainerConfig trainer = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+                .optLearningRate(lr, lr / 10).optSteps(Math.min(warmup, steps), steps).optWeightDecay(0.1f)
+                .optClipNorm(1f).optEvaluation(Math.min(evalEvery, steps), evalWindows).build();
+        TrainCommand.Result[] trained = new TrainCommand.Result[2];
+        String[] names = {"baseline", "scone"};
+        for (int k = 0; k < 2; k++) {
+            log.printf(Locale.ROOT, "== [%d/7] train the %s model: %,d steps of %d x %d tokens%n", 3 + k, names[k],
+                    steps, batch, context);
+            TrainCommand.Options o = new TrainCommand.Options(names[k], tok.train(), tok.heldOut(), fgrams, arch,
+                    fgramLayers, heads, ffn, trainer, steps);
+            trained[k] = TrainCommand.run(o, out.resolve("models").resolve(names[k]), quiet, log);
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("[2/2] tokenized %d addresses: %,d tokens in %.1f s%n", files.size(), tokens, secs);
-        return 0;
+        Path sconeDir = trained[1].outputs().dir();
+        Path baselineDir = trained[0].outputs().dir();
+
+        log.println("== [5/7] precompute the SCONE model's f-gram vectors into the store");
+        Path store = out.resolve("store");
+        PrecomputeCommand.Result pre = PrecomputeCommand.run(sconeDir, store, dtype, tok.compaction(), quiet, log);
+
+        log.println("== [6/7] evaluate on the held-out addresses (SCONE through the store)");
+        EvalCommand.Result evalBase = EvalCommand.run(baselineDir, tok.heldOut(), null, false, null, null, batch, 0,
+                log);
+        EvalCommand.Result evalScone = EvalCommand.run(sconeDir, tok.heldOut(), null, false, store, tok.compaction(),
+                batch, 0, log);
+
+        log.println("== [7/7] generate (greedy; SCONE through the store) and plot");
+        Sampling greedy = Sampling.greedy();
+        GenerateCommand.Result genBase = GenerateCommand.run(baselineDir, null, tokenizerJson, tok.compaction(),
+                prompt, generateTokens, greedy, seed, 32);
+        GenerateCommand.Result genScone = GenerateCommand.run(sconeDir, store, tokenizerJson, tok.compaction(),
+                prompt, generateTokens, greedy, seed, 32);
+        Path plot = out.resolve("perplexity.png");
+        Plots.lineChart(plot, "Held-out perplexity during training", "training tokens", "validation perplexity",
+                List.of(series("baseline", trained[0].history()), series("SCONE", trained[1].history())));
+
+        long[] params = parameterCounts(baselineDir, sconeDir);
+        ModelReport base = new ModelReport("baseline", evalBase.result().perplexity(),
+                evalBase.result().matchedPerplexity(), evalBase.result().unmatchedPerplexity(), params[0], params[0],
+                trained[0].tokensPerSecond(), genBase.tokensPerSecond(), trained[0].history(), genBase.text());
+        ModelReport scone = new ModelReport("scone", evalScone.result().perplexity(),
+                evalScone.result().matchedPerplexity(), evalScone.result().unmatchedPerplexity(), params[1], params[2],
+                trained[1].tokensPerSecond(), genScone.tokensPerSecond(), trained[1].history(), genScone.text());
+        Report report = new Report(out, base, scone, pre.manifest().size(), pre.bytesOnDisk(), plot,
+                (System.nanoTime() - t0) / 6e10);
+        print(report, counted, evalScone.result().matchedFraction(), log);
+        return report;
+    }
+
+    private static Plots.Series series(String name, List<HistoryPoint> history) {
+        double[] x = new double[history.size()];
+        double[] y = new double[history.size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = history.get(i).tokensSeen();
+            y[i] = history.get(i).validationPerplexity();
+        }
+        return new Plots.Series(name, x, y);
+    }
+
+    /** @return {baseline parameters, SCONE parameters without A_fgram, SCONE parameters in all} */
+    private static long[] parameterCounts(Path baselineDir, Path sconeDir) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            long base = count(TrainedModels.load(baselineDir, null, m).model().block());
+            TrainedModels.Loaded scone = TrainedModels.load(sconeDir, null, m);
+            long all = count(scone.model().block());
+            long fgramModel = count(scone.model().sconeEmbedding().fgramModel());
+            return new long[] {base, all - fgramModel, all};
+        }
+    }
+
+    private static long count(Block block) {
+        long n = 0;
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            n += p.getValue().getArray().size();
+        }
+        return n;
+    }
+
+    private void print(Report r, CountingResult counted, double matchedFraction, PrintStream log) {
+        ModelReport b = r.baseline();
+        ModelReport s = r.scone();
+        log.println();
+        log.printf(Locale.ROOT, "SCONE demo: %d-layer d=%d main model, same for both; %,d training tokens each; K = %d,"
+                + " S = %,d f-grams (lowest count %d); A_fgram %d layer(s); seed %d%n", layers, embedding,
+                b.history().isEmpty() ? tokens : b.history().get(b.history().size() - 1).tokensSeen(), maxN,
+                counted.vocabulary().size(),
+                counted.vocabulary().size() == 0 ? 0 : counted.vocabulary().count(counted.vocabulary().size() - 1),
+                fgramLayers, seed);
+        log.printf(Locale.ROOT, "held-out positions with an f-gram match: %.1f%%%n", 100 * matchedFraction);
+        log.println("| | baseline | SCONE |");
+        log.println("|---|---|---|");
+        log.printf(Locale.ROOT, "| held-out perplexity | %.2f | %.2f (through the store) |%n", b.perplexity(),
+                s.perplexity());
+        log.printf(Locale.ROOT, "| ... on matched positions | %.2f | %.2f |%n", b.matchedPerplexity(),
+                s.matchedPerplexity());
+        log.printf(Locale.ROOT, "| ... on unmatched positions | %.2f | %.2f |%n", b.unmatchedPerplexity(),
+                s.unmatchedPerplexity());
+        log.printf(Locale.ROOT, "| parameters at inference (accelerator memory) | %,d | %,d |%n",
+                b.acceleratorParameters(), s.acceleratorParameters());
+        log.printf(Locale.ROOT, "| parameters trained | %,d | %,d (with A_fgram) |%n", b.trainingParameters(),
+                s.trainingParameters());
+        log.printf(Locale.ROOT, "| f-gram vectors in the store (off-accelerator) | - | %,d x %d = %,d floats |%n",
+                r.fgrams(), embedding, r.fgrams() * embedding);
+        log.printf(Locale.ROOT, "| store size on disk | - | %,d bytes (%s) |%n", r.storeBytes(), dtype);
+        log.printf(Locale.ROOT, "| training tokens/s | %.0f | %.0f (%.2fx) |%n", b.trainTokensPerSecond(),
+                s.trainTokensPerSecond(), s.trainTokensPerSecond() / b.trainTokensPerSecond());
+        log.printf(Locale.ROOT, "| generation tokens/s | %.1f | %.1f (%.2fx, through the store) |%n",
+                b.generateTokensPerSecond(), s.generateTokensPerSecond(),
+                s.generateTokensPerSecond() / b.generateTokensPerSecond());
+        log.println();
+        log.println("baseline: " + prompt + b.sample());
+        log.println("SCONE:    " + prompt + s.sample());
+        log.println();
+        log.printf(Locale.ROOT, "plot: %s; outputs in %s; %.1f minutes%n", r.plot(), r.out(), r.minutes());
     }
 }

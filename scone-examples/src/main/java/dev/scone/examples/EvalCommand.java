@@ -1,18 +1,18 @@
 package dev.scone.examples;
 
 import ai.djl.ndarray.NDManager;
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.data.WindowDataset;
-import dev.scone.core.train.Checkpoint;
 import dev.scone.core.train.Evaluation;
 import dev.scone.core.train.PerplexityResult;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
-import dev.scone.fgram.vocab.FgramVocabularyFile;
+import dev.scone.store.FgramStore;
+import dev.scone.store.FgramStorePrecompute;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -49,6 +49,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--through-table", description = "Precompute every f-gram's vector and look them up (inference path).")
     boolean throughTable;
 
+    @Option(names = "--store", description = "Read f-gram vectors from this store folder ('scone precompute'): the inference path.")
+    Path store;
+
+    @Option(names = "--token-compaction", description = "The compaction file the store was built against (default: ${DEFAULT-VALUE}).")
+    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+
     @Option(names = "--batch", description = "Windows per forward pass (default: ${DEFAULT-VALUE}).")
     int batch = 16;
 
@@ -58,7 +64,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try {
-            run(model, data, fgrams, throughTable, batch, maxWindows, System.out);
+            run(model, data, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
             return 0;
         } catch (IllegalArgumentException | SconeFormatException e) {
             // Bad options or a damaged input file: say what is wrong, without a stack trace.
@@ -82,22 +88,49 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path data, Path fgrams, boolean throughTable, int batch, long maxWindows,
             PrintStream log) throws Exception {
-        Path checkpoint = checkpointOf(model);
-        Path dir = checkpoint.toAbsolutePath().getParent();
-        Path vocabFile = fgrams != null ? fgrams : dir.resolve("fgrams.bin");
-        FgramVocabulary vocabulary = Files.exists(vocabFile) ? FgramVocabularyFile.read(vocabFile) : null;
+        return run(model, data, fgrams, throughTable, null, null, batch, maxWindows, log);
+    }
+
+    /**
+     * Evaluates a trained model, optionally reading f-gram vectors from a store.
+     *
+     * @param model a model folder or a checkpoint file
+     * @param data the token-id file
+     * @param fgrams the vocabulary file, or null for the model folder's {@code fgrams.bin} (when present)
+     * @param throughTable whether to evaluate a SCONE model through an in-memory precomputed table
+     * @param store a store folder from {@code scone precompute} to read f-gram vectors from, or null
+     * @param compaction the token compaction file the store was built against, or null
+     * @param batch windows per forward pass
+     * @param maxWindows cap on windows (0 = all)
+     * @param log where to print the figures
+     * @return the figures
+     * @throws Exception when reading fails, or the model, vocabulary and store do not fit
+     */
+    public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, Path compaction,
+            int batch, long maxWindows, PrintStream log) throws Exception {
+        if (throughTable && store != null) {
+            throw new IllegalArgumentException("give at most one of --through-table and --store");
+        }
         try (NDManager manager = NDManager.newBaseManager(); TokenIdFile corpus = TokenIdFile.open(data)) {
-            LanguageModel m = (LanguageModel) Checkpoint.loadModel(checkpoint, LanguageModel.factory(vocabulary),
-                    manager);
-            if (throughTable && !m.isScone()) {
+            TrainedModels.Loaded loaded = TrainedModels.load(model, fgrams, manager);
+            LanguageModel m = loaded.model();
+            FgramVocabulary vocabulary = loaded.vocabulary();
+            Path checkpoint = loaded.checkpoint();
+            if ((throughTable || store != null) && !m.isScone()) {
                 throw new IllegalArgumentException("--through-table needs a SCONE model; " + checkpoint
                         + " holds a baseline");
             }
             WindowDataset windows = LanguageModel.windows(corpus, m.config().contextLength(), vocabulary);
             m.requireCompatible("evaluation", windows);
-            InMemoryFgramEmbeddingTable table = null;
+            FgramEmbeddingTable table = null;
             try {
-                if (throughTable) {
+                if (store != null) {
+                    table = FgramStorePrecompute.open(store, m.sconeEmbedding(),
+                            TrainedModels.tokenVocabularyFingerprint(compaction, m.config().vocabularySize()),
+                            FgramStore.OpenOptions.defaults());
+                    m.sconeEmbedding().useTable(table);
+                    log.printf(Locale.ROOT, "reading %,d f-gram vectors from the store %s%n", table.size(), store);
+                } else if (throughTable) {
                     long t0 = System.nanoTime();
                     table = InMemoryFgramEmbeddingTable.precompute(m.sconeEmbedding(), 1024,
                             LanguageModel.matcherFor(m.vocabulary()));
@@ -108,9 +141,9 @@ public final class EvalCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 PerplexityResult r = Evaluation.perplexity(m.block(), windows, batch, maxWindows);
                 double secs = (System.nanoTime() - t0) / 1e9;
-                Result res = new Result(r, throughTable, secs, r.tokens() / Math.max(secs, 1e-9));
+                Result res = new Result(r, throughTable || store != null, secs, r.tokens() / Math.max(secs, 1e-9));
                 log.printf(Locale.ROOT, "%s model %s on %s%s: %,d tokens%n", m.isScone() ? "SCONE" : "baseline",
-                        checkpoint, data, throughTable ? " through the f-gram table" : "", r.tokens());
+                        checkpoint, data, store != null ? " through the store" : throughTable ? " through the f-gram table" : "", r.tokens());
                 log.printf(Locale.ROOT, "perplexity %.3f (loss %.4f nats)%n", r.perplexity(), r.loss());
                 if (vocabulary != null) {
                     log.printf(Locale.ROOT, "  matched positions   %5.1f%%: perplexity %.3f%n", 100 * r.matchedFraction(),
@@ -127,21 +160,5 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             }
         }
-    }
-
-    private static Path checkpointOf(Path model) {
-        if (Files.isDirectory(model)) {
-            for (String name : new String[] {"final.ckpt", "checkpoint.ckpt"}) {
-                Path p = model.resolve(name);
-                if (Files.isRegularFile(p)) {
-                    return p;
-                }
-            }
-            throw new IllegalArgumentException("model folder " + model + " holds neither final.ckpt nor checkpoint.ckpt");
-        }
-        if (!Files.isRegularFile(model)) {
-            throw new IllegalArgumentException("--model " + model + " is neither a model folder nor a checkpoint file");
-        }
-        return model;
     }
 }

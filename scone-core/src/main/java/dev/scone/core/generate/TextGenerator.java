@@ -27,6 +27,7 @@ public final class TextGenerator {
     private final FgramMatcher matcher;
     private final NDManager manager;
     private final Random random;
+    private final int[] excluded;
     private long generated;
     private long nanos;
 
@@ -35,6 +36,7 @@ public final class TextGenerator {
         this.matcher = b.matcher;
         this.manager = b.manager;
         this.random = new Random(b.seed);
+        this.excluded = b.excluded;
     }
 
     /** @return a builder */
@@ -73,6 +75,9 @@ public final class TextGenerator {
         for (int step = 0; step < newTokens; step++) {
             int from = Math.max(0, length - c);
             float[] logits = nextLogits(all, from, length - from);
+            for (int x : excluded) {
+                logits[x] = Float.NEGATIVE_INFINITY;
+            }
             all[length++] = choose(logits, sampling);
         }
         nanos += System.nanoTime() - t0;
@@ -80,9 +85,15 @@ public final class TextGenerator {
         return Arrays.copyOfRange(all, prompt.length, length);
     }
 
-    /** @return tokens generated per second over this generator's life so far */
+    /** @return tokens generated per second since the generator was built or its statistics reset */
     public double tokensPerSecond() {
         return nanos == 0 ? 0 : generated / (nanos / 1e9);
+    }
+
+    /** Forgets the timing so far, e.g. after a warm-up run. */
+    public void resetStatistics() {
+        generated = 0;
+        nanos = 0;
     }
 
     private float[] nextLogits(int[] tokens, int from, int len) {
@@ -158,8 +169,18 @@ public final class TextGenerator {
         private FgramMatcher matcher;
         private NDManager manager;
         private Long seed;
+        private int[] excluded = new int[0];
 
         private Builder() {}
+
+        /**
+         * @param tokenIds tokens never generated (e.g. a compacted vocabulary's unknown id)
+         * @return this builder
+         */
+        public Builder optExcludedTokens(int... tokenIds) {
+            this.excluded = tokenIds.clone();
+            return this;
+        }
 
         /**
          * @param model an initialized language model
@@ -210,6 +231,16 @@ public final class TextGenerator {
                     && ((SconeEmbeddingBlock) model.inputEmbedding()).table() != null;
             if (model.config().isScone() && !tableMode && matcher == null) {
                 throw new IllegalStateException("a SCONE model without a table needs a matcher to pre-scan windows");
+            }
+            int v = model.config().vocabularySize();
+            for (int x : excluded) {
+                if (x < 0 || x >= v) {
+                    throw new IllegalArgumentException("excluded token " + x + " is outside the vocabulary [0, " + v
+                            + ")");
+                }
+            }
+            if (excluded.length >= v) {
+                throw new IllegalArgumentException("every token of the vocabulary is excluded");
             }
             return new TextGenerator(this);
         }

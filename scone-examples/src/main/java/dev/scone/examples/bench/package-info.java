@@ -1,5 +1,6 @@
 /**
- * Benchmark mains: each measures one stage of the pipeline on a synthetic corpus (and on any
- * {@link dev.scone.fgram.corpus.TokenCorpus} through a public method) and prints its figures.
+ * Benchmark mains: each measures one stage of the pipeline (counting, matching, training, the
+ * store) and prints its figures; they are entry points, never tests. Run them through the
+ * {@code -Prun} launcher so that they get the project's JVM options.
  */
 package dev.scone.examples.bench;

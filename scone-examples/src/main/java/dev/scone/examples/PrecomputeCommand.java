@@ -1,0 +1,107 @@
+package dev.scone.examples;
+
+import ai.djl.ndarray.NDManager;
+import dev.scone.fgram.corpus.ProgressBarListener;
+import dev.scone.fgram.corpus.ProgressListener;
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.store.FgramStorePrecompute;
+import dev.scone.store.StoreManifest;
+import dev.scone.store.VectorDtype;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs a trained SCONE model's A_fgram over every f-gram once and writes the vectors into a store. */
+@Command(name = "precompute", mixinStandardHelpOptions = true,
+        description = "Precompute every f-gram's embedding of a trained SCONE model into a store folder.")
+public final class PrecomputeCommand implements Callable<Integer> {
+
+    /**
+     * What a precompute wrote.
+     *
+     * @param manifest the store's manifest
+     * @param bytesOnDisk the store folder's size
+     * @param seconds wall time of the precompute
+     */
+    public record Result(StoreManifest manifest, long bytesOnDisk, double seconds) {}
+
+    @Option(names = "--model", required = true, description = "A SCONE model folder from 'scone train', or a checkpoint.")
+    Path model;
+
+    @Option(names = "--out", description = "Store folder (default: ${DEFAULT-VALUE}).")
+    Path out = Path.of("out", "store");
+
+    @Option(names = "--dtype", description = "FLOAT32, BFLOAT16 or INT8 (default: ${DEFAULT-VALUE}).")
+    VectorDtype dtype = VectorDtype.FLOAT32;
+
+    @Option(names = "--token-compaction", description = "The token compaction file the model was trained with (default: ${DEFAULT-VALUE}).")
+    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            run(model, out, dtype, compaction, quiet, System.out);
+            return 0;
+        } catch (IllegalArgumentException | SconeFormatException e) {
+            System.err.println("precompute: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    /**
+     * Precomputes a store.
+     *
+     * @param model a SCONE model folder or checkpoint
+     * @param out the store folder (replaced atomically when it exists)
+     * @param dtype how vectors are stored
+     * @param compaction the token compaction file, or null
+     * @param quiet no progress bar
+     * @param log where to print what was done
+     * @return what was written
+     * @throws Exception when reading the model or writing the store fails
+     */
+    public static Result run(Path model, Path out, VectorDtype dtype, Path compaction, boolean quiet, PrintStream log)
+            throws Exception {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            TrainedModels.Loaded loaded = TrainedModels.load(model, null, manager);
+            if (!loaded.model().isScone()) {
+                throw new IllegalArgumentException(loaded.checkpoint() + " holds a baseline model: nothing to precompute");
+            }
+            long t0 = System.nanoTime();
+            StoreManifest manifest = FgramStorePrecompute.builder()
+                    .block(loaded.model().sconeEmbedding())
+                    .path(out)
+                    .dtype(dtype)
+                    .tokenVocabularyFingerprint(TrainedModels.tokenVocabularyFingerprint(compaction,
+                            loaded.model().config().vocabularySize()))
+                    .progress(quiet ? ProgressListener.NONE : new ProgressBarListener("f-grams"))
+                    .build()
+                    .run();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            long bytes = sizeOf(out);
+            log.printf(Locale.ROOT, "precomputed %,d f-gram vectors (d = %d, %s) into %s in %.1f s: %,d bytes on disk%n",
+                    manifest.size(), manifest.embeddingSize(), manifest.dtype(), out, secs, bytes);
+            return new Result(manifest, bytes, secs);
+        }
+    }
+
+    /**
+     * @param dir a folder
+     * @return the total size of its regular files
+     * @throws IOException when listing fails
+     */
+    static long sizeOf(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.scone.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scone.fgram.testing.TestData;
+import dev.scone.store.FgramStore;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The demo runs end to end on a slice of the corpus, and what it writes and prints holds up. */
+class DemoCommandTest {
+
+    @Test
+    void demoRunsEndToEndOnASliceAndReportsConsistentFigures(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("demo");
+        DemoCommand demo = new DemoCommand();
+        new CommandLine(demo).parseArgs("--out", out.toString(), "--max-documents", "8", "--held-out", "2",
+                "--compact", "500", "--top-s", "800", "--max-n", "4", "--tokens", "8192", "--context", "32",
+                "--batch", "8", "--embedding", "32", "--ffn", "64", "--eval-every", "8", "--eval-windows", "8",
+                "--warmup", "4", "--generate", "8", "--dtype", "BFLOAT16", "--quiet");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DemoCommand.Report r;
+        try (PrintStream log = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            r = demo.run(TestData.sotuDir(), TestData.gpt2TokenizerJson(), log);
+        }
+        String printed = bytes.toString(StandardCharsets.UTF_8);
+
+        for (DemoCommand.ModelReport m : new DemoCommand.ModelReport[] {r.baseline(), r.scone()}) {
+            assertTrue(Double.isFinite(m.perplexity()) && m.perplexity() > 1 && m.perplexity() < 501,
+                    m.name() + " perplexity " + m.perplexity());
+            assertTrue(m.trainTokensPerSecond() > 0 && m.generateTokensPerSecond() > 0, m.toString());
+            assertEquals(4, m.history().size(), m.name() + ": 32 steps, validated every 8");
+            assertFalse(m.sample().isBlank(), m.name() + " generated nothing");
+            assertFalse(m.sample().contains("<unk>"), "the unknown id must never be generated: " + m.sample());
+        }
+        // Same main model: the SCONE model needs exactly the baseline's parameters at inference.
+        assertEquals(r.baseline().acceleratorParameters(), r.scone().acceleratorParameters());
+        assertTrue(r.scone().trainingParameters() > r.scone().acceleratorParameters(), "A_fgram is trained too");
+        assertEquals(800, r.fgrams());
+
+        // The store holds every f-gram, in bfloat16, and its size is what the table says.
+        Path store = out.resolve("store");
+        try (FgramStore s = FgramStore.open(store)) {
+            assertEquals(800, s.size());
+            assertEquals(32, s.embeddingSize());
+            assertEquals("BFLOAT16", s.dtype().name());
+        }
+        assertEquals(PrecomputeCommand.sizeOf(store), r.storeBytes());
+
+        // The plot is a real picture.
+        BufferedImage png = ImageIO.read(r.plot().toFile());
+        assertTrue(png != null && png.getWidth() == 900 && png.getHeight() == 560, "plot " + r.plot());
+
+        // The table names both models' figures as measured.
+        assertTrue(printed.contains("| held-out perplexity | " + String.format(java.util.Locale.ROOT, "%.2f",
+                r.baseline().perplexity())), printed);
+        assertTrue(printed.contains("(through the store)"), printed);
+        assertTrue(printed.contains("baseline: The state of the Union"), printed);
+        assertTrue(printed.contains("SCONE:    The state of the Union"), printed);
+        assertTrue(Files.isRegularFile(out.resolve("models").resolve("scone").resolve("history.csv")));
+    }
+}
