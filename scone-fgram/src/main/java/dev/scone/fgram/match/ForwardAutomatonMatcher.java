@@ -14,8 +14,9 @@ import java.util.Objects;
  * token). After position {@code i} the automaton's state is the longest suffix of the document so
  * far that is a node; the next state follows from it and the next token alone (the child for that
  * token, else the same step from the state's failure link, its longest proper suffix that is a
- * node), so a document is read once, left to right, with at most two steps per position on
- * average. Each node carries its output, the longest f-gram among its suffixes, which is the
+ * node), so a document is read once, left to right, with at most two table lookups per position
+ * on average (each failed lookup shortens the state, which grows by at most one token per
+ * position). Each node carries its output, the longest f-gram among its suffixes, which is the
  * answer at that position. A vocabulary counted by Algorithm 3 is closed under prefixes and
  * suffixes, so there every node of length &gt;= 2 is itself an f-gram; any other vocabulary is
  * handled exactly too, its missing prefixes being nodes whose output is a shorter suffix or none.
@@ -24,9 +25,11 @@ import java.util.Objects;
  *
  * <p>The nodes of length &gt;= 2 live in one open-addressing table, each in the slot of the edge
  * that leads to it (keyed exactly by parent and token, never by hash alone), together with its
- * output id, its failure link and a small filter of its children's tokens; the nodes of length 1
- * are an array indexed by token. Consecutive positions mostly step between nodes of the same
- * frequent f-grams, and one step reads one slot.
+ * failure link and a small filter of its children's tokens, in one long per slot when that fits
+ * (the output ids then sit in a parallel array, read after the states of a whole document) or
+ * two; the nodes of length 1 are an array indexed by token. A long document is cut into four
+ * pieces run in lockstep, each but the first started K - 1 tokens early, so that the processor
+ * overlaps the table reads of four independent states.
  *
  * <p>Immutable and safe for concurrent use; matching allocates nothing. Token ids outside
  * {@code [0, tokenVocabularySize())} in the input are accepted and never part of a match.
@@ -741,6 +744,7 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
     @Override
     public String toString() {
         return "ForwardAutomatonMatcher[size=" + size + ", maxN=" + maxN + ", nodes=" + nodeCount + ", slots="
-                + capacity + ", filter bits=" + filterBits + "]";
+                + capacity + ", " + (packed ? "packed" : "wide") + ", filter bits="
+                + (packed ? packedFilterBits : filterBits) + "]";
     }
 }
