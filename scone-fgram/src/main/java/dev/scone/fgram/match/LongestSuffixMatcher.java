@@ -25,6 +25,9 @@ import java.util.Objects;
  *
  * <p>Token ids outside {@code [0, tokenVocabularySize())} in the input (padding such as -1, for
  * instance) are accepted and never part of a match, since no f-gram contains them.
+ *
+ * <p>{@link ForwardAutomatonMatcher} gives the same answers by reading each document forwards
+ * once, with about half the table lookups per position but a larger table.
  */
 public final class LongestSuffixMatcher implements FgramMatcher {
 
