@@ -193,12 +193,12 @@ public final class DemoCommand implements Callable<Integer> {
         EvalCommand.Result evalScone = EvalCommand.run(sconeDir, tok.heldOut(), null, false, store, tok.compaction(),
                 batch, 0, log);
 
-        log.println("== [7/7] generate (greedy; SCONE through the store) and plot");
-        Sampling greedy = Sampling.greedy();
+        log.println("== [7/7] generate (top-k 40; SCONE through the store) and plot");
+        Sampling sampling = Sampling.topK(40, 0.9f);
         GenerateCommand.Result genBase = GenerateCommand.run(baselineDir, null, tokenizerJson, tok.compaction(),
-                prompt, generateTokens, greedy, seed, 32);
+                prompt, generateTokens, sampling, seed, 32);
         GenerateCommand.Result genScone = GenerateCommand.run(sconeDir, store, tokenizerJson, tok.compaction(),
-                prompt, generateTokens, greedy, seed, 32);
+                prompt, generateTokens, sampling, seed, 32);
         Path plot = out.resolve("perplexity.png");
         Plots.lineChart(plot, "Held-out perplexity during training", "training tokens", "validation perplexity",
                 List.of(series("baseline", trained[0].history()), series("SCONE", trained[1].history())));

@@ -45,6 +45,7 @@ final class Plots {
                 .yAxisTitle(yTitle).build();
         chart.getStyler().setLegendVisible(true);
         chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setXAxisDecimalPattern("#,###");
         for (Series s : series) {
             if (s.x().length == 0) {
                 throw new IllegalArgumentException("series " + s.name() + " has no points");
