@@ -5,27 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static dev.scone.fgram.match.MatcherFixtures.asList;
+import static dev.scone.fgram.match.MatcherFixtures.countedFgrams;
+import static dev.scone.fgram.match.MatcherFixtures.randomCorpus;
+import static dev.scone.fgram.match.MatcherFixtures.vocabulary;
+
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ForwardAutomatonMatcherTest {
-
-    private static int[] randomText(Random r, int length, int tokenRange) {
-        int[] s = new int[length];
-        for (int i = 0; i < length; i++) {
-            double u = r.nextDouble();
-            s[i] = Math.min(tokenRange - 1, (int) (tokenRange * u * u * u));
-        }
-        return s;
-    }
 
     /**
      * N-grams of a corpus, kept at random: neither prefix- nor suffix-closed unless asked for
@@ -61,47 +55,6 @@ class ForwardAutomatonMatcherTest {
             }
         }
         return out;
-    }
-
-    /** The top S n-grams (2..K) of a corpus by count, ties shorter first, as Algorithm 3 ranks. */
-    private static List<int[]> counted(int[] corpus, int maxN, int topS) {
-        Map<List<Integer>, Integer> counts = new HashMap<>();
-        for (int n = 2; n <= maxN; n++) {
-            for (int i = 0; i + n <= corpus.length; i++) {
-                counts.merge(asList(Arrays.copyOfRange(corpus, i, i + n)), 1, Integer::sum);
-            }
-        }
-        List<Map.Entry<List<Integer>, Integer>> all = new ArrayList<>(counts.entrySet());
-        all.sort((a, b) -> {
-            int c = Integer.compare(b.getValue(), a.getValue());
-            if (c != 0) {
-                return c;
-            }
-            c = Integer.compare(a.getKey().size(), b.getKey().size());
-            for (int k = 0; c == 0 && k < a.getKey().size(); k++) {
-                c = Integer.compare(a.getKey().get(k), b.getKey().get(k));
-            }
-            return c;
-        });
-        List<int[]> out = new ArrayList<>();
-        for (int k = 0; k < Math.min(topS, all.size()); k++) {
-            out.add(all.get(k).getKey().stream().mapToInt(Integer::intValue).toArray());
-        }
-        return out;
-    }
-
-    private static List<Integer> asList(int[] a) {
-        List<Integer> l = new ArrayList<>(a.length);
-        for (int x : a) {
-            l.add(x);
-        }
-        return l;
-    }
-
-    private static FgramVocabulary vocabulary(int tokenRange, int maxN, List<int[]> fgrams) {
-        long[] counts = new long[fgrams.size()];
-        Arrays.fill(counts, 1);
-        return FgramVocabulary.of(tokenRange, maxN, fgrams, counts);
     }
 
     /** Both table layouts, with and without child filters, ids and lengths, against the reference. */
@@ -163,11 +116,11 @@ class ForwardAutomatonMatcherTest {
                     default -> 5000;
                 };
                 boolean closed = trial % 3 == 0;
-                int[] corpus = randomText(r, 3000, tokenRange);
+                int[] corpus = randomCorpus(r, 3000, tokenRange);
                 FgramVocabulary v = vocabulary(tokenRange, maxN,
                         sampled(r, corpus, maxN, tokenRange, 1 + r.nextInt(400), closed));
                 String what = "K=" + maxN + " trial " + trial + " range " + tokenRange + " closed " + closed;
-                assertSameAsReference(v, randomText(r, 1 + r.nextInt(4000), tokenRange), what);
+                assertSameAsReference(v, randomCorpus(r, 1 + r.nextInt(4000), tokenRange), what);
                 ForwardAutomatonMatcher a = ForwardAutomatonMatcher.of(v);
                 assertEquals(v.size(), a.size(), what);
                 assertTrue(a.nodeCount() >= v.size(), what);
@@ -183,12 +136,12 @@ class ForwardAutomatonMatcherTest {
         Random r = new Random(78L);
         for (int maxN = 2; maxN <= 6; maxN++) {
             for (int tokenRange : new int[] {3, 30, 300}) {
-                int[] corpus = randomText(r, 5000, tokenRange);
-                FgramVocabulary v = vocabulary(tokenRange, maxN, counted(corpus, maxN, 50 + r.nextInt(1500)));
+                int[] corpus = randomCorpus(r, 5000, tokenRange);
+                FgramVocabulary v = vocabulary(tokenRange, maxN, countedFgrams(corpus, maxN, 50 + r.nextInt(1500)));
                 assertEquals(v.size(), ForwardAutomatonMatcher.of(v).nodeCount(),
                         "counted vocabularies are prefix-closed");
                 assertSameAsReference(v, corpus, "K=" + maxN + " range " + tokenRange + " (training text)");
-                assertSameAsReference(v, randomText(r, 3000, tokenRange), "K=" + maxN + " range " + tokenRange);
+                assertSameAsReference(v, randomCorpus(r, 3000, tokenRange), "K=" + maxN + " range " + tokenRange);
             }
         }
     }
@@ -213,11 +166,11 @@ class ForwardAutomatonMatcherTest {
     void documentsThatStartMidwayAndTheKCap() {
         Random r = new Random(6L);
         for (int maxN = 2; maxN <= 6; maxN++) {
-            int[] corpus = randomText(r, 2000, 4);
+            int[] corpus = randomCorpus(r, 2000, 4);
             FgramVocabulary v = vocabulary(4, maxN, sampled(r, corpus, maxN, 4, 200, false));
             ForwardAutomatonMatcher a = ForwardAutomatonMatcher.of(v);
             BruteForceMatcher ref = new BruteForceMatcher(v);
-            int[] text = randomText(r, 400, 4);
+            int[] text = randomCorpus(r, 400, 4);
             for (int from = 0; from < 30; from++) {
                 int len = r.nextInt(text.length - from + 1);
                 int[] out = new int[len + 6];
@@ -253,13 +206,13 @@ class ForwardAutomatonMatcherTest {
 
         // Rows long enough to be cut into lockstep pieces, with a vocabulary that is not prefix-closed.
         Random r = new Random(12L);
-        int[] corpus = randomText(r, 3000, 6);
+        int[] corpus = randomCorpus(r, 3000, 6);
         FgramVocabulary big = vocabulary(6, 5, sampled(r, corpus, 5, 6, 300, false));
         ForwardAutomatonMatcher ba = ForwardAutomatonMatcher.of(big);
         BruteForceMatcher ref = new BruteForceMatcher(big);
         for (int cols : new int[] {1, 7, 33, 64, 65, 129, 300}) {
             int rows = 5;
-            int[] w = randomText(r, rows * cols, 6);
+            int[] w = randomCorpus(r, rows * cols, 6);
             int[] got = ba.matchRows(w, rows, cols);
             for (int b = 0; b < rows; b++) {
                 assertArrayEquals(ref.match(Arrays.copyOfRange(w, b * cols, (b + 1) * cols)),
@@ -274,10 +227,10 @@ class ForwardAutomatonMatcherTest {
     @Test
     void outOfRangeTokensResetTheState() {
         Random r = new Random(99L);
-        int[] corpus = randomText(r, 3000, 6);
+        int[] corpus = randomCorpus(r, 3000, 6);
         for (int maxN = 2; maxN <= 5; maxN++) {
-            FgramVocabulary v = vocabulary(6, maxN, counted(corpus, maxN, 500));
-            int[] text = randomText(r, 3000, 6);
+            FgramVocabulary v = vocabulary(6, maxN, countedFgrams(corpus, maxN, 500));
+            int[] text = randomCorpus(r, 3000, 6);
             int[] odd = {-1, 6, 7, Integer.MIN_VALUE, Integer.MAX_VALUE, -2, 1 << 20, -(1 << 20)};
             for (int k = 0; k < text.length; k += 1 + r.nextInt(9)) {
                 text[k] = odd[r.nextInt(odd.length)];

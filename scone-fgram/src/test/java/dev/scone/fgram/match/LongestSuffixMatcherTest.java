@@ -5,14 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static dev.scone.fgram.match.MatcherFixtures.asList;
+import static dev.scone.fgram.match.MatcherFixtures.countedFgrams;
+import static dev.scone.fgram.match.MatcherFixtures.randomCorpus;
+import static dev.scone.fgram.match.MatcherFixtures.vocabulary;
+
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -23,16 +26,6 @@ import org.junit.jupiter.api.Test;
 class LongestSuffixMatcherTest {
 
     // ---- random fixtures ----
-
-    private static int[] randomCorpus(Random r, int length, int tokenRange) {
-        int[] s = new int[length];
-        for (int i = 0; i < length; i++) {
-            // Skewed towards small ids so that n-grams repeat.
-            double u = r.nextDouble();
-            s[i] = Math.min(tokenRange - 1, (int) (tokenRange * u * u * u));
-        }
-        return s;
-    }
 
     /** Random n-grams taken from the corpus, plus a few random sequences; not suffix-closed. */
     private static List<int[]> sampledFgrams(Random r, int[] corpus, int maxN, int tokenRange, int count,
@@ -61,50 +54,6 @@ class LongestSuffixMatcherTest {
         }
         Collections.shuffle(out, r);
         return out;
-    }
-
-    /**
-     * Counts every n-gram (2..K) of the corpus and keeps the top S by count, ties shorter first,
-     * then lexicographic: the way Algorithm 3 ranks; the result is suffix-closed.
-     */
-    private static List<int[]> countedFgrams(int[] corpus, int maxN, int topS) {
-        Map<List<Integer>, Integer> counts = new HashMap<>();
-        for (int n = 2; n <= maxN; n++) {
-            for (int i = 0; i + n <= corpus.length; i++) {
-                counts.merge(asList(Arrays.copyOfRange(corpus, i, i + n)), 1, Integer::sum);
-            }
-        }
-        List<Map.Entry<List<Integer>, Integer>> all = new ArrayList<>(counts.entrySet());
-        all.sort((a, b) -> {
-            int c = Integer.compare(b.getValue(), a.getValue());
-            if (c != 0) {
-                return c;
-            }
-            c = Integer.compare(a.getKey().size(), b.getKey().size());
-            for (int k = 0; c == 0 && k < a.getKey().size(); k++) {
-                c = Integer.compare(a.getKey().get(k), b.getKey().get(k));
-            }
-            return c;
-        });
-        List<int[]> out = new ArrayList<>();
-        for (int k = 0; k < Math.min(topS, all.size()); k++) {
-            out.add(all.get(k).getKey().stream().mapToInt(Integer::intValue).toArray());
-        }
-        return out;
-    }
-
-    private static List<Integer> asList(int[] a) {
-        List<Integer> l = new ArrayList<>(a.length);
-        for (int x : a) {
-            l.add(x);
-        }
-        return l;
-    }
-
-    private static FgramVocabulary vocabulary(int tokenRange, int maxN, List<int[]> fgrams) {
-        long[] counts = new long[fgrams.size()];
-        Arrays.fill(counts, 1);
-        return FgramVocabulary.of(tokenRange, maxN, fgrams, counts);
     }
 
     /** The same f-grams in the wide table layout, which {@link LongestSuffixMatcher#of} avoids when it can. */
