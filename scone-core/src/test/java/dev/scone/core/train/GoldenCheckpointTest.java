@@ -1,0 +1,80 @@
+package dev.scone.core.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import dev.scone.core.LanguageModel;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.ParameterFingerprint;
+import dev.scone.core.testing.Fixtures;
+import dev.scone.fgram.corpus.TokenCorpus;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Checkpoint format version 1 stays readable: a committed checkpoint of a tiny SCONE model (with
+ * its f-gram vocabulary) loads into the same parameters, configuration and training state.
+ * {@link #main} regenerates the files (only when a new format version is added beside them).
+ */
+class GoldenCheckpointTest {
+
+    private static final String CHECKPOINT = "scone-v1.ckpt";
+    private static final String VOCABULARY = "scone-v1-fgrams.bin";
+    /** ParameterFingerprint of the committed checkpoint's parameters. */
+    private static final String PARAMETERS = "47cfaf04e524a51182e6b0678b25339b";
+
+    @Test
+    void checkpointVersion1LoadsIntoTheSameModel() throws Exception {
+        Path dir = golden();
+        FgramVocabulary vocabulary = FgramVocabularyFile.read(dir.resolve(VOCABULARY));
+        Checkpoint.Header h = Checkpoint.readHeader(dir.resolve(CHECKPOINT));
+        assertEquals(3, h.step());
+        assertEquals(3L * 4 * 12, h.tokensSeen());
+        assertEquals(42, h.trainerConfig().seed());
+        try (NDManager m = NDManager.newBaseManager()) {
+            LanguageModel model = (LanguageModel) Checkpoint.loadModel(dir.resolve(CHECKPOINT),
+                    LanguageModel.factory(vocabulary), m);
+            assertTrue(model.isScone());
+            assertEquals(24, model.config().vocabularySize());
+            assertEquals(PARAMETERS, ParameterFingerprint.of(model.block()));
+        }
+    }
+
+    private static Path golden() throws URISyntaxException {
+        return Path.of(GoldenCheckpointTest.class.getResource("/golden/checkpoint/" + CHECKPOINT).toURI()).getParent();
+    }
+
+    /**
+     * Writes the golden files: a SCONE model trained 3 steps with seed 42.
+     *
+     * @param args the folder to write into
+     * @throws Exception when training or writing fails
+     */
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        Files.createDirectories(dir);
+        TokenCorpus train = Fixtures.markovCorpus(21, 8, 40, 90, 24);
+        FgramVocabulary vocabulary = Fixtures.countVocabulary(train, 3, 4);
+        FgramVocabularyFile.write(vocabulary, dir.resolve(VOCABULARY));
+        LanguageModelConfig config = new LanguageModelConfig(24, 12, 16, 1, 2, 32, false, 0f, null)
+                .withFgramModel(FgramModelConfig.of(16, 1, 2, 32, 3));
+        try (NDManager parameters = NDManager.newBaseManager()) {
+            LanguageModel model = LanguageModel.of(config, vocabulary);
+            TrainerConfig tc = TrainerConfig.builder().setSeed(42).optBatchSize(4).optContextLength(12)
+                    .optLearningRate(1e-2f, 1e-3f).optSteps(1, 3).optEvaluation(0, 0).build();
+            try (LanguageModelTrainer t = LanguageModelTrainer.builder().setModel(model).setConfig(tc)
+                    .setTrainingData(LanguageModel.windows(train, 12, vocabulary)).optParameterManager(parameters)
+                    .build()) {
+                t.train();
+                t.saveCheckpoint(dir.resolve(CHECKPOINT));
+            }
+            System.out.println("parameters " + ParameterFingerprint.of(model.block()));
+        }
+    }
+}
