@@ -116,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
     VectorDtype dtype = VectorDtype.FLOAT32;
 
     @Option(names = "--generate", description = "Tokens generated per sample (default: ${DEFAULT-VALUE}).")
-    int generateTokens = 48;
+    int generateTokens = 128;
 
     @Option(names = "--prompt", description = "Prompt of the samples (default: ${DEFAULT-VALUE}).")
     String prompt = "The state of the Union";
