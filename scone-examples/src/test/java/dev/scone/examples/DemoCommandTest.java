@@ -68,5 +68,12 @@ class DemoCommandTest {
         assertTrue(printed.contains("baseline: The state of the Union"), printed);
         assertTrue(printed.contains("SCONE:    The state of the Union"), printed);
         assertTrue(Files.isRegularFile(out.resolve("models").resolve("scone").resolve("history.csv")));
+
+        // The generation benchmark runs on what the demo wrote.
+        assertEquals(0, dev.scone.examples.bench.GenerationBenchmark.runExample(new String[] {
+            "--baseline", out.resolve("models").resolve("baseline").toString(),
+            "--scone", out.resolve("models").resolve("scone").toString(), "--store", store.toString(),
+            "--prompt-from", out.resolve("tokens").resolve("heldout.tok").toString(), "--tokens", "4",
+            "--warmup", "2", "--rounds", "1"}));
     }
 }
