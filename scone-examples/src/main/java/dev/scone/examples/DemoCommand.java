@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,6 +30,9 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run the SCONE pipeline end to end on the State of the Union corpus: baseline vs SCONE.")
 public final class DemoCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelSizeOptions size = new ModelSizeOptions();
 
     /** Everything the demo measured; the table is printed from it. */
     public record Report(Path out, ModelReport baseline, ModelReport scone, long fgrams, long storeBytes,
@@ -78,27 +82,6 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--tokens", description = "Training tokens per model (default: ${DEFAULT-VALUE}).")
     long tokens = 1L << 20;
-
-    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
-    int embedding = 128;
-
-    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
-    int layers = 2;
-
-    @Option(names = "--heads", description = "Heads (default: ${DEFAULT-VALUE}).")
-    int heads = 2;
-
-    @Option(names = "--ffn", description = "Feed-forward width (default: ${DEFAULT-VALUE}).")
-    int ffn = 512;
-
-    @Option(names = "--context", description = "Context length T (default: ${DEFAULT-VALUE}).")
-    int context = 128;
-
-    @Option(names = "--batch", description = "Windows per step B (default: ${DEFAULT-VALUE}).")
-    int batch = 16;
-
-    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
-    int fgramLayers = 1;
 
     @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr = 1e-3f;
@@ -165,19 +148,21 @@ public final class DemoCommand implements Callable<Integer> {
         Path fgrams = out.resolve("fgrams.bin");
         CountingResult counted = CountCommand.run(tok.train(), maxN, minCount, topS, 2, 1L << 30, fgrams, log);
 
-        LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, false, 0f, null);
-        long perStep = (long) batch * context;
+        LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers, size.heads,
+                size.ffn, false, 0f, null);
+        long perStep = (long) size.batch * size.context;
         int steps = (int) Math.max(1, (tokens + perStep - 1) / perStep);
-        TrainerConfig trainer = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+        TrainerConfig trainer = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
+                .optContextLength(size.context)
                 .optLearningRate(lr, lr / 10).optSteps(Math.min(warmup, steps), steps).optWeightDecay(0.1f)
                 .optClipNorm(1f).optEvaluation(Math.min(evalEvery, steps), evalWindows).build();
         TrainCommand.Result[] trained = new TrainCommand.Result[2];
         String[] names = {"baseline", "scone"};
         for (int k = 0; k < 2; k++) {
             log.printf(Locale.ROOT, "== [%d/7] train the %s model: %,d steps of %d x %d tokens%n", 3 + k, names[k],
-                    steps, batch, context);
+                    steps, size.batch, size.context);
             TrainCommand.Options o = new TrainCommand.Options(names[k], tok.train(), tok.heldOut(), fgrams, arch,
-                    fgramLayers, heads, ffn, trainer, steps);
+                    size.fgramLayers, size.heads, size.ffn, trainer, steps);
             trained[k] = TrainCommand.run(o, out.resolve("models").resolve(names[k]), quiet, log);
         }
         Path sconeDir = trained[1].outputs().dir();
@@ -188,10 +173,10 @@ public final class DemoCommand implements Callable<Integer> {
         PrecomputeCommand.Result pre = PrecomputeCommand.run(sconeDir, store, dtype, tok.compaction(), quiet, log);
 
         log.println("== [6/7] evaluate on the held-out addresses (SCONE through the store)");
-        EvalCommand.Result evalBase = EvalCommand.run(baselineDir, tok.heldOut(), null, false, null, null, batch, 0,
+        EvalCommand.Result evalBase = EvalCommand.run(baselineDir, tok.heldOut(), null, false, null, null, size.batch, 0,
                 log);
         EvalCommand.Result evalScone = EvalCommand.run(sconeDir, tok.heldOut(), null, false, store, tok.compaction(),
-                batch, 0, log);
+                size.batch, 0, log);
 
         log.println("== [7/7] generate (top-k 40; SCONE through the store) and plot");
         Sampling sampling = Sampling.topK(40, 0.9f);
@@ -250,11 +235,11 @@ public final class DemoCommand implements Callable<Integer> {
         ModelReport s = r.scone();
         log.println();
         log.printf(Locale.ROOT, "SCONE demo: %d-layer d=%d main model, same for both; %,d training tokens each; K = %d,"
-                + " S = %,d f-grams (lowest count %d); A_fgram %d layer(s); seed %d%n", layers, embedding,
+                + " S = %,d f-grams (lowest count %d); A_fgram %d layer(s); seed %d%n", size.layers, size.embedding,
                 b.history().isEmpty() ? tokens : b.history().get(b.history().size() - 1).tokensSeen(), maxN,
                 counted.vocabulary().size(),
                 counted.vocabulary().size() == 0 ? 0 : counted.vocabulary().count(counted.vocabulary().size() - 1),
-                fgramLayers, seed);
+                size.fgramLayers, seed);
         log.printf(Locale.ROOT, "held-out positions with an f-gram match: %.1f%%%n", 100 * matchedFraction);
         log.println("| | baseline | SCONE |");
         log.println("|---|---|---|");
@@ -269,7 +254,7 @@ public final class DemoCommand implements Callable<Integer> {
         log.printf(Locale.ROOT, "| parameters trained | %,d | %,d (with A_fgram) |%n", b.trainingParameters(),
                 s.trainingParameters());
         log.printf(Locale.ROOT, "| f-gram vectors in the store (off-accelerator) | - | %,d x %d = %,d floats |%n",
-                r.fgrams(), embedding, r.fgrams() * embedding);
+                r.fgrams(), size.embedding, r.fgrams() * size.embedding);
         log.printf(Locale.ROOT, "| store size on disk | - | %,d bytes (%s) |%n", r.storeBytes(), dtype);
         log.printf(Locale.ROOT, "| training tokens/s | %.0f | %.0f (%.2fx) |%n", b.trainTokensPerSecond(),
                 s.trainTokensPerSecond(), s.trainTokensPerSecond() / b.trainTokensPerSecond());

@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,6 +42,9 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a baseline or SCONE language model; writes checkpoints, its configuration and a history CSV.")
 public final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelSizeOptions size = new ModelSizeOptions();
 
     /** The files a training run writes into its model folder. */
     public record Outputs(Path dir, Path config, Path fgrams, Path checkpoint, Path finalCheckpoint, Path history) {
@@ -95,32 +99,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fgrams", description = "F-gram vocabulary file (required for scone; for a baseline it splits perplexity by match).")
     Path fgrams;
 
-    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
-    int embedding = 128;
-
-    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
-    int layers = 2;
-
-    @Option(names = "--heads", description = "Main model heads (default: ${DEFAULT-VALUE}).")
-    int heads = 2;
-
-    @Option(names = "--ffn", description = "Main model feed-forward width (default: ${DEFAULT-VALUE}).")
-    int ffn = 512;
-
-    @Option(names = "--context", description = "Context length T (default: ${DEFAULT-VALUE}).")
-    int context = 128;
-
-    @Option(names = "--batch", description = "Windows per step B (default: ${DEFAULT-VALUE}).")
-    int batch = 16;
-
     @Option(names = "--dropout", description = "Dropout of both models (default: ${DEFAULT-VALUE}).")
     float dropout = 0f;
 
     @Option(names = "--tied", description = "Tie the output projection to the token embedding.")
     boolean tied;
-
-    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
-    int fgramLayers = 1;
 
     @Option(names = "--fgram-heads", description = "A_fgram heads (default: the main model's).")
     Integer fgramHeads;
@@ -188,7 +171,7 @@ public final class TrainCommand implements Callable<Integer> {
             if ((tokens == null) == (steps == null)) {
                 throw new IllegalArgumentException("give exactly one of --tokens and --steps");
             }
-            long perStep = (long) batch * context;
+            long perStep = (long) size.batch * size.context;
             if (tokens != null && tokens < 1) {
                 throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
             }
@@ -196,13 +179,15 @@ public final class TrainCommand implements Callable<Integer> {
             if (total > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
             }
-            TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+            TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
+                    .optContextLength(size.context)
                     .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
                     .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
-            LanguageModelConfig arch = new LanguageModelConfig(1, context, embedding, layers, heads, ffn, tied, dropout,
+            LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers,
+                    size.heads, size.ffn, tied, dropout,
                     null);
-            Options o = new Options(model, train, heldOut, fgrams, arch, fgramLayers,
-                    fgramHeads != null ? fgramHeads : heads, fgramFfn != null ? fgramFfn : ffn, tc,
+            Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
+                    fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn, tc,
                     checkpointEvery == null ? evalEvery : checkpointEvery);
             run(o, dir, quiet, System.out);
             return 0;

@@ -20,6 +20,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import dev.scone.examples.ModelSizeOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -30,6 +32,9 @@ import picocli.CommandLine.Option;
 @Command(name = "training-benchmark", mixinStandardHelpOptions = true,
         description = "Training tokens/s of a baseline and a SCONE model at the demo size.")
 public final class TrainingBenchmark implements Callable<Integer> {
+
+    @Mixin
+    ModelSizeOptions size = new ModelSizeOptions();
 
     @Option(names = "--data", description = "Data folder with sotu/ and gpt2/tokenizer.json (default: -Dscone.data.dir or ./data).")
     Path data;
@@ -54,27 +59,6 @@ public final class TrainingBenchmark implements Callable<Integer> {
 
     @Option(names = "--top-s", description = "S (default: ${DEFAULT-VALUE}).")
     int topS = 50_000;
-
-    @Option(names = "--embedding", description = "E (default: ${DEFAULT-VALUE}).")
-    int embedding = 128;
-
-    @Option(names = "--layers", description = "Main model layers (default: ${DEFAULT-VALUE}).")
-    int layers = 2;
-
-    @Option(names = "--heads", description = "Heads (default: ${DEFAULT-VALUE}).")
-    int heads = 2;
-
-    @Option(names = "--ffn", description = "Feed-forward width (default: ${DEFAULT-VALUE}).")
-    int ffn = 512;
-
-    @Option(names = "--context", description = "T (default: ${DEFAULT-VALUE}).")
-    int context = 128;
-
-    @Option(names = "--batch", description = "B (default: ${DEFAULT-VALUE}).")
-    int batch = 16;
-
-    @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
-    int fgramLayers = 1;
 
     @Option(names = "--warmup-steps", description = "Untimed steps before timing (default: ${DEFAULT-VALUE}).")
     int warmupSteps = 5;
@@ -145,15 +129,15 @@ public final class TrainingBenchmark implements Callable<Integer> {
         double[] sums = new double[2];
         double[] cpuSums = new double[2];
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
-            LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), context, embedding, layers,
-                    heads, ffn, false, 0f, null);
-            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(embedding, fgramLayers, heads, ffn,
+            LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), size.context, size.embedding, size.layers,
+                    size.heads, size.ffn, false, 0f, null);
+            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(size.embedding, size.fgramLayers, size.heads, size.ffn,
                     vocabulary.maxN(), 0f));
-            WindowDataset windows = LanguageModel.windows(corpus, context, vocabulary);
+            WindowDataset windows = LanguageModel.windows(corpus, size.context, vocabulary);
             log.printf(Locale.ROOT, "training split: %,d tokens, V = %,d, %,d windows of %d; %,d f-grams (K = %d);"
                     + " B = %d, E = %d, %d layers, %d heads, FFN %d, A_fgram %d layer(s); %d warm-up + %d timed steps,"
-                    + " %d round(s)%n", corpus.tokenCount(), corpus.vocabularySize(), windows.windowCount(), context,
-                    vocabulary.size(), vocabulary.maxN(), batch, embedding, layers, heads, ffn, fgramLayers,
+                    + " %d round(s)%n", corpus.tokenCount(), corpus.vocabularySize(), windows.windowCount(), size.context,
+                    vocabulary.size(), vocabulary.maxN(), size.batch, size.embedding, size.layers, size.heads, size.ffn, size.fgramLayers,
                     warmupSteps, steps, rounds);
             for (int round = 0; round < rounds; round++) {
                 for (int k = 0; k < 2; k++) {
@@ -197,7 +181,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
 
     private Measurement measure(String name, LanguageModelConfig config, FgramVocabulary vocabulary,
             WindowDataset windows) {
-        TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(batch).optContextLength(context)
+        TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
+                .optContextLength(size.context)
                 .optSteps(Math.min(200, warmupSteps + steps), warmupSteps + steps).optEvaluation(0, 0).build();
         LanguageModel model = LanguageModel.of(config, vocabulary);
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder().setModel(model).setConfig(tc)
@@ -210,7 +195,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
             trainer.train(steps);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
-            double timedTokens = (double) steps * batch * context;
+            double timedTokens = (double) steps * size.batch * size.context;
             long parameters = 0;
             for (var p : model.block().getParameters()) {
                 parameters += p.getValue().getArray().size();
@@ -221,7 +206,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
             dev.scone.core.data.ShuffledWindowOrder order =
                     new dev.scone.core.data.ShuffledWindowOrder(windows.windowCount(), seed);
             for (int s = warmupSteps; s < warmupSteps + steps; s++) {
-                int[] f = windows.batch(order.windows((long) s * batch, batch)).fgramIds();
+                int[] f = windows.batch(order.windows((long) s * size.batch, size.batch)).fgramIds();
                 java.util.BitSet seen = new java.util.BitSet();
                 for (int id : f) {
                     if (id >= 0) {
