@@ -32,7 +32,7 @@ final class ExperimentReport {
             PrintStream log) throws IOException {
         StringBuilder md = new StringBuilder("# SCONE experiment results\n\n");
         md.append(String.format(Locale.ROOT, "Written from %d finished arms of `results.jsonl`; seeds 1..%d; each cell"
-                + " is the mean over the finished seeds with [min-max] when there are several.%n%n", results.size(),
+                + " is the mean over the finished seeds with [min to max] when there are several.%n%n", results.size(),
                 seeds));
         md.append("Columns: held-out perplexity on the fixed evaluation windows (the same for every arm of a corpus and"
                 + " split), on positions with / without an f-gram match; gap = arm minus the group's reference"
