@@ -1,5 +1,6 @@
 package dev.scone.examples;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -62,7 +63,7 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
 
     /** @return the fields, for the results file */
     Map<String, Object> toMap() {
-        return new java.util.LinkedHashMap<>(Map.ofEntries(Map.entry("corpus", corpus), Map.entry("split", split),
+        return new LinkedHashMap<>(Map.ofEntries(Map.entry("corpus", corpus), Map.entry("split", split),
                 Map.entry("model", model), Map.entry("embedding", embedding), Map.entry("layers", layers),
                 Map.entry("heads", heads), Map.entry("ffn", ffn), Map.entry("context", context),
                 Map.entry("batch", batch), Map.entry("compact", compact), Map.entry("maxN", maxN),

@@ -7,6 +7,7 @@ import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
 import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -15,8 +16,10 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -434,7 +437,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                         .toArray();
                 Path tmp = part.resolveSibling(part.getFileName() + ".part");
                 TokenIdFile.writeSubset(tmp, train, docs);
-                Files.move(tmp, part, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                Files.move(tmp, part, StandardCopyOption.ATOMIC_MOVE);
             }
         }
         return part;
@@ -478,7 +481,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             }
             EvalCommand.Result ev = EvalCommand.run(dir, tok.heldOut(), null, false, a.batch(), finalWindows, log);
             long[] params = TrainedModels.parameterCounts(dir);
-            long fgramCount = dev.scone.fgram.vocab.FgramVocabularyFile.read(fgrams).size();
+            long fgramCount = FgramVocabularyFile.read(fgrams).size();
             Files.deleteIfExists(tr.outputs().checkpoint()); // final.ckpt has the same weights
             var p = ev.result();
             console.printf(Locale.ROOT, "      %s: %,d f-grams, %,d steps, held-out %,d positions (%.1f%% matched)%n",
@@ -550,7 +553,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             return;
         }
         try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
         }

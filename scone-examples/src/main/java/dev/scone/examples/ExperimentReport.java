@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,9 +78,9 @@ final class ExperimentReport {
                 } else {
                     double[] at = withRef.stream().mapToDouble(p -> p[0].perplexityAtWall(p[1].finalWall())).toArray();
                     double[] refPpl = withRef.stream().mapToDouble(p -> p[1].finalValidationPerplexity()).toArray();
-                    boolean all = java.util.Arrays.stream(at).allMatch(Double::isFinite);
+                    boolean all = Arrays.stream(at).allMatch(Double::isFinite);
                     md.append(all ? statOf(at, "%.2f") + " vs " + statOf(refPpl, "%.2f")
-                            : "n/a (" + java.util.Arrays.stream(at).filter(Double::isFinite).count() + " of "
+                            : "n/a (" + Arrays.stream(at).filter(Double::isFinite).count() + " of "
                                     + at.length + " seeds inside the curve)");
                 }
                 md.append(" |\n");
@@ -163,9 +164,9 @@ final class ExperimentReport {
         series.add(new Plots.Series("SCONE (mean over seeds)", xs, ys));
         double[] base = pairs(ref, ref, results, seeds).stream().mapToDouble(p -> p[0].perplexity()).toArray();
         if (base.length > 0) {
-            double lo = java.util.Arrays.stream(base).min().orElseThrow();
-            double hi = java.util.Arrays.stream(base).max().orElseThrow();
-            double mean = java.util.Arrays.stream(base).average().orElseThrow();
+            double lo = Arrays.stream(base).min().orElseThrow();
+            double hi = Arrays.stream(base).max().orElseThrow();
+            double mean = Arrays.stream(base).average().orElseThrow();
             double x0 = xs[0];
             double x1 = xs[xs.length - 1] == x0 ? x0 + 1 : xs[xs.length - 1];
             series.add(new Plots.Series(ref.label() + " mean", new double[] {x0, x1}, new double[] {mean, mean}));

@@ -2,12 +2,14 @@ package dev.scone.examples;
 
 import dev.scone.fgram.corpus.CorpusTokenizer;
 import dev.scone.fgram.corpus.TokenCompaction;
+import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
@@ -88,7 +90,7 @@ final class TokenizeCommand implements Callable<Integer> {
          * @param all the whole tokenized corpus
          * @return the held-out document indices, ascending, at least one and fewer than all
          */
-        int[] choose(dev.scone.fgram.corpus.TokenCorpus all);
+        int[] choose(TokenCorpus all);
     }
 
     /**
@@ -134,7 +136,7 @@ final class TokenizeCommand implements Callable<Integer> {
         try (TokenIdFile all = TokenIdFile.open(raw)) {
             int n = all.documentCount();
             heldDocs = choice.choose(all);
-            java.util.BitSet held = new java.util.BitSet(n);
+            BitSet held = new BitSet(n);
             for (int d : heldDocs) {
                 if (d < 0 || d >= n || held.get(d)) {
                     throw new IllegalArgumentException("held-out document " + d + " is out of [0, " + n
