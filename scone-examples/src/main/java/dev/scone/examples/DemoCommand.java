@@ -1,9 +1,5 @@
 package dev.scone.examples;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
-import ai.djl.util.Pair;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.generate.Sampling;
 import dev.scone.core.train.HistoryPoint;
@@ -213,21 +209,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** @return {baseline parameters, SCONE parameters without A_fgram, SCONE parameters in all} */
     private static long[] parameterCounts(Path baselineDir, Path sconeDir) throws Exception {
-        try (NDManager m = NDManager.newBaseManager()) {
-            long base = count(TrainedModels.load(baselineDir, null, m).model().block());
-            TrainedModels.Loaded scone = TrainedModels.load(sconeDir, null, m);
-            long all = count(scone.model().block());
-            long fgramModel = count(scone.model().sconeEmbedding().fgramModel());
-            return new long[] {base, all - fgramModel, all};
-        }
-    }
-
-    private static long count(Block block) {
-        long n = 0;
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            n += p.getValue().getArray().size();
-        }
-        return n;
+        long[] base = TrainedModels.parameterCounts(baselineDir);
+        long[] scone = TrainedModels.parameterCounts(sconeDir);
+        return new long[] {base[0], scone[0], scone[1]};
     }
 
     private void print(Report r, CountingResult counted, double matchedFraction, PrintStream log) {

@@ -2,12 +2,14 @@ package dev.scone.examples;
 
 import dev.scone.fgram.corpus.CorpusTokenizer;
 import dev.scone.fgram.corpus.TokenCompaction;
+import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
@@ -71,6 +73,34 @@ final class TokenizeCommand implements Callable<Integer> {
         if (heldOut < 1) {
             throw new IllegalArgumentException("--held-out must be >= 1, got " + heldOut);
         }
+        return run(folder, json, out, maxDocuments, compact, quiet, log, all -> {
+            int n = all.documentCount();
+            if (n <= heldOut) {
+                throw new IllegalArgumentException("only " + n + " documents: cannot hold out " + heldOut
+                        + " and keep any for training");
+            }
+            return IntStream.range(n - heldOut, n).toArray();
+        });
+    }
+
+    /** Chooses the held-out documents of a corpus. */
+    @FunctionalInterface
+    interface HeldOutChoice {
+        /**
+         * @param all the whole tokenized corpus
+         * @return the held-out document indices, ascending, at least one and fewer than all
+         */
+        int[] choose(TokenCorpus all);
+    }
+
+    /**
+     * Runs the step with any choice of held-out documents; the compaction (if any) is fitted on the
+     * other documents.
+     *
+     * @return the files written
+     */
+    static Outputs run(Path folder, Path json, Path out, int maxDocuments, int compact, boolean quiet,
+            PrintStream log, HeldOutChoice choice) throws Exception {
         Files.createDirectories(out);
         Outputs o = Outputs.in(out);
         Path source = folder;
@@ -101,14 +131,24 @@ final class TokenizeCommand implements Callable<Integer> {
                 Files.delete(source);
             }
         }
+        int[] heldDocs;
+        int[] trainDocs;
         try (TokenIdFile all = TokenIdFile.open(raw)) {
             int n = all.documentCount();
-            if (n <= heldOut) {
-                throw new IllegalArgumentException("only " + n + " documents: cannot hold out " + heldOut
-                        + " and keep any for training");
+            heldDocs = choice.choose(all);
+            BitSet held = new BitSet(n);
+            for (int d : heldDocs) {
+                if (d < 0 || d >= n || held.get(d)) {
+                    throw new IllegalArgumentException("held-out document " + d + " is out of [0, " + n
+                            + ") or repeated");
+                }
+                held.set(d);
             }
-            int[] trainDocs = IntStream.range(0, n - heldOut).toArray();
-            int[] heldDocs = IntStream.range(n - heldOut, n).toArray();
+            if (heldDocs.length == 0 || heldDocs.length >= n) {
+                throw new IllegalArgumentException(heldDocs.length + " held-out documents of " + n
+                        + ": need at least one on each side");
+            }
+            trainDocs = IntStream.range(0, n).filter(d -> !held.get(d)).toArray();
             if (compact > 0) {
                 Path rawTrain = out.resolve("train-original.tok");
                 TokenIdFile.writeSubset(rawTrain, all, trainDocs);
@@ -123,9 +163,8 @@ final class TokenizeCommand implements Callable<Integer> {
             }
         }
         try (TokenIdFile all = TokenIdFile.open(o.all())) {
-            int n = all.documentCount();
-            TokenIdFile.writeSubset(o.train(), all, IntStream.range(0, n - heldOut).toArray());
-            TokenIdFile.writeSubset(o.heldOut(), all, IntStream.range(n - heldOut, n).toArray());
+            TokenIdFile.writeSubset(o.train(), all, trainDocs);
+            TokenIdFile.writeSubset(o.heldOut(), all, heldDocs);
         }
         try (TokenIdFile train = TokenIdFile.open(o.train()); TokenIdFile held = TokenIdFile.open(o.heldOut())) {
             log.printf("split by document: train %d documents / %,d tokens, held-out %d documents / %,d tokens;"

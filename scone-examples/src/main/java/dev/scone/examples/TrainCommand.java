@@ -375,7 +375,11 @@ public final class TrainCommand implements Callable<Integer> {
         writeText(file, sb.toString());
     }
 
-    private static Map<Long, Double> readWallSeconds(Path file) throws IOException {
+    /**
+     * @param file a {@code history.csv} this command wrote
+     * @return wall seconds of the run at each validation step (empty when the file is missing)
+     */
+    static Map<Long, Double> readWallSeconds(Path file) throws IOException {
         Map<Long, Double> m = new HashMap<>();
         if (!Files.exists(file)) {
             return m;

@@ -60,6 +60,31 @@ final class TrainedModels {
     }
 
     /**
+     * Counts a trained model's parameters.
+     *
+     * @param model a model folder or checkpoint file
+     * @return {parameters needed at inference (a SCONE model's A_fgram excluded: its output is read
+     *     from the store), parameters trained in all}
+     * @throws IOException when a file is missing or damaged
+     */
+    static long[] parameterCounts(Path model) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            LanguageModel lm = load(model, null, m).model();
+            long all = count(lm.block());
+            long fgramModel = lm.isScone() ? count(lm.sconeEmbedding().fgramModel()) : 0;
+            return new long[] {all - fgramModel, all};
+        }
+    }
+
+    private static long count(ai.djl.nn.Block block) {
+        long n = 0;
+        for (var p : block.getParameters()) {
+            n += p.getValue().getArray().size();
+        }
+        return n;
+    }
+
+    /**
      * The token vocabulary's fingerprint recorded in a store's manifest: the SHA-256 of the
      * compaction file when the token ids were compacted, else the uncompacted vocabulary's size.
      *
