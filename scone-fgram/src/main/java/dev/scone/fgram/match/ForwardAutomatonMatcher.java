@@ -27,11 +27,16 @@ import java.util.Objects;
  * that leads to it (keyed exactly by parent and token, never by hash alone), together with its
  * failure link and a small filter of its children's tokens, in one long per slot when that fits
  * (the output ids then sit in a parallel array, read after the states of a whole document) or
- * two; the nodes of length 1 are an array indexed by token. A long document is cut into four
- * pieces run in lockstep, each but the first started K - 1 tokens early, so that the processor
- * overlaps the table reads of four independent states.
+ * two; the nodes of length 1 are an array indexed by token. Each table read is a likely cache
+ * miss, so a document (or the rows of a window) is cut into up to sixteen pieces, each but the
+ * first started K - 1 tokens early, that advance together: every round first reads the one slot
+ * each piece waits for, all at once, and then moves each piece on as far as it can without
+ * another read. The processor thus keeps many reads in flight instead of waiting for each in
+ * turn (for the packed layout; the wide one, for very large vocabularies, runs four pieces in
+ * plain lockstep).
  *
- * <p>Immutable and safe for concurrent use; matching allocates nothing. Token ids outside
+ * <p>Immutable and safe for concurrent use; matching allocates only a few arrays of up to
+ * sixteen entries per call. Token ids outside
  * {@code [0, tokenVocabularySize())} in the input are accepted and never part of a match.
  */
 public final class ForwardAutomatonMatcher implements FgramMatcher {
@@ -49,10 +54,23 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
     private static final long ROOT = 0xFFFFFFFFL;
 
     /** Pieces of a document matched in lockstep. */
-    private static final int LANES = 4;
+    private static final int LANES = 16;
 
     /** The shortest piece worth a lane. */
-    private static final int MIN_PIECE = 16;
+    private static final int MIN_PIECE = 64;
+
+    // What a lane waits for: nothing yet, the slot it probes for a child, the slot of its state
+    // (reached by a failure link), or nothing more (its segment is done).
+    private static final int START = 2;
+    private static final int PROBE = 0;
+    private static final int LOAD_STATE = 1;
+    private static final int DONE = -1;
+
+    /** Pieces of a document matched in plain lockstep in the wide layout. */
+    private static final int WIDE_LANES = 4;
+
+    /** The shortest piece worth a lane in the wide layout. */
+    private static final int WIDE_MIN_PIECE = 16;
 
     /** The most bits of a table node's child filter. */
     private static final int MAX_FILTER_BITS = 16;
@@ -435,9 +453,28 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
         if (lengths != null) {
             Objects.checkFromIndexSize(0, window.length, lengths.length);
         }
-        for (int r = 0; r < rows; r++) {
-            run(window, r * cols, cols, ids, r * cols, lengths, r * cols);
+        if (!packed || rows <= 1) {
+            for (int r = 0; r < rows; r++) {
+                run(window, r * cols, cols, ids, r * cols, lengths, r * cols);
+            }
+            return;
         }
+        // All rows' pieces share the lanes.
+        int perRow = (int) Math.max(1, Math.min(LANES, cols / Math.max(MIN_PIECE, maxN - 1)));
+        int piece = cols / perRow;
+        int count = rows * perRow;
+        int[] segFrom = new int[count];
+        int[] segLen = new int[count];
+        int[] docStarts = new int[count];
+        for (int r = 0, k = 0; r < rows; r++) {
+            for (int q = 0; q < perRow; q++, k++) {
+                segFrom[k] = r * cols + q * piece;
+                segLen[k] = q == perRow - 1 ? cols - q * piece : piece;
+                docStarts[k] = r * cols;
+            }
+        }
+        statesPackedSegments(window, docStarts, count, segFrom, segLen, segFrom, ids);
+        outputs(window.length, ids, 0, lengths, 0);
     }
 
     // The automaton over tokens[from, from + len), from the root; arguments already checked. The
@@ -448,6 +485,11 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
         } else {
             statesWide(tokens, from, len, ids, idsOffset);
         }
+        outputs(len, ids, idsOffset, lengths, lengthsOffset);
+    }
+
+    // Replaces the len states at ids[idsOffset ..] by their outputs, and writes their lengths.
+    private void outputs(int len, int[] ids, int idsOffset, int[] lengths, int lengthsOffset) {
         final long cap = capacity;
         final long[] t = table;
         final int[] out = outputId;
@@ -464,11 +506,66 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
         }
     }
 
-    // A long document is cut into LANES pieces matched in lockstep, so that the processor overlaps
-    // their memory accesses; each piece but the first starts K - 1 positions early from the root
-    // and writes nothing there: the state then differs from the one reached from the document's
-    // start only in suffixes longer than K - 1 tokens before the piece, which no match reaches.
+    // Packed layout: the document is cut into pieces (see statesPackedSegments).
     private void statesPacked(int[] tokens, int from, int len, int[] states, int offset) {
+        int warm = maxN - 1;
+        int pieces = (int) Math.max(1, Math.min(LANES, len / Math.max(MIN_PIECE, warm)));
+        int[] segFrom = new int[pieces];
+        int[] segLen = new int[pieces];
+        int[] segOut = new int[pieces];
+        int piece = len / pieces;
+        for (int k = 0; k < pieces; k++) {
+            segFrom[k] = from + k * piece;
+            segLen[k] = k == pieces - 1 ? len - k * piece : piece;
+            segOut[k] = offset + k * piece;
+        }
+        statesPackedSegments(tokens, new int[] {from}, pieces, segFrom, segLen, segOut, states);
+    }
+
+    // The states after every position of segments k = 0 .. count - 1, segment k being tokens
+    // [segFrom[k], segFrom[k] + segLen[k]) with its states at states[segOut[k] ..]. A segment
+    // starts from the root up to K - 1 positions early, never before docStarts[k] (the start of
+    // its document, or of its row), and writes nothing there: the state then differs from the one
+    // reached from the document's start only in suffixes longer than K - 1 tokens before the
+    // segment, which no match reaches.
+    private void statesPackedSegments(int[] tokens, int[] docStarts, int count, int[] segFrom, int[] segLen,
+            int[] segOut, int[] states) {
+        int lanes = Math.min(LANES, count);
+        long[] s = new long[lanes];
+        long[] cur = new long[lanes];
+        long[] code = new long[lanes];
+        long[] val = new long[lanes];
+        int[] pos = new int[lanes];
+        int[] end = new int[lanes];
+        int[] writeFrom = new int[lanes];
+        int[] delta = new int[lanes];
+        int[] addr = new int[lanes];
+        int[] kind = new int[lanes];
+        int warm = maxN - 1;
+        long rootRef = (1L << refBits) - 1;
+        for (int g = 0; g < count; g += lanes) {
+            int n = Math.min(lanes, count - g);
+            for (int l = 0; l < n; l++) {
+                int k = g + l;
+                int f = segFrom[k];
+                pos[l] = Math.max(docStarts[Math.min(k, docStarts.length - 1)], f - warm);
+                end[l] = f + segLen[k];
+                writeFrom[l] = f;
+                delta[l] = segOut[k] - f;
+                s[l] = rootRef;
+                addr[l] = 0;
+                kind[l] = START;
+            }
+            runLanes(tokens, states, n, s, cur, code, val, pos, end, writeFrom, delta, addr, kind);
+        }
+    }
+
+    // Runs n lanes to the ends of their segments. Each round first reads the table slot that each
+    // lane waits for, in a loop with no branch on the slots' contents, so that the processor has
+    // all those reads in flight together; then it moves each lane on until the lane needs a slot
+    // it has not read. A lane's cur is the slot of its state when that state is a table node.
+    private void runLanes(int[] tokens, int[] states, int n, long[] s, long[] cur, long[] code, long[] val,
+            int[] pos, int[] end, int[] writeFrom, int[] delta, int[] addr, int[] kind) {
         final long[] t = table;
         final int[] first = firstFilter;
         final long cap = capacity;
@@ -482,80 +579,94 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
         final long rootRef = (1L << refBits) - 1;
         final int fim = packedFilterBits - 1;
         final long noFilter = packedFilterBits == 0 ? -1L : 0L;
-        int warm = maxN - 1;
-        int piece = len / LANES;
-        int p = 0;
-        long s3 = rootRef;
-        if (piece >= Math.max(warm, MIN_PIECE)) {
-            long s0 = rootRef;
-            long s1 = rootRef;
-            long s2 = rootRef;
-            int b0 = from;
-            int b1 = from + piece;
-            int b2 = from + 2 * piece;
-            int b3 = from + 3 * piece;
-            for (int w = warm; w > 0; w--) {
-                s1 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s1,
-                        tokens[b1 - w]);
-                s2 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s2,
-                        tokens[b2 - w]);
-                s3 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s3,
-                        tokens[b3 - w]);
+        int active = n;
+        while (active > 0) {
+            for (int l = 0; l < n; l++) {
+                val[l] = t[addr[l]];
             }
-            int o1 = offset + piece;
-            int o2 = offset + 2 * piece;
-            int o3 = offset + 3 * piece;
-            for (int q = 0; q < piece; q++) {
-                s0 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s0,
-                        tokens[b0 + q]);
-                s1 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s1,
-                        tokens[b1 + q]);
-                s2 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s2,
-                        tokens[b2 + q]);
-                s3 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s3,
-                        tokens[b3 + q]);
-                states[offset + q] = (int) s0;
-                states[o1 + q] = (int) s1;
-                states[o2 + q] = (int) s2;
-                states[o3 + q] = (int) s3;
-            }
-            p = LANES * piece;
-        }
-        for (; p < len; p++) {
-            s3 = stepPacked(t, first, cap, mask, sh, vocab, tb, rb, codeMask, fs, rootRef, fim, noFilter, s3,
-                    tokens[from + p]);
-            states[offset + p] = (int) s3;
-        }
-    }
-
-    // The state after reading token c in state s (packed layout).
-    private static long stepPacked(long[] t, int[] first, long cap, int mask, int sh, int vocab, int tb, int rb,
-            long codeMask, int fs, long rootRef, int fim, long noFilter, long s, int c) {
-        if (Integer.compareUnsigned(c, vocab) >= 0) {
-            return rootRef;
-        }
-        int fi = filterIndex(c);
-        while (true) {
-            boolean maybe;
-            if (s < cap) {
-                maybe = ((((t[(int) s] >>> fs) | noFilter) >>> (fi & fim)) & 1) != 0;
-            } else if (s != rootRef) {
-                maybe = ((first[(int) (s - cap)] >>> (fi & 31)) & 1) != 0;
-            } else {
-                return first[c] != 0 ? cap + c : rootRef;
-            }
-            if (maybe) {
-                int slot = (int) (mix((s << 32) | c) >>> sh);
-                long code = ((s << tb) | c) + 1;
-                long e;
-                while ((e = t[slot]) != 0) {
-                    if (((e >>> rb) & codeMask) == code) {
-                        return slot;
+            for (int l = 0; l < n; l++) {
+                int k = kind[l];
+                if (k == DONE) {
+                    continue;
+                }
+                long st = s[l];
+                long cu = cur[l];
+                int p = pos[l];
+                final int e = end[l];
+                final int w = writeFrom[l];
+                final int d = delta[l];
+                if (k == PROBE) {
+                    long x = val[l];
+                    int slot = addr[l];
+                    long want = code[l];
+                    while (x != 0 && ((x >>> rb) & codeMask) != want) {
+                        slot = (slot + 1) & mask;
+                        x = t[slot];
                     }
-                    slot = (slot + 1) & mask;
+                    if (x != 0) {
+                        st = slot;
+                        cu = x;
+                        if (p >= w) {
+                            states[p + d] = slot;
+                        }
+                        p++;
+                    } else {
+                        // No child for this token: the failure link, then the token again.
+                        st = st < cap ? cu & rootRef : rootRef;
+                        if (st < cap) {
+                            s[l] = st;
+                            addr[l] = (int) st;
+                            kind[l] = LOAD_STATE;
+                            continue;
+                        }
+                    }
+                } else if (k == LOAD_STATE) {
+                    cu = val[l];
+                }
+                int next = DONE;
+                while (p < e) {
+                    int c = tokens[p];
+                    if (Integer.compareUnsigned(c, vocab) >= 0) {
+                        st = rootRef;
+                    } else if (st == rootRef) {
+                        st = first[c] != 0 ? cap + c : rootRef;
+                    } else {
+                        int fi = filterIndex(c);
+                        boolean maybe = st < cap
+                                ? ((((cu >>> fs) | noFilter) >>> (fi & fim)) & 1) != 0
+                                : ((first[(int) (st - cap)] >>> (fi & 31)) & 1) != 0;
+                        if (maybe) {
+                            code[l] = ((st << tb) | c) + 1;
+                            addr[l] = (int) (mix((st << 32) | c) >>> sh);
+                            next = PROBE;
+                            break;
+                        }
+                        if (st < cap) {
+                            st = cu & rootRef;
+                            if (st < cap) {
+                                addr[l] = (int) st;
+                                next = LOAD_STATE;
+                                break;
+                            }
+                        } else {
+                            st = rootRef;
+                        }
+                        continue;
+                    }
+                    if (p >= w) {
+                        states[p + d] = (int) st;
+                    }
+                    p++;
+                }
+                s[l] = st;
+                cur[l] = cu;
+                pos[l] = p;
+                kind[l] = next;
+                if (next == DONE) {
+                    addr[l] = 0;
+                    active--;
                 }
             }
-            s = s < cap ? t[(int) s] & rootRef : rootRef;
         }
     }
 
@@ -571,10 +682,10 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
         final int fim = filterBits - 1;
         final long noFilter = filterBits == 0 ? -1L : 0L;
         int warm = maxN - 1;
-        int piece = len / LANES;
+        int piece = len / WIDE_LANES;
         int p = 0;
         long s3 = ROOT;
-        if (piece >= Math.max(warm, MIN_PIECE)) {
+        if (piece >= Math.max(warm, WIDE_MIN_PIECE)) {
             long s0 = ROOT;
             long s1 = ROOT;
             long s2 = ROOT;
@@ -600,7 +711,7 @@ public final class ForwardAutomatonMatcher implements FgramMatcher {
                 states[o2 + q] = (int) s2;
                 states[o3 + q] = (int) s3;
             }
-            p = LANES * piece;
+            p = WIDE_LANES * piece;
         }
         for (; p < len; p++) {
             s3 = step(t, first, cap, mask, sh, vocab, tb, keyMask, fim, noFilter, s3, tokens[from + p]);

@@ -210,13 +210,22 @@ class ForwardAutomatonMatcherTest {
         FgramVocabulary big = vocabulary(6, 5, sampled(r, corpus, 5, 6, 300, false));
         ForwardAutomatonMatcher ba = ForwardAutomatonMatcher.of(big);
         BruteForceMatcher ref = new BruteForceMatcher(big);
-        for (int cols : new int[] {1, 7, 33, 64, 65, 129, 300}) {
-            int rows = 5;
-            int[] w = randomCorpus(r, rows * cols, 6);
-            int[] got = ba.matchRows(w, rows, cols);
-            for (int b = 0; b < rows; b++) {
-                assertArrayEquals(ref.match(Arrays.copyOfRange(w, b * cols, (b + 1) * cols)),
-                        Arrays.copyOfRange(got, b * cols, (b + 1) * cols), "T=" + cols + " row " + b);
+        // More rows than lanes too, so that the rows' pieces take turns.
+        for (int rows : new int[] {5, 41}) {
+            for (int cols : new int[] {1, 7, 33, 64, 65, 129, 300}) {
+                int[] w = randomCorpus(r, rows * cols, 6);
+                int[] got = ba.matchRows(w, rows, cols);
+                int[] lens = new int[w.length];
+                int[] ids2 = new int[w.length];
+                ba.matchRows(w, rows, cols, ids2, lens);
+                assertArrayEquals(got, ids2, "T=" + cols);
+                for (int b = 0; b < rows; b++) {
+                    assertArrayEquals(ref.match(Arrays.copyOfRange(w, b * cols, (b + 1) * cols)),
+                            Arrays.copyOfRange(got, b * cols, (b + 1) * cols), "B=" + rows + " T=" + cols + " row " + b);
+                }
+                for (int i = 0; i < w.length; i++) {
+                    assertEquals(got[i] == FgramMatcher.NO_MATCH ? 1 : big.length(got[i]), lens[i], "length at " + i);
+                }
             }
         }
         assertArrayEquals(new int[0], ba.matchRows(new int[0], 0, 5));
