@@ -192,6 +192,17 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
                 if (matched == 0) {
                     return new NDList(scope.ret(tokenVectors));
                 }
+                if (!training && tokenVectors.getDataType() == DataType.FLOAT32) {
+                    // Inference: nothing flows back, so the rows are swapped on the Java side, which
+                    // costs one copy out and one in instead of a gather over a concatenation.
+                    float[] rowsOut = tokenVectors.toFloatArray();
+                    for (int p = 0; p < positions; p++) {
+                        if (lengths[p] != 0) {
+                            System.arraycopy(buffer, p * e, rowsOut, p * e, e);
+                        }
+                    }
+                    return new NDList(scope.ret(scope.create(rowsOut, new Shape(rows, length, e))));
+                }
                 int m = 0;
                 for (int p = 0; p < positions; p++) {
                     if (lengths[p] == 0) {
