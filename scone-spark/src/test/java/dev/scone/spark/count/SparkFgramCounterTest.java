@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scone.fgram.corpus.CorpusTokenizer;
 import dev.scone.fgram.corpus.InMemoryTokenCorpus;
+import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
@@ -109,21 +110,21 @@ class SparkFgramCounterTest {
 
     static Stream<Case> cases() {
         return Stream.of(
-                new Case("ties at the cut, 1 partition, tiny splits, broadcast", 1, 60, 400, 40, 0, 5, 2, 1, 150, 1, 97,
+                new Case("ties at the cut, 1 partition, small splits, broadcast", 1, 60, 400, 40, 0, 5, 2, 1, 150, 1, 1111,
                         Pruning.BROADCAST, true),
                 new Case("ties at the cut, 3 partitions, join", 1, 60, 400, 40, 0, 5, 2, 1, 150, 3, 1000,
                         Pruning.JOIN, true),
                 new Case("ties at the cut, 7 partitions, auto", 1, 60, 400, 40, 0, 5, 2, 1, 150, 7,
                         SparkCountingConfig.DEFAULT_SPLIT_TOKENS, Pruning.AUTO, true),
-                new Case("wide ids (unpacked keys), K=6, join", 2, 50, 300, 30, 70_000, 6, 3, 1, 100, 3, 211,
+                new Case("wide ids (unpacked keys), K=6, join", 2, 50, 300, 30, 70_000, 6, 3, 1, 100, 3, 2111,
                         Pruning.JOIN, false),
                 new Case("first threshold above the later one: pruning decides, broadcast", 3, 80, 300, 25, 0, 5, 2, 4,
-                        100_000, 7, 50, Pruning.BROADCAST, false),
+                        100_000, 7, 1500, Pruning.BROADCAST, false),
                 new Case("first threshold above the later one: pruning decides, join", 3, 80, 300, 25, 0, 5, 2, 4,
-                        100_000, 3, 50, Pruning.JOIN, false),
+                        100_000, 3, 3001, Pruning.JOIN, false),
                 new Case("min count 1 keeps everything, auto falls back to join", 4, 30, 120, 20, 0, 4, 1, 1, 300, 3,
                         200, Pruning.AUTO, true),
-                new Case("S = 1", 5, 40, 200, 15, 0, 3, 5, 1, 1, 3, 64, Pruning.AUTO, false));
+                new Case("S = 1", 5, 40, 200, 15, 0, 3, 5, 1, 1, 3, 640, Pruning.AUTO, false));
     }
 
     private Path write(InMemoryTokenCorpus c, String name) throws IOException {
@@ -175,7 +176,7 @@ class SparkFgramCounterTest {
         }
         Path corpus = tmp.resolve("sotu.tok");
         try (Tokenizer t = Tokenizers.gpt2()) {
-            CorpusTokenizer.builder().setTokenizer(t).optThreads(2).build().tokenize(slice, corpus);
+            CorpusTokenizer.builder().setTokenizer(t).optThreads(2).optProgress(ProgressListener.NONE).build().tokenize(slice, corpus);
         }
         CountingConfig counting = CountingConfig.builder().topS(3000).build(); // the paper's K = 5, threshold 5
         Path single = tmp.resolve("single.fgv");
@@ -185,7 +186,7 @@ class SparkFgramCounterTest {
         }
         for (int partitions : new int[] {3, 7}) {
             Path spark = tmp.resolve("spark-" + partitions + ".fgv");
-            SparkCountingConfig config = SparkCountingConfig.of(counting, partitions).withSplitTokens(25_000)
+            SparkCountingConfig config = SparkCountingConfig.of(counting, partitions).withSplitTokens(60_000)
                     .withPruning(partitions == 3 ? Pruning.BROADCAST : Pruning.JOIN);
             CountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toString(),
                     spark.toString());
