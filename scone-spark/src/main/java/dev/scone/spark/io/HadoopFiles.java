@@ -78,7 +78,7 @@ public final class HadoopFiles {
         java.nio.file.Path tmp = Files.createTempFile("scone-vocabulary", ".fgv");
         try {
             Path p = new Path(source);
-            p.getFileSystem(conf).copyToLocalFile(false, p, new Path(tmp.toUri()), true);
+            download(source, tmp, conf);
             return FgramVocabularyFile.read(tmp);
         } finally {
             Files.deleteIfExists(tmp);
@@ -86,7 +86,21 @@ public final class HadoopFiles {
     }
 
     /**
-     * Copies a local file to a Hadoop path under a temporary name, then renames it into place
+     * Copies a file from a Hadoop path to a local file (replacing it).
+     *
+     * @param source a Hadoop path or URI
+     * @param local the local file
+     * @param conf the Hadoop configuration
+     * @throws IOException when the copy fails
+     */
+    public static void download(String source, java.nio.file.Path local, Configuration conf) throws IOException {
+        Path p = new Path(source);
+        Files.deleteIfExists(local);
+        p.getFileSystem(conf).copyToLocalFile(false, p, new Path(local.toUri()), true);
+    }
+
+    /**
+     * Copies a local file or folder to a Hadoop path under a temporary name, then renames it into place
      * (replacing any file there).
      *
      * @param local the local file
