@@ -22,7 +22,7 @@ public final class LocalSpark {
                     .set("spark.default.parallelism", "4")
                     .set("spark.shuffle.compress", "false")
                     .set("spark.broadcast.compress", "false");
-            context = new JavaSparkContext(conf);
+            context = new JavaSparkContext(SconeKryoRegistrator.configure(conf));
             context.setLogLevel("WARN");
         }
         return context;

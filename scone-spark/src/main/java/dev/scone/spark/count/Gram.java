@@ -40,6 +40,11 @@ public final class Gram implements Serializable, Comparable<Gram> {
         return new Gram(Arrays.copyOfRange(seq, from, from + n));
     }
 
+    /** @return the n-gram holding {@code tokens} itself (not copied): for deserializers */
+    static Gram wrap(int[] tokens) {
+        return new Gram(tokens);
+    }
+
     /**
      * @param tokens the token ids
      * @return the n-gram (a copy)

@@ -145,7 +145,9 @@ public final class SparkFgramCounter {
                 JavaPairRDD<Gram, Long> partial = splits.mapPartitionsToPair(
                         countSplits(plan, conf, n, survivors, occurrences, cpu, crcs));
                 int threshold = config.thresholdFor(n);
-                JavaPairRDD<Gram, Long> level = partial.reduceByKey(partitioner, Long::sum).filter(t -> {
+                // tasks already add up their split's counts: no second map-side combine (and no map-side sort)
+                JavaPairRDD<Gram, Long> level = partial.combineByKey(c -> c, Long::sum, Long::sum, partitioner, false,
+                        null).filter(t -> {
                     distinct.add(1);
                     return t._2() >= threshold;
                 });
