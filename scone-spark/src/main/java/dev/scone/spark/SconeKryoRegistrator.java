@@ -6,7 +6,6 @@ import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import dev.scone.spark.count.Gram;
-import dev.scone.spark.count.GramAccess;
 import dev.scone.spark.io.TokenIdFileSplits;
 import org.apache.spark.SparkConf;
 import org.apache.spark.serializer.KryoRegistrator;
@@ -72,7 +71,7 @@ public final class SconeKryoRegistrator implements KryoRegistrator {
             for (int k = 0; k < n; k++) {
                 t[k] = in.readVarInt(true);
             }
-            return GramAccess.wrap(t);
+            return Gram.wrap(t);
         }
     }
 }

@@ -40,8 +40,11 @@ public final class Gram implements Serializable, Comparable<Gram> {
         return new Gram(Arrays.copyOfRange(seq, from, from + n));
     }
 
-    /** @return the n-gram holding {@code tokens} itself (not copied): for deserializers */
-    static Gram wrap(int[] tokens) {
+    /**
+     * @param tokens token ids, owned by the n-gram from now on (not copied; for deserializers)
+     * @return the n-gram
+     */
+    public static Gram wrap(int[] tokens) {
         return new Gram(tokens);
     }
 
@@ -76,11 +79,6 @@ public final class Gram implements Serializable, Comparable<Gram> {
     /** @return the (n-1)-suffix */
     public Gram suffix() {
         return new Gram(Arrays.copyOfRange(tokens, 1, tokens.length));
-    }
-
-    /** @return whether this n-gram equals {@code seq[from .. from + length())} */
-    boolean matches(int[] seq, int from) {
-        return Arrays.equals(tokens, 0, tokens.length, seq, from, from + tokens.length);
     }
 
     @Override

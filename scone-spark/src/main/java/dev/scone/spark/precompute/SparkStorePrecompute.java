@@ -142,8 +142,16 @@ public final class SparkStorePrecompute {
         String tokenFp = settings.tokenVocabularyFingerprint();
         JavaPairRDD<Integer, Tuple2<Integer, float[]>> vectors = spark
                 .parallelize(batchIds, Math.max(1, Math.min(settings.computePartitions(), batches)))
-                .mapPartitionsToPair(it -> new VectorIterator(it, vocabularyFile, conf, model, modelFingerprint,
-                        batchSize, shards));
+                .mapPartitionsToPair(it -> {
+                    VectorIterator vectorsOfPartition = new VectorIterator(it, vocabularyFile, conf, model,
+                            modelFingerprint, batchSize, shards);
+                    org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+                    if (task != null) { // the model's native memory goes with the task, also when it fails
+                        org.apache.spark.util.TaskCompletionListener done = ctx -> vectorsOfPartition.release();
+                        task.addTaskCompletionListener(done);
+                    }
+                    return vectorsOfPartition;
+                });
         List<Integer> written = run(() -> vectors.partitionBy(new HashPartitioner(shards))
                 .mapPartitionsWithIndex((shard, it) -> {
                     writeShard(shard, it, vocabularyFile, conf, storeDir, shards, d, dtype, tokenFp, modelFingerprint);
@@ -296,7 +304,7 @@ public final class SparkStorePrecompute {
             }
         }
 
-        private void release() {
+        synchronized void release() {
             if (manager != null) {
                 manager.close();
                 manager = null;

@@ -176,7 +176,8 @@ class SparkFgramCounterTest {
         }
         Path corpus = tmp.resolve("sotu.tok");
         try (Tokenizer t = Tokenizers.gpt2()) {
-            CorpusTokenizer.builder().setTokenizer(t).optThreads(2).optProgress(ProgressListener.NONE).build().tokenize(slice, corpus);
+            CorpusTokenizer.builder().setTokenizer(t).optThreads(2).optProgress(ProgressListener.NONE)
+                    .build().tokenize(slice, corpus);
         }
         CountingConfig counting = CountingConfig.builder().topS(3000).build(); // the paper's K = 5, threshold 5
         Path single = tmp.resolve("single.fgv");
