@@ -212,6 +212,93 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         }
     }
 
+    /**
+     * The fixed 64-byte header of a token-id file, checked: what a reader that cannot map the file
+     * (one on a distributed file system, say) needs to find the token and offset sections and to
+     * verify their checksums itself.
+     *
+     * @param vocabularySize V: every id is in {@code [0, V)}
+     * @param documentCount D, at least 1
+     * @param tokenCount N
+     * @param tokensCrc CRC32C of the token section (N little-endian int32)
+     * @param offsetsCrc CRC32C of the offset section (D + 1 little-endian int64)
+     */
+    public record Header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc) {
+
+        /** The header's size in bytes: the token section starts here. */
+        public static final int BYTES = HEADER_BYTES;
+
+        /** @return the byte position of the offset section */
+        public long offsetsAt() {
+            return HEADER_BYTES + tokenCount * Integer.BYTES;
+        }
+
+        /** @return the exact size of a file with this header */
+        public long fileLength() {
+            return offsetsAt() + (documentCount + 1L) * Long.BYTES;
+        }
+
+        /**
+         * Parses and checks a header: magic, version, header checksum, plausible values, and that
+         * the file has exactly the size the header describes.
+         *
+         * @param header the file's first bytes (from position 0 to the limit; {@link #BYTES} or
+         *     fewer when the file is shorter)
+         * @param fileSize the file's size in bytes
+         * @param file the file, named in errors
+         * @return the header
+         * @throws SconeFormatException naming the file and the problem
+         */
+        public static Header parse(ByteBuffer header, long fileSize, Path file) throws SconeFormatException {
+            ByteBuffer h = header.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            if (h.remaining() < MAGIC.length) {
+                throw new SconeFormatException(file, "truncated: " + fileSize + " bytes, shorter than the "
+                        + HEADER_BYTES + "-byte header");
+            }
+            byte[] magic = new byte[MAGIC.length];
+            h.get(h.position(), magic);
+            if (!Arrays.equals(magic, MAGIC)) {
+                throw new SconeFormatException(file, "not a token-id file: magic is " + printable(magic)
+                        + ", expected " + printable(MAGIC));
+            }
+            if (h.remaining() < HEADER_BYTES) {
+                throw new SconeFormatException(file, "truncated: " + fileSize + " bytes, shorter than the "
+                        + HEADER_BYTES + "-byte header");
+            }
+            int p = h.position();
+            int version = h.getInt(p + 8);
+            if (version != FORMAT_VERSION) {
+                throw new SconeFormatException(file, "unsupported format version " + version
+                        + " (this reader reads version " + FORMAT_VERSION + ")");
+            }
+            CRC32C crc = new CRC32C();
+            crc.update(h.duplicate().limit(p + HEADER_CRC_AT));
+            if ((int) crc.getValue() != h.getInt(p + HEADER_CRC_AT)) {
+                throw new SconeFormatException(file, "header checksum mismatch (damaged header)");
+            }
+            int vocabularySize = h.getInt(p + 12);
+            int documentCount = h.getInt(p + 16);
+            int flags = h.getInt(p + 20);
+            long tokenCount = h.getLong(p + 24);
+            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS || flags != 0
+                    || tokenCount < 0 || tokenCount > (Long.MAX_VALUE - HEADER_BYTES) / 8) {
+                throw new SconeFormatException(file, "impossible header: vocabularySize " + vocabularySize
+                        + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
+            }
+            Header parsed = new Header(vocabularySize, documentCount, tokenCount, h.getInt(p + 32), h.getInt(p + 36));
+            long expected = parsed.fileLength();
+            if (fileSize < expected) {
+                throw new SconeFormatException(file, "truncated: " + fileSize + " bytes, the header describes "
+                        + expected + " (" + documentCount + " documents, " + tokenCount + " tokens)");
+            }
+            if (fileSize > expected) {
+                throw new SconeFormatException(file, fileSize + " bytes, but the header describes " + expected
+                        + ": " + (fileSize - expected) + " trailing bytes");
+            }
+            return parsed;
+        }
+    }
+
     /** @return the file this corpus was read from */
     public Path path() {
         return path;

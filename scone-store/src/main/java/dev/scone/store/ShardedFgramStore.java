@@ -1,0 +1,275 @@
+package dev.scone.store;
+
+import dev.scone.core.FgramEmbeddingTable;
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * An open sharded f-gram store, read-only: N {@link FgramStore} shards that together hold every
+ * f-gram's precomputed vector, served as one table. F-gram g is looked up in shard
+ * {@link ShardedStoreManifest#shardOf shardOf(g)} only, so a lookup costs what it costs in a
+ * single store. Lookups are safe from any number of threads.
+ *
+ * <p>Opening checks the {@link ShardedStoreManifest} (checksum, format), the caller's
+ * expectations against it, and then every shard: present, its manifest's fingerprint equal to the
+ * listed one, its own manifest consistent with the whole (d, dtype, K, vocabularies, model) and
+ * its size as listed. Any failure refuses the whole store: {@link SconeFormatException} naming the
+ * shard and the problem, or {@link StoreMismatchException} when the store is sound but built for
+ * something else. Each shard then checks itself as {@link FgramStore#open} does.
+ */
+public final class ShardedFgramStore implements FgramEmbeddingTable {
+
+    private final Path dir;
+    private final ShardedStoreManifest manifest;
+    private final FgramStore[] shards;
+    private final int d;
+    private final int maxN;
+    private volatile boolean closed;
+
+    private ShardedFgramStore(Path dir, ShardedStoreManifest manifest, FgramStore[] shards) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.shards = shards;
+        this.d = manifest.embeddingSize();
+        this.maxN = manifest.maxN();
+    }
+
+    /**
+     * Opens a sharded store with {@link FgramStore.OpenOptions#defaults()}.
+     *
+     * @param dir the sharded store folder
+     * @return the open store
+     * @throws SconeFormatException when the manifest or a shard is missing, damaged, foreign or mismatched
+     * @throws IOException when reading fails
+     */
+    public static ShardedFgramStore open(Path dir) throws IOException {
+        return open(dir, FgramStore.OpenOptions.defaults());
+    }
+
+    /**
+     * Opens a sharded store.
+     *
+     * @param dir the sharded store folder
+     * @param options how to open each shard; its expectations are checked against the whole store
+     * @return the open store
+     * @throws StoreMismatchException when the store disagrees with the expectations
+     * @throws SconeFormatException when the manifest or a shard is missing, damaged, foreign or
+     *     does not match the manifest; the message names the shard
+     * @throws IOException when reading fails
+     */
+    public static ShardedFgramStore open(Path dir, FgramStore.OpenOptions options) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(options, "options");
+        Path root = dir.toAbsolutePath().normalize();
+        ShardedStoreManifest m = ShardedStoreManifest.read(root.resolve(ShardedStoreManifest.FILE_NAME));
+        options.expectations().check(root, m.asStoreManifest());
+        StoreExpectations whole = StoreExpectations.none().withEmbeddingSize(m.embeddingSize()).withDtype(m.dtype())
+                .withMaxN(m.maxN()).withTokenVocabularyFingerprint(m.tokenVocabularyFingerprint())
+                .withFgramVocabularyFingerprint(m.fgramVocabularyFingerprint())
+                .withModelFingerprint(m.modelFingerprint());
+        int count = m.shardCount();
+        FgramStore[] open = new FgramStore[count];
+        boolean ok = false;
+        try {
+            long total = 0;
+            for (int s = 0; s < count; s++) {
+                ShardedStoreManifest.Shard shard = m.shards().get(s);
+                Path shardDir = root.resolve(shard.folder());
+                if (!Files.isDirectory(shardDir)) {
+                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " (" + shard.folder()
+                            + ") is missing");
+                }
+                String fp = ShardedStoreManifest.fingerprintOf(shardDir);
+                if (!fp.equals(shard.fingerprint())) {
+                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " has fingerprint " + fp
+                            + " but the sharded manifest lists " + shard.fingerprint()
+                            + ": the shard was rewritten or comes from another store");
+                }
+                try {
+                    open[s] = FgramStore.open(shardDir, options.withExpectations(whole));
+                } catch (StoreMismatchException e) {
+                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count
+                            + " contradicts the sharded manifest: " + e.getMessage(), e);
+                }
+                if (open[s].size() != shard.size()) {
+                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " holds "
+                            + open[s].size() + " f-grams, the sharded manifest lists " + shard.size());
+                }
+                total += shard.size();
+            }
+            if (total != m.size()) {
+                throw new SconeFormatException(root.resolve(ShardedStoreManifest.FILE_NAME), "shards hold " + total
+                        + " f-grams together, the manifest says " + m.size());
+            }
+            ok = true;
+            return new ShardedFgramStore(root, m, open);
+        } finally {
+            if (!ok) {
+                for (FgramStore s : open) {
+                    if (s != null) {
+                        s.close();
+                    }
+                }
+            }
+        }
+    }
+
+    /** @return the sharded manifest */
+    public ShardedStoreManifest manifest() {
+        return manifest;
+    }
+
+    /** @return the number of shards */
+    public int shardCount() {
+        return shards.length;
+    }
+
+    /** @return the sharded store folder */
+    public Path path() {
+        return dir;
+    }
+
+    @Override
+    public int embeddingSize() {
+        return d;
+    }
+
+    @Override
+    public int maxN() {
+        return maxN;
+    }
+
+    @Override
+    public long size() {
+        return manifest.size();
+    }
+
+    /** @return how vectors are stored */
+    public VectorDtype dtype() {
+        return manifest.dtype();
+    }
+
+    /**
+     * Point lookup: writes the vector of f-gram {@code tokens[from .. from + len)} into
+     * {@code out[outOffset .. outOffset + E)} when it is an f-gram.
+     *
+     * @param tokens token ids
+     * @param from first token
+     * @param len length; outside [2, K] is never an f-gram
+     * @param out destination, or {@code null} to only ask whether it is an f-gram
+     * @param outOffset where the vector goes
+     * @return whether it is an f-gram of the store
+     * @throws IllegalArgumentException for a token id outside the token vocabulary
+     * @throws FgramStoreCorruptedException when the entry is damaged
+     */
+    public boolean lookup(int[] tokens, int from, int len, float[] out, int outOffset) {
+        checkNotClosed();
+        Objects.checkFromIndexSize(from, Math.max(0, len), tokens.length);
+        if (len < FgramVocabulary.MIN_N || len > maxN) {
+            return false;
+        }
+        return shards[ShardedStoreManifest.shardOf(tokens, from, len, shards.length)].lookup(tokens, from, len, out,
+                outOffset) >= 0;
+    }
+
+    /**
+     * Batch lookup over a (B, T) window, as {@link FgramStore#lookupBatch}: unmatched positions
+     * get a zero vector and length 0.
+     *
+     * @param window (B, T) token ids
+     * @param batch B
+     * @param length T
+     * @param out (B, T, E) destination
+     * @param matchedLength (B, T) destination
+     * @return the number of matched positions
+     */
+    public int lookupBatch(int[] window, int batch, int length, float[] out, int[] matchedLength) {
+        return lookupWindow(window, batch, length, out, matchedLength, true);
+    }
+
+    /**
+     * The {@link FgramEmbeddingTable} lookup: as {@link #lookupBatch}, except that unmatched
+     * positions' vectors are left as they are.
+     */
+    @Override
+    public int lookup(int[] tokenIds, int rows, int length, float[] vectors, int[] matchLengths) {
+        return lookupWindow(tokenIds, rows, length, vectors, matchLengths, false);
+    }
+
+    private int lookupWindow(int[] window, int batch, int length, float[] out, int[] matchedLength,
+            boolean zeroUnmatched) {
+        checkNotClosed();
+        if (batch < 0 || length < 0) {
+            throw new IllegalArgumentException("B and T must be >= 0, got " + batch + ", " + length);
+        }
+        long n = (long) batch * length;
+        if (window.length < n || matchedLength.length < n || out.length < n * d) {
+            throw new IllegalArgumentException("window of " + window.length + " ids, out of " + out.length
+                    + " floats, matchedLength of " + matchedLength.length + " do not hold (B, T, E) = (" + batch + ", "
+                    + length + ", " + d + ")");
+        }
+        int matched = 0;
+        for (int b = 0; b < batch; b++) {
+            int rowStart = b * length;
+            for (int t = 0; t < length; t++) {
+                int i = rowStart + t;
+                int found = 0;
+                for (int len = Math.min(maxN, t + 1); len >= FgramVocabulary.MIN_N; len--) {
+                    int from = i - len + 1;
+                    FgramStore shard = shards[ShardedStoreManifest.shardOf(window, from, len, shards.length)];
+                    if (shard.lookup(window, from, len, out, i * d) >= 0) {
+                        found = len;
+                        break;
+                    }
+                }
+                matchedLength[i] = found;
+                if (found == 0) {
+                    if (zeroUnmatched) {
+                        Arrays.fill(out, i * d, i * d + d, 0f);
+                    }
+                } else {
+                    matched++;
+                }
+            }
+        }
+        return matched;
+    }
+
+    /**
+     * Checks every entry of every shard ({@link FgramStore#verify()}).
+     *
+     * @throws SconeFormatException at the first problem
+     */
+    public void verify() throws SconeFormatException {
+        checkNotClosed();
+        for (FgramStore s : shards) {
+            s.verify();
+        }
+    }
+
+    /** Closes every shard. Idempotent; throws nothing. */
+    @Override
+    public void close() {
+        closed = true;
+        for (FgramStore s : shards) {
+            s.close();
+        }
+    }
+
+    private void checkNotClosed() {
+        if (closed) {
+            throw new IllegalStateException("store " + dir + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ShardedFgramStore[" + dir + ", " + shards.length + " shards, S=" + size() + ", d=" + d + ", "
+                + manifest.dtype() + ", K=" + maxN + "]";
+    }
+}

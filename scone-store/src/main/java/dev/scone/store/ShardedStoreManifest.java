@@ -1,0 +1,271 @@
+package dev.scone.store;
+
+import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.SconeFormatException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * The manifest of a sharded f-gram store ({@value #FILE_NAME} in its folder): what the store as a
+ * whole holds and was built for, and the list of its shards, each an ordinary
+ * {@link FgramStore} folder, with its size and fingerprint. A UTF-8 text file of
+ * {@code key=value} lines, starting with the format name and ending with the CRC32C of all
+ * earlier bytes.
+ *
+ * <p>F-gram {@code g} lives in shard {@link #shardOf shardOf(g)} = {@code
+ * floorMod(FgramVocabulary.hash(g), shards)}. A shard's fingerprint is the first 16 bytes (hex)
+ * of the SHA-256 of its own manifest file, which records its size, index checksum, vector file
+ * length and the vocabulary and model fingerprints: a shard rewritten, or taken from another
+ * store, no longer matches.
+ *
+ * @param formatVersion {@value #FORMAT_VERSION}
+ * @param embeddingSize d
+ * @param dtype how vectors are stored (every shard the same)
+ * @param maxN K
+ * @param size S, all shards together
+ * @param tokenVocabularySize the token vocabulary's size
+ * @param tokenVocabularyFingerprint the token vocabulary's fingerprint
+ * @param fgramVocabularyFingerprint {@code FgramVocabulary.fingerprint()} of the whole V_fgram
+ * @param modelFingerprint the fingerprint of the weights the vectors come from
+ * @param shards the shards, shard i at index i
+ */
+public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
+        int tokenVocabularySize, String tokenVocabularyFingerprint, String fgramVocabularyFingerprint,
+        String modelFingerprint, List<Shard> shards) {
+
+    /** The manifest's file name inside a sharded store folder. */
+    public static final String FILE_NAME = "sharded-manifest.txt";
+    /** The format name on the first line. */
+    public static final String FORMAT_NAME = "scone-sharded-fgram-store";
+    /** The format version this code writes and reads. */
+    public static final int FORMAT_VERSION = 1;
+    /** How f-grams are assigned to shards, recorded so that a future change is detected. */
+    public static final String SHARD_FUNCTION = "floorMod(FgramVocabulary.hash, shards)";
+
+    /**
+     * One shard.
+     *
+     * @param folder the shard's store folder, relative to the sharded store's folder
+     * @param size the f-grams it holds
+     * @param fingerprint SHA-256 (16 bytes, hex) of its manifest file
+     */
+    public record Shard(String folder, long size, String fingerprint) {
+        /** Checks the values. */
+        public Shard {
+            Objects.requireNonNull(folder, "folder");
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            if (folder.isEmpty() || folder.contains("/") || folder.contains("\\") || folder.startsWith(".")
+                    || folder.contains(" ") || folder.contains("\n")) {
+                throw new IllegalArgumentException("shard folder must be a plain folder name, got '" + folder + "'");
+            }
+            if (size < 0) {
+                throw new IllegalArgumentException("shard size must be >= 0, got " + size);
+            }
+        }
+    }
+
+    /** Copies the shard list. */
+    public ShardedStoreManifest {
+        shards = List.copyOf(shards);
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException("a sharded store has at least one shard");
+        }
+    }
+
+    /**
+     * @param tokens array holding the f-gram
+     * @param from its first token
+     * @param len its length
+     * @param shards the number of shards, at least 1
+     * @return the shard that holds it
+     */
+    public static int shardOf(int[] tokens, int from, int len, int shards) {
+        return (int) Math.floorMod(dev.scone.fgram.vocab.FgramVocabulary.hash(tokens, from, len), (long) shards);
+    }
+
+    /**
+     * @param shard shard index
+     * @return the folder name shard {@code shard} is written to ({@code shard-00000}, ...)
+     */
+    public static String shardFolder(int shard) {
+        return String.format(java.util.Locale.ROOT, "shard-%05d", shard);
+    }
+
+    /**
+     * @param shardDir a shard's store folder
+     * @return its fingerprint: SHA-256 (16 bytes, hex) of its manifest file
+     * @throws SconeFormatException when the shard has no manifest
+     * @throws IOException when it cannot be read
+     */
+    public static String fingerprintOf(Path shardDir) throws IOException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(shardDir.resolve(StoreManifest.FILE_NAME));
+        } catch (NoSuchFileException e) {
+            throw new SconeFormatException(shardDir, "no " + StoreManifest.FILE_NAME
+                    + ": not a store, or one whose write never completed");
+        }
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes), 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 unavailable", e);
+        }
+    }
+
+    /** @return the number of shards */
+    public int shardCount() {
+        return shards.size();
+    }
+
+    /** @return the manifest as the single-store manifest of the whole (for expectation checks) */
+    StoreManifest asStoreManifest() {
+        return new StoreManifest(StoreManifest.FORMAT_VERSION, embeddingSize, dtype, maxN, size, tokenVocabularySize,
+                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint, 0, 0);
+    }
+
+    /**
+     * Writes the manifest atomically.
+     *
+     * @param file the target file
+     * @throws IOException when writing fails
+     */
+    void write(Path file) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("format=").append(FORMAT_NAME).append('\n');
+        sb.append("formatVersion=").append(formatVersion).append('\n');
+        sb.append("shardFunction=").append(SHARD_FUNCTION).append('\n');
+        sb.append("embeddingSize=").append(embeddingSize).append('\n');
+        sb.append("dtype=").append(dtype.name()).append('\n');
+        sb.append("maxN=").append(maxN).append('\n');
+        sb.append("size=").append(size).append('\n');
+        sb.append("tokenVocabularySize=").append(tokenVocabularySize).append('\n');
+        sb.append("tokenVocabularyFingerprint=").append(tokenVocabularyFingerprint).append('\n');
+        sb.append("fgramVocabularyFingerprint=").append(fgramVocabularyFingerprint).append('\n');
+        sb.append("modelFingerprint=").append(modelFingerprint).append('\n');
+        sb.append("shards=").append(shards.size()).append('\n');
+        for (int i = 0; i < shards.size(); i++) {
+            Shard s = shards.get(i);
+            sb.append("shard.").append(i).append('=').append(s.folder()).append(' ').append(s.size()).append(' ')
+                    .append(s.fingerprint()).append('\n');
+        }
+        byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
+        CRC32C crc = new CRC32C();
+        crc.update(body);
+        byte[] tail = ("checksum=" + StoreManifest.hex(crc.getValue()) + "\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] all = new byte[body.length + tail.length];
+        System.arraycopy(body, 0, all, 0, body.length);
+        System.arraycopy(tail, 0, all, body.length, tail.length);
+        AtomicFiles.write(file, tmp -> Files.write(tmp, all));
+    }
+
+    /**
+     * Reads and checks a sharded manifest.
+     *
+     * @param file the manifest file
+     * @return the manifest
+     * @throws SconeFormatException when it is missing, damaged or foreign
+     * @throws IOException when it cannot be read
+     */
+    public static ShardedStoreManifest read(Path file) throws IOException {
+        byte[] all;
+        try {
+            all = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new SconeFormatException(file, "no sharded manifest: not a sharded f-gram store, or one whose"
+                    + " write never completed");
+        }
+        String text = new String(all, StandardCharsets.UTF_8);
+        if (!text.startsWith("format=" + FORMAT_NAME + "\n")) {
+            throw new SconeFormatException(file, "not a sharded f-gram store manifest (first line is not format="
+                    + FORMAT_NAME + ")");
+        }
+        int cut = text.lastIndexOf("checksum=");
+        if (cut < 0 || !text.endsWith("\n")) {
+            throw new SconeFormatException(file, "truncated manifest: no checksum line");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(text.substring(0, cut).getBytes(StandardCharsets.UTF_8));
+        String stored = text.substring(cut + "checksum=".length(), text.length() - 1);
+        if (!stored.equals(StoreManifest.hex(crc.getValue()))) {
+            throw new SconeFormatException(file, "manifest checksum mismatch (stored " + stored + ", computed "
+                    + StoreManifest.hex(crc.getValue()) + "): the manifest is damaged");
+        }
+        Map<String, String> kv = new LinkedHashMap<>();
+        for (String line : text.substring(0, cut).split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq <= 0) {
+                throw new SconeFormatException(file, "malformed manifest line '" + line + "'");
+            }
+            kv.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        long version = number(file, kv, "formatVersion");
+        if (version != FORMAT_VERSION) {
+            throw new SconeFormatException(file, "unknown sharded store format version " + version
+                    + " (this code reads " + FORMAT_VERSION + ")");
+        }
+        if (!SHARD_FUNCTION.equals(field(file, kv, "shardFunction"))) {
+            throw new SconeFormatException(file, "unknown shard function '" + kv.get("shardFunction")
+                    + "' (this code uses " + SHARD_FUNCTION + ")");
+        }
+        VectorDtype dtype;
+        try {
+            dtype = VectorDtype.valueOf(field(file, kv, "dtype"));
+        } catch (IllegalArgumentException e) {
+            throw new SconeFormatException(file, "unknown dtype '" + kv.get("dtype") + "'");
+        }
+        long count = number(file, kv, "shards");
+        if (count < 1 || count > 1_000_000) {
+            throw new SconeFormatException(file, "impossible shard count " + count);
+        }
+        List<Shard> shards = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String[] parts = field(file, kv, "shard." + i).split(" ");
+            try {
+                if (parts.length != 3 || !parts[2].matches("[0-9a-f]{32}")) {
+                    throw new IllegalArgumentException("expected 'folder size fingerprint'");
+                }
+                shards.add(new Shard(parts[0], Long.parseLong(parts[1]), parts[2]));
+            } catch (IllegalArgumentException e) {
+                throw new SconeFormatException(file, "malformed entry shard." + i + "='" + kv.get("shard." + i)
+                        + "': " + e.getMessage());
+            }
+        }
+        return new ShardedStoreManifest(FORMAT_VERSION, (int) number(file, kv, "embeddingSize"), dtype,
+                (int) number(file, kv, "maxN"), number(file, kv, "size"), (int) number(file, kv, "tokenVocabularySize"),
+                field(file, kv, "tokenVocabularyFingerprint"), field(file, kv, "fgramVocabularyFingerprint"),
+                field(file, kv, "modelFingerprint"), shards);
+    }
+
+    private static String field(Path file, Map<String, String> kv, String key) throws SconeFormatException {
+        String v = kv.get(key);
+        if (v == null) {
+            throw new SconeFormatException(file, "manifest lacks the field '" + key + "'");
+        }
+        return v;
+    }
+
+    private static long number(Path file, Map<String, String> kv, String key) throws SconeFormatException {
+        String v = field(file, kv, key);
+        try {
+            long x = Long.parseLong(v);
+            if (x < 0 || x > Integer.MAX_VALUE && !key.equals("size")) {
+                throw new NumberFormatException();
+            }
+            return x;
+        } catch (NumberFormatException e) {
+            throw new SconeFormatException(file, "manifest field " + key + "='" + v + "' is not a valid count");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package dev.scone.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ShardedFgramStoreTest {
+
+    @TempDir
+    Path tmp;
+
+    private static final int S = 600;
+
+    private Path sharded(Path dir, FgramVocabulary vocab, float[] vectors, int shards, String model) throws IOException {
+        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab).shards(shards)
+                .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint("tok-v1")
+                .modelFingerprint(model).build()) {
+            for (int id = vocab.size() - 1; id >= 0; id--) { // any order
+                w.add(id, vectors, id * StoreFixtures.D);
+            }
+            ShardedStoreManifest m = w.commit();
+            assertEquals(shards, m.shardCount());
+            assertEquals(vocab.size(), m.size());
+        }
+        return dir;
+    }
+
+    @Test
+    void shardedStoreServesExactlyWhatASingleStoreServes() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        float[] vectors = StoreFixtures.vectors(S, 2);
+        Path single = tmp.resolve("single");
+        StoreFixtures.write(single, vocab, vectors, VectorDtype.FLOAT32);
+        for (int shards : new int[] {1, 3, 7}) {
+            Path dir = sharded(tmp.resolve("sharded-" + shards), vocab, vectors, shards, "model-v1");
+            long[] sizes = ShardedFgramStoreWriter.shardSizes(vocab, shards);
+            assertEquals(S, Arrays.stream(sizes).sum());
+            if (shards > 1) {
+                assertTrue(Arrays.stream(sizes).allMatch(x -> x > 0), "every shard holds f-grams");
+            }
+            try (FgramStore one = FgramStore.open(single); ShardedFgramStore many = ShardedFgramStore.open(dir)) {
+                assertEquals(one.size(), many.size());
+                assertEquals(one.maxN(), many.maxN());
+                assertEquals(one.embeddingSize(), many.embeddingSize());
+                many.verify();
+                Random r = new Random(shards);
+                int b = 4;
+                int t = 33;
+                for (int round = 0; round < 20; round++) {
+                    int[] window = StoreFixtures.window(vocab, b, t, r);
+                    float[] a = new float[b * t * StoreFixtures.D];
+                    float[] c = new float[a.length];
+                    int[] la = new int[b * t];
+                    int[] lc = new int[b * t];
+                    int ma = one.lookupBatch(window, b, t, a, la);
+                    int mc = many.lookupBatch(window, b, t, c, lc);
+                    assertEquals(ma, mc);
+                    assertTrue(ma > 0);
+                    assertArrayEquals(la, lc);
+                    assertArrayEquals(a, c, 0f);
+                    // the table contract: unmatched positions left alone
+                    Arrays.fill(a, 7f);
+                    Arrays.fill(c, 7f);
+                    assertEquals(one.lookup(window, b, t, a, la), many.lookup(window, b, t, c, lc));
+                    assertArrayEquals(a, c, 0f);
+                }
+                float[] v = new float[StoreFixtures.D];
+                for (int id = 0; id < vocab.size(); id++) {
+                    int[] g = vocab.tokens(id);
+                    assertTrue(many.lookup(g, 0, g.length, v, 0));
+                    assertArrayEquals(Arrays.copyOfRange(vectors, id * StoreFixtures.D, (id + 1) * StoreFixtures.D), v,
+                            0f);
+                }
+                assertFalse(many.lookup(new int[] {1, 2}, 0, 2, null, 0));
+            }
+        }
+    }
+
+    @Test
+    void missingOrForeignShardsAreRefused() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        float[] vectors = StoreFixtures.vectors(S, 2);
+        Path dir = sharded(tmp.resolve("a"), vocab, vectors, 3, "model-v1");
+        Path other = sharded(tmp.resolve("b"), vocab, vectors, 3, "model-v2");
+
+        // a shard of another store (same vocabulary, other model) put in place of shard 1
+        Path shard1 = dir.resolve(ShardedStoreManifest.shardFolder(1));
+        Path saved = tmp.resolve("saved-shard-1");
+        Files.move(shard1, saved);
+        copyTree(other.resolve(ShardedStoreManifest.shardFolder(1)), shard1);
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
+        assertTrue(e.getMessage().contains("shard 1 of 3") && e.getMessage().contains("fingerprint"), e.getMessage());
+
+        // shard 1 missing
+        deleteTree(shard1);
+        e = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
+        assertTrue(e.getMessage().contains("shard 1 of 3 (shard-00001) is missing"), e.getMessage());
+
+        // back in place: opens again
+        Files.move(saved, shard1);
+        try (ShardedFgramStore s = ShardedFgramStore.open(dir)) {
+            assertEquals(S, s.size());
+        }
+
+        // publishing shards of different models is refused
+        deleteTree(shard1);
+        copyTree(other.resolve(ShardedStoreManifest.shardFolder(1)), shard1);
+        e = assertThrows(SconeFormatException.class, () -> ShardedFgramStoreWriter.publish(dir, 3));
+        assertTrue(e.getMessage().contains("modelFingerprint"), e.getMessage());
+    }
+
+    @Test
+    void damagedManifestAndWrongExpectationsAreRefused() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        Path dir = sharded(tmp.resolve("a"), vocab, StoreFixtures.vectors(S, 2), 2, "model-v1");
+        StoreMismatchException m = assertThrows(StoreMismatchException.class, () -> ShardedFgramStore.open(dir,
+                FgramStore.OpenOptions.defaults().withExpectations(StoreExpectations.none()
+                        .withModelFingerprint("model-v9"))));
+        assertEquals("modelFingerprint", m.field());
+        try (ShardedFgramStore s = ShardedFgramStore.open(dir, FgramStore.OpenOptions.defaults()
+                .withExpectations(StoreExpectations.none().withFgramVocabulary(vocab).withModelFingerprint("model-v1")))) {
+            assertEquals(2, s.shardCount());
+        }
+        Path manifest = dir.resolve(ShardedStoreManifest.FILE_NAME);
+        String text = Files.readString(manifest, StandardCharsets.UTF_8);
+        Files.writeString(manifest, text.replace("size=" + S, "size=" + (S + 1)), StandardCharsets.UTF_8);
+        SconeFormatException e = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
+        assertTrue(e.getMessage().contains("checksum mismatch"), e.getMessage());
+        Files.delete(manifest);
+        e = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
+        assertTrue(e.getMessage().contains("no sharded manifest"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab)
+                .shards(0).embeddingSize(4).build());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()));
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        }
+    }
+}
