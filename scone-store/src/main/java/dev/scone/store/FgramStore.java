@@ -471,50 +471,24 @@ public final class FgramStore implements FgramEmbeddingTable {
 
     private int lookupWindow(int[] window, int batch, int length, float[] out, int[] matchedLength,
             boolean zeroUnmatched) {
-        if (batch < 0 || length < 0) {
-            throw new IllegalArgumentException("B and T must be >= 0, got " + batch + ", " + length);
-        }
-        long n = (long) batch * length;
-        if (window.length < n || matchedLength.length < n || out.length < n * d) {
-            throw new IllegalArgumentException("window of " + window.length + " ids, out of " + out.length
-                    + " floats, matchedLength of " + matchedLength.length + " do not hold (B, T, E) = (" + batch + ", "
-                    + length + ", " + d + ")");
-        }
-        codec.checkTokens(window, 0, (int) n);
+        WindowLookup.checkShape(window, batch, length, d, out, matchedLength);
+        codec.checkTokens(window, 0, batch * length);
         long stamp = acquire();
         try {
             Scratch s = scratch.get();
-            int matched = 0;
-            for (int b = 0; b < batch; b++) {
-                int rowStart = b * length;
-                for (int t = 0; t < length; t++) {
-                    int i = rowStart + t;
-                    int found = 0;
-                    for (int len = Math.min(maxN, t + 1); len >= FgramVocabulary.MIN_N; len--) {
-                        int from = i - len + 1;
-                        if (!filter.mightContain(FgramVocabulary.hash(window, from, len))) {
-                            continue;
+            return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
+                    (tokens, from, len, dest, offset) -> {
+                        if (!filter.mightContain(FgramVocabulary.hash(tokens, from, len))) {
+                            return -1;
                         }
                         byte[] key = s.keys[len];
-                        codec.encode(window, from, len, key);
-                        int row = findRow(s, window, from, len, key);
+                        codec.encode(tokens, from, len, key);
+                        int row = findRow(s, tokens, from, len, key);
                         if (row >= 0) {
-                            readRow(s, row, key, window, from, len, out, i * d);
-                            found = len;
-                            break;
+                            readRow(s, row, key, tokens, from, len, dest, offset);
                         }
-                    }
-                    matchedLength[i] = found;
-                    if (found == 0) {
-                        if (zeroUnmatched) {
-                            Arrays.fill(out, i * d, i * d + d, 0f);
-                        }
-                    } else {
-                        matched++;
-                    }
-                }
-            }
-            return matched;
+                        return row;
+                    });
         } finally {
             lock.unlockRead(stamp);
         }

@@ -6,7 +6,6 @@ import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -204,40 +203,10 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
     private int lookupWindow(int[] window, int batch, int length, float[] out, int[] matchedLength,
             boolean zeroUnmatched) {
         checkNotClosed();
-        if (batch < 0 || length < 0) {
-            throw new IllegalArgumentException("B and T must be >= 0, got " + batch + ", " + length);
-        }
-        long n = (long) batch * length;
-        if (window.length < n || matchedLength.length < n || out.length < n * d) {
-            throw new IllegalArgumentException("window of " + window.length + " ids, out of " + out.length
-                    + " floats, matchedLength of " + matchedLength.length + " do not hold (B, T, E) = (" + batch + ", "
-                    + length + ", " + d + ")");
-        }
-        int matched = 0;
-        for (int b = 0; b < batch; b++) {
-            int rowStart = b * length;
-            for (int t = 0; t < length; t++) {
-                int i = rowStart + t;
-                int found = 0;
-                for (int len = Math.min(maxN, t + 1); len >= FgramVocabulary.MIN_N; len--) {
-                    int from = i - len + 1;
-                    FgramStore shard = shards[ShardedStoreManifest.shardOf(window, from, len, shards.length)];
-                    if (shard.lookup(window, from, len, out, i * d) >= 0) {
-                        found = len;
-                        break;
-                    }
-                }
-                matchedLength[i] = found;
-                if (found == 0) {
-                    if (zeroUnmatched) {
-                        Arrays.fill(out, i * d, i * d + d, 0f);
-                    }
-                } else {
-                    matched++;
-                }
-            }
-        }
-        return matched;
+        WindowLookup.checkShape(window, batch, length, d, out, matchedLength);
+        return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
+                (tokens, from, len, dest, offset) -> shards[ShardedStoreManifest.shardOf(tokens, from, len,
+                        shards.length)].lookup(tokens, from, len, dest, offset));
     }
 
     /**
