@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static dev.scone.fgram.match.MatcherFixtures.asList;
 import static dev.scone.fgram.match.MatcherFixtures.countedFgrams;
 import static dev.scone.fgram.match.MatcherFixtures.randomCorpus;
+import static dev.scone.fgram.match.MatcherFixtures.sampled;
 import static dev.scone.fgram.match.MatcherFixtures.vocabulary;
 
 import dev.scone.fgram.vocab.FgramVocabulary;
@@ -20,42 +21,6 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ForwardAutomatonMatcherTest {
-
-    /**
-     * N-grams of a corpus, kept at random: neither prefix- nor suffix-closed unless asked for
-     * (then every prefix and suffix of a kept n-gram is kept too).
-     */
-    private static List<int[]> sampled(Random r, int[] corpus, int maxN, int tokenRange, int count, boolean close) {
-        Set<List<Integer>> seen = new HashSet<>();
-        List<int[]> out = new ArrayList<>();
-        for (int a = 0; a < count * 4 && out.size() < count; a++) {
-            int n = 2 + r.nextInt(maxN - 1);
-            int[] g = new int[n];
-            if (r.nextInt(8) == 0) {
-                for (int k = 0; k < n; k++) {
-                    g[k] = r.nextInt(tokenRange);
-                }
-            } else {
-                int at = r.nextInt(corpus.length - n + 1);
-                g = Arrays.copyOfRange(corpus, at, at + n);
-            }
-            List<int[]> parts = new ArrayList<>();
-            parts.add(g);
-            if (close) {
-                for (int from = 0; from < n; from++) {
-                    for (int to = from + 2; to <= n; to++) {
-                        parts.add(Arrays.copyOfRange(g, from, to));
-                    }
-                }
-            }
-            for (int[] part : parts) {
-                if (seen.add(asList(part))) {
-                    out.add(part);
-                }
-            }
-        }
-        return out;
-    }
 
     /** Both table layouts, with and without child filters, ids and lengths, against the reference. */
     private static void assertSameAsReference(FgramVocabulary v, int[] text, String what) {

@@ -4,9 +4,11 @@ import dev.scone.fgram.vocab.FgramVocabulary;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /** Generated corpora and vocabularies shared by the matcher tests. */
 final class MatcherFixtures {
@@ -66,5 +68,41 @@ final class MatcherFixtures {
         long[] counts = new long[fgrams.size()];
         Arrays.fill(counts, 1);
         return FgramVocabulary.of(tokenRange, maxN, fgrams, counts);
+    }
+
+    /**
+     * N-grams of a corpus, kept at random: neither prefix- nor suffix-closed unless asked for
+     * (then every prefix and suffix of a kept n-gram is kept too).
+     */
+    static List<int[]> sampled(Random r, int[] corpus, int maxN, int tokenRange, int count, boolean close) {
+        Set<List<Integer>> seen = new HashSet<>();
+        List<int[]> out = new ArrayList<>();
+        for (int a = 0; a < count * 4 && out.size() < count; a++) {
+            int n = 2 + r.nextInt(maxN - 1);
+            int[] g = new int[n];
+            if (r.nextInt(8) == 0) {
+                for (int k = 0; k < n; k++) {
+                    g[k] = r.nextInt(tokenRange);
+                }
+            } else {
+                int at = r.nextInt(corpus.length - n + 1);
+                g = Arrays.copyOfRange(corpus, at, at + n);
+            }
+            List<int[]> parts = new ArrayList<>();
+            parts.add(g);
+            if (close) {
+                for (int from = 0; from < n; from++) {
+                    for (int to = from + 2; to <= n; to++) {
+                        parts.add(Arrays.copyOfRange(g, from, to));
+                    }
+                }
+            }
+            for (int[] part : parts) {
+                if (seen.add(asList(part))) {
+                    out.add(part);
+                }
+            }
+        }
+        return out;
     }
 }
