@@ -5,7 +5,7 @@ import dev.scone.core.train.ModelFactory;
 import dev.scone.core.train.TrainableModel;
 import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.match.FgramMatcher;
-import dev.scone.fgram.match.LongestSuffixMatcher;
+import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.util.Objects;
 
@@ -79,7 +79,7 @@ public final class LanguageModel implements TrainableModel {
      * @return an exact longest-suffix matcher over it
      */
     public static FgramMatcher matcherFor(FgramVocabulary vocabulary) {
-        return LongestSuffixMatcher.of(vocabulary);
+        return LevelwiseMatcher.of(vocabulary);
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.scone.examples.bench;
 
 import dev.scone.fgram.match.FgramMatcher;
-import dev.scone.fgram.match.ForwardAutomatonMatcher;
+import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.match.LongestSuffixMatcher;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import it.unimi.dsi.fastutil.ints.IntArrays;
@@ -24,8 +24,9 @@ import picocli.CommandLine.Option;
 /**
  * Measures longest-suffix f-gram matching on synthetic Zipfian text: builds an f-gram vocabulary
  * the way Algorithm 3 does (frequent n-grams of a sample, Apriori-pruned, ranked together), then
- * matches fresh text with {@link LongestSuffixMatcher} on 1 and more threads and with the plain
- * longest-first probe of {@link FgramVocabulary#find} for comparison.
+ * matches fresh text with {@link LevelwiseMatcher} and {@link LongestSuffixMatcher} on 1 and more
+ * threads (timed in alternation) and with the plain longest-first probe of {@link
+ * FgramVocabulary#find} for comparison.
  *
  * <p>The text is a mix of single tokens and "phrases": each step emits, with probability
  * {@code --phrase-prob}, a phrase drawn by Zipf's law from a fixed table of phrases (2 to 6
@@ -144,41 +145,41 @@ public final class MatchingBenchmark implements Callable<Integer> {
                 stats.lookupsPerPosition(), (double) stats.slotsRead() / stats.positions());
 
         t0 = System.nanoTime();
-        ForwardAutomatonMatcher automaton = ForwardAutomatonMatcher.of(vocabulary);
-        System.out.printf("built %s in %.2f s: %.1f MiB (%.1f bytes per f-gram)%n", automaton, secs(t0),
-                automaton.memoryBytes() / 1048576.0, (double) automaton.memoryBytes() / automaton.size());
+        LevelwiseMatcher levelwise = LevelwiseMatcher.of(vocabulary);
+        System.out.printf("built %s in %.2f s: %.1f MiB (%.1f bytes per f-gram)%n", levelwise, secs(t0),
+                levelwise.memoryBytes() / 1048576.0, (double) levelwise.memoryBytes() / levelwise.size());
 
-        LongestSuffixMatcher.MatchStats autoStats = new LongestSuffixMatcher.MatchStats(0, 0, 0, 0);
+        LongestSuffixMatcher.MatchStats levelStats = new LongestSuffixMatcher.MatchStats(0, 0, 0, 0);
         for (int d = 0; d + 1 < docStarts.length; d++) {
-            autoStats = autoStats.plus(automaton.stats(text, docStarts[d], docStarts[d + 1] - docStarts[d]));
+            levelStats = levelStats.plus(levelwise.stats(text, docStarts[d], docStarts[d + 1] - docStarts[d]));
         }
-        System.out.printf("forward automaton on the same text: match rate %.1f%%, %.2f lookups per position,"
-                + " %.2f slots read per position (with failure links)%n", 100 * autoStats.matchRate(),
-                autoStats.lookupsPerPosition(), (double) autoStats.slotsRead() / autoStats.positions());
+        System.out.printf("levelwise matcher on the same text: match rate %.1f%%, %.2f lookups per position"
+                + " (independent of each other), %.2f slots read per position%n", 100 * levelStats.matchRate(),
+                levelStats.lookupsPerPosition(), (double) levelStats.slotsRead() / levelStats.positions());
 
         // The two matchers are timed in alternation, so that both see the same load on a shared machine.
         int[] out = new int[text.length];
-        int[] automatonOut = new int[text.length];
+        int[] levelwiseOut = new int[text.length];
         for (int nThreads : threads) {
             if (nThreads < 1) {
                 continue;
             }
             Rate trie = new Rate(0, 0);
-            Rate auto = new Rate(0, 0);
+            Rate level = new Rate(0, 0);
             for (int rep = 0; rep < repeats; rep++) {
                 trie = trie.max(timeMatcher(matcher, text, docStarts, out, nThreads, rep == 0));
-                auto = auto.max(timeMatcher(automaton, text, docStarts, automatonOut, nThreads, rep == 0));
+                level = level.max(timeMatcher(levelwise, text, docStarts, levelwiseOut, nThreads, rep == 0));
             }
             String th = nThreads + " thread" + (nThreads == 1 ? "" : "s");
             System.out.printf("LongestSuffixMatcher (reversed-suffix trie), %s: %.1f M tokens/s wall clock, %.1f M tokens"
                     + " per CPU-second (best of %d, %s)%n", th, trie.wall() / 1e6, trie.perCpuSecond() / 1e6, repeats,
                     load());
-            System.out.printf("ForwardAutomatonMatcher (forward automaton), %s: %.1f M tokens/s wall clock, %.1f M tokens"
-                    + " per CPU-second (best of %d, %s)%n", th, auto.wall() / 1e6, auto.perCpuSecond() / 1e6, repeats,
-                    load());
+            System.out.printf("LevelwiseMatcher (one length at a time), %s: %.1f M tokens/s wall clock, %.1f M tokens"
+                    + " per CPU-second, %.1f M tokens/s per thread (best of %d, %s)%n", th, level.wall() / 1e6,
+                    level.perCpuSecond() / 1e6, level.wall() / nThreads / 1e6, repeats, load());
         }
-        boolean automatonSame = Arrays.equals(automatonOut, out);
-        System.out.println("ForwardAutomatonMatcher equals LongestSuffixMatcher on all tokens: " + automatonSame);
+        boolean levelwiseSame = Arrays.equals(levelwiseOut, out);
+        System.out.println("LevelwiseMatcher equals LongestSuffixMatcher on all tokens: " + levelwiseSame);
 
         // The plain longest-first probe over the vocabulary's own open-addressing table.
         int naiveLen = Math.min(naiveTokens, text.length);
@@ -205,7 +206,7 @@ public final class MatchingBenchmark implements Callable<Integer> {
                 (double) probes / naiveLen, naiveLen);
         boolean same = Arrays.equals(naiveOut, 0, naiveLen, out, 0, naiveLen);
         System.out.println("LongestSuffixMatcher equals the naive probe on those tokens: " + same);
-        return same && automatonSame ? 0 : 1;
+        return same && levelwiseSame ? 0 : 1;
     }
 
     /** Best throughput over the timed runs: by wall clock (all threads together) and per CPU-second. */
