@@ -43,7 +43,7 @@ class ReadmeSampleTest {
 
             // The pre-scan: the longest f-gram ending at each position of each row (-1 = none).
             int[] tokens = {1, 2, 3, 9, 4, 5};
-            FgramMatcher matcher = dev.scone.fgram.match.LongestSuffixMatcher.of(vocabulary);
+            FgramMatcher matcher = dev.scone.fgram.match.LevelwiseMatcher.of(vocabulary);
             int[] fgramIds = matcher.match(tokens);
             NDList input = new NDList(manager.create(tokens, new Shape(1, 6)), manager.create(fgramIds, new Shape(1, 6)));
 
