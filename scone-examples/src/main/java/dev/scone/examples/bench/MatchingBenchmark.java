@@ -3,12 +3,15 @@ package dev.scone.examples.bench;
 import dev.scone.fgram.match.FgramMatcher;
 import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.match.LongestSuffixMatcher;
+import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import it.unimi.dsi.fastutil.ints.IntArrays;
 import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
 import it.unimi.dsi.fastutil.longs.LongOpenHashSet;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -28,7 +31,9 @@ import picocli.CommandLine.Option;
  * threads (timed in alternation) and with the plain longest-first probe of {@link
  * FgramVocabulary#find} for comparison.
  *
- * <p>The text is a mix of single tokens and "phrases": each step emits, with probability
+ * <p>With {@code --corpus} and {@code --vocabulary} it matches a token-id file (a real corpus)
+ * with a vocabulary counted by {@code scone count}. Otherwise the text is synthetic, a mix of
+ * single tokens and "phrases": each step emits, with probability
  * {@code --phrase-prob}, a phrase drawn by Zipf's law from a fixed table of phrases (2 to 6
  * tokens, themselves Zipfian), else one Zipfian token. Token ranks are shuffled into ids.
  */
@@ -78,6 +83,13 @@ public final class MatchingBenchmark implements Callable<Integer> {
     @Option(names = "--seed", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--corpus", description = "Match this token-id file (its documents kept apart) instead of"
+            + " synthetic text; needs --vocabulary.")
+    Path corpus;
+
+    @Option(names = "--vocabulary", description = "The f-gram vocabulary file to match with --corpus.")
+    Path vocabularyFile;
+
     /**
      * Runs the benchmark and exits with its status.
      *
@@ -103,28 +115,61 @@ public final class MatchingBenchmark implements Callable<Integer> {
                 || minCount < 1 || repeats < 1 || naiveTokens < 1 || !(zipf > 0) || !(phraseProb >= 0 && phraseProb <= 1)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "an option is out of range");
         }
-        System.out.printf("matching benchmark: V=%,d K=%d S=%,d zipf=%.2f phrases=%,d phrase-prob=%.2f seed=%d%n",
-                vocab, maxN, fgrams, zipf, phrases, phraseProb, seed);
+        if ((corpus == null) != (vocabularyFile == null)) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--corpus and --vocabulary go together");
+        }
         System.out.printf("JVM: %s %s, %d processors%n", System.getProperty("java.vm.name"),
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors());
-
+        FgramVocabulary vocabulary;
+        int[] text;
+        int[] docStarts;
         long t0 = System.nanoTime();
-        ZipfText gen = new ZipfText(vocab, zipf, phrases, phraseProb, seed);
-        int[] sample = gen.generate(sampleTokens, new SplittableRandom(seed + 1));
-        int[] text = gen.generate(tokens, new SplittableRandom(seed + 2));
-        System.out.printf("generated %,d sample + %,d fresh tokens in %.1f s%n", sample.length, text.length, secs(t0));
-
-        t0 = System.nanoTime();
-        FgramVocabulary vocabulary = countVocabulary(sample);
-        System.out.printf("counted the vocabulary on the sample in %.1f s: %s, lowest kept count %,d%n", secs(t0),
-                vocabulary, vocabulary.count(vocabulary.size() - 1));
+        if (corpus != null) {
+            vocabulary = FgramVocabularyFile.read(vocabularyFile);
+            try (TokenIdFile file = TokenIdFile.open(corpus)) {
+                if (file.vocabularySize() != vocabulary.tokenVocabularySize()) {
+                    throw new IllegalArgumentException("the corpus " + corpus + " has token vocabulary size "
+                            + file.vocabularySize() + " but the f-grams of " + vocabularyFile + " are drawn from "
+                            + vocabulary.tokenVocabularySize() + " tokens");
+                }
+                if (file.tokenCount() > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException("the corpus " + corpus + " has over 2^31 tokens");
+                }
+                text = new int[(int) file.tokenCount()];
+                docStarts = new int[file.documentCount() + 1];
+                for (int d = 0; d < file.documentCount(); d++) {
+                    int[] doc = file.document(d);
+                    System.arraycopy(doc, 0, text, docStarts[d], doc.length);
+                    docStarts[d + 1] = docStarts[d] + doc.length;
+                }
+            }
+            System.out.printf("matching benchmark: %s (%,d documents, %,d tokens) with %s (%s), %.1f s to load%n",
+                    corpus, docStarts.length - 1, text.length, vocabularyFile, vocabulary, secs(t0));
+        } else {
+            System.out.printf("matching benchmark: V=%,d K=%d S=%,d zipf=%.2f phrases=%,d phrase-prob=%.2f seed=%d%n",
+                    vocab, maxN, fgrams, zipf, phrases, phraseProb, seed);
+            ZipfText gen = new ZipfText(vocab, zipf, phrases, phraseProb, seed);
+            int[] sample = gen.generate(sampleTokens, new SplittableRandom(seed + 1));
+            text = gen.generate(tokens, new SplittableRandom(seed + 2));
+            System.out.printf("generated %,d sample + %,d fresh tokens in %.1f s%n", sample.length, text.length,
+                    secs(t0));
+            t0 = System.nanoTime();
+            vocabulary = countVocabulary(sample);
+            System.out.printf("counted the vocabulary on the sample in %.1f s: %s, lowest kept count %,d%n", secs(t0),
+                    vocabulary, vocabulary.count(vocabulary.size() - 1));
+            docStarts = new int[(text.length + docLength - 1) / docLength + 1];
+            for (int d = 0; d < docStarts.length; d++) {
+                docStarts[d] = (int) Math.min((long) d * docLength, text.length);
+            }
+        }
+        int maxN = vocabulary.maxN();
         int[] perLength = new int[maxN + 1];
         for (int id = 0; id < vocabulary.size(); id++) {
             perLength[vocabulary.length(id)]++;
         }
         System.out.println("f-grams per length: " + Arrays.toString(Arrays.copyOfRange(perLength, 2, maxN + 1))
                 + " (lengths 2.." + maxN + ")");
-        sample = null;
 
         t0 = System.nanoTime();
         LongestSuffixMatcher matcher = LongestSuffixMatcher.of(vocabulary);
@@ -132,16 +177,12 @@ public final class MatchingBenchmark implements Callable<Integer> {
                 secs(t0), matcher.memoryBytes() / 1048576.0, (double) matcher.memoryBytes() / matcher.size(),
                 matcher.nodeCount() == matcher.size());
 
-        int[] docStarts = new int[(text.length + docLength - 1) / docLength + 1];
-        for (int d = 0; d < docStarts.length; d++) {
-            docStarts[d] = (int) Math.min((long) d * docLength, text.length);
-        }
         LongestSuffixMatcher.MatchStats stats = new LongestSuffixMatcher.MatchStats(0, 0, 0, 0);
         for (int d = 0; d + 1 < docStarts.length; d++) {
             stats = stats.plus(matcher.stats(text, docStarts[d], docStarts[d + 1] - docStarts[d]));
         }
-        System.out.printf("fresh text (%,d documents of %,d tokens): match rate %.1f%%, %.2f lookups per position,"
-                + " %.2f slots read per position%n", docStarts.length - 1, docLength, 100 * stats.matchRate(),
+        System.out.printf("text to match (%,d documents, %,d tokens): match rate %.1f%%, %.2f lookups per position,"
+                + " %.2f slots read per position%n", docStarts.length - 1, text.length, 100 * stats.matchRate(),
                 stats.lookupsPerPosition(), (double) stats.slotsRead() / stats.positions());
 
         t0 = System.nanoTime();
@@ -183,7 +224,10 @@ public final class MatchingBenchmark implements Callable<Integer> {
 
         // The plain longest-first probe over the vocabulary's own open-addressing table.
         int naiveLen = Math.min(naiveTokens, text.length);
-        int naiveDocs = (naiveLen + docLength - 1) / docLength;
+        int naiveDocs = 0; // the documents that start before naiveLen, the last one cut there
+        while (naiveDocs + 1 < docStarts.length && docStarts[naiveDocs] < naiveLen) {
+            naiveDocs++;
+        }
         int[] naiveStarts = Arrays.copyOf(docStarts, naiveDocs + 1);
         naiveStarts[naiveDocs] = naiveLen;
         FgramMatcher naive = new NaiveProbeMatcher(vocabulary);
@@ -235,8 +279,9 @@ public final class MatchingBenchmark implements Callable<Integer> {
                 List<Future<Long>> parts = new ArrayList<>();
                 long t0 = System.nanoTime();
                 for (int t = 0; t < nThreads; t++) {
-                    int lo = (int) ((long) docs * t / nThreads);
-                    int hi = (int) ((long) docs * (t + 1) / nThreads);
+                    // Each thread takes whole documents, about total / nThreads tokens of them.
+                    int lo = firstDocumentFrom(docStarts, total * t / nThreads);
+                    int hi = firstDocumentFrom(docStarts, total * (t + 1) / nThreads);
                     parts.add(pool.submit(() -> {
                         long c0 = mx.getCurrentThreadCpuTime();
                         for (int d = lo; d < hi; d++) {
@@ -259,6 +304,19 @@ public final class MatchingBenchmark implements Callable<Integer> {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    // The first document that starts at or after token position at (the document count if none).
+    private static int firstDocumentFrom(int[] docStarts, long at) {
+        int docs = docStarts.length - 1;
+        int d = Arrays.binarySearch(docStarts, 0, docs, (int) Math.min(at, Integer.MAX_VALUE));
+        if (d < 0) {
+            d = -d - 1;
+        }
+        while (d > 0 && docStarts[d - 1] == docStarts[d] && docStarts[d] >= at) {
+            d--; // empty documents: the first of equal starts
+        }
+        return at >= docStarts[docs] ? docs : d;
     }
 
     /**

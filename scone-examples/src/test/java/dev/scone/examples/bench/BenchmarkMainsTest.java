@@ -3,10 +3,17 @@ package dev.scone.examples.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The counting and matching benchmark mains run end to end at a tiny size (their figures are
@@ -39,5 +46,34 @@ class BenchmarkMainsTest {
         String out = run(MatchingBenchmark::runExample, "--vocab", "1000", "--fgrams", "5000", "--sample-tokens",
                 "300000", "--tokens", "200000", "--phrases", "1000", "--min-count", "2", "--repeats", "1");
         assertTrue(out.toLowerCase(java.util.Locale.ROOT).contains("tokens/s"), out);
+    }
+
+    @Test
+    void matchingBenchmarkMatchesATokenIdFileWithAVocabularyFile(@TempDir Path dir) throws Exception {
+        Path corpus = dir.resolve("text.tok");
+        Random r = new Random(5L);
+        try (TokenIdFile.Writer w = TokenIdFile.newWriter(corpus, 20)) {
+            for (int d = 0; d < 40; d++) {
+                int[] doc = new int[r.nextInt(300)];
+                for (int i = 0; i < doc.length; i++) {
+                    doc[i] = r.nextInt(4) == 0 ? r.nextInt(20) : r.nextInt(3);
+                }
+                w.append(doc);
+            }
+            w.complete();
+        }
+        Path fgrams = dir.resolve("fgrams.bin");
+        FgramVocabularyFile.write(FgramVocabulary.of(20, 3, List.of(new int[] {0, 1}, new int[] {1, 2},
+                new int[] {0, 1, 2}, new int[] {2, 2}), new long[] {4, 3, 2, 1}), fgrams);
+        String out = run(MatchingBenchmark::runExample, "--corpus", corpus.toString(), "--vocabulary",
+                fgrams.toString(), "--repeats", "1", "--naive-tokens", "1000");
+        assertTrue(out.contains("(40 documents"), out);
+        assertTrue(out.contains("LevelwiseMatcher equals LongestSuffixMatcher on all tokens: true"), out);
+
+        Path other = dir.resolve("other.bin");
+        FgramVocabularyFile.write(FgramVocabulary.of(21, 3, List.of(new int[] {0, 1}), new long[] {1}), other);
+        assertEquals(1, MatchingBenchmark.runExample(new String[] {"--corpus", corpus.toString(), "--vocabulary",
+                other.toString()}));
+        assertEquals(2, MatchingBenchmark.runExample(new String[] {"--corpus", corpus.toString()}));
     }
 }

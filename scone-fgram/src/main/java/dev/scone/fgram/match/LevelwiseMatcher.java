@@ -293,7 +293,7 @@ public final class LevelwiseMatcher implements FgramMatcher {
      * @return the (B, T) f-gram ids, row-major, {@link #NO_MATCH} where none matched
      */
     public int[] matchRows(int[] window, int rows, int cols) {
-        int[] ids = new int[checkWindow(window, rows, cols)];
+        int[] ids = new int[MatchWindows.checkShape(window, rows, cols)];
         matchRows(window, rows, cols, ids, null);
         return ids;
     }
@@ -308,27 +308,11 @@ public final class LevelwiseMatcher implements FgramMatcher {
      * @param lengths destination of the (B, T) match lengths (1 where none matched), or null
      */
     public void matchRows(int[] window, int rows, int cols, int[] ids, int[] lengths) {
-        int n = checkWindow(window, rows, cols);
-        Objects.checkFromIndexSize(0, n, ids.length);
-        if (lengths != null) {
-            Objects.checkFromIndexSize(0, n, lengths.length);
-        }
+        MatchWindows.checkShapeAndDestinations(window, rows, cols, ids, lengths);
         Scratch scratch = new Scratch(Math.min(cols, block));
         for (int r = 0; r < rows; r++) {
             run(window, r * cols, cols, ids, r * cols, lengths, r * cols, scratch, null);
         }
-    }
-
-    private static int checkWindow(int[] window, int rows, int cols) {
-        Objects.requireNonNull(window, "window");
-        if (rows < 0 || cols < 0) {
-            throw new IllegalArgumentException("window shape (" + rows + ", " + cols + ") is negative");
-        }
-        if ((long) rows * cols != window.length) {
-            throw new IllegalArgumentException("window of " + window.length + " tokens is not (" + rows + ", "
-                    + cols + ")");
-        }
-        return window.length;
     }
 
     /**

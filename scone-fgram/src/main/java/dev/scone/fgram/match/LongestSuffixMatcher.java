@@ -203,7 +203,7 @@ public final class LongestSuffixMatcher implements FgramMatcher {
      * @return the (B, T) f-gram ids, row-major, {@link #NO_MATCH} where none matched
      */
     public int[] matchRows(int[] window, int rows, int cols) {
-        int[] ids = new int[checkWindow(window, rows, cols)];
+        int[] ids = new int[MatchWindows.checkShape(window, rows, cols)];
         matchRows(window, rows, cols, ids, null);
         return ids;
     }
@@ -218,26 +218,10 @@ public final class LongestSuffixMatcher implements FgramMatcher {
      * @param lengths destination of the (B, T) match lengths (1 where none matched), or null
      */
     public void matchRows(int[] window, int rows, int cols, int[] ids, int[] lengths) {
-        int n = checkWindow(window, rows, cols);
-        Objects.checkFromIndexSize(0, n, ids.length);
-        if (lengths != null) {
-            Objects.checkFromIndexSize(0, n, lengths.length);
-        }
+        MatchWindows.checkShapeAndDestinations(window, rows, cols, ids, lengths);
         for (int r = 0; r < rows; r++) {
             matchInto(window, r * cols, cols, ids, r * cols, lengths, r * cols);
         }
-    }
-
-    private static int checkWindow(int[] window, int rows, int cols) {
-        Objects.requireNonNull(window, "window");
-        if (rows < 0 || cols < 0) {
-            throw new IllegalArgumentException("window shape (" + rows + ", " + cols + ") is negative");
-        }
-        if ((long) rows * cols != window.length) {
-            throw new IllegalArgumentException("window of " + window.length + " tokens is not (" + rows + ", "
-                    + cols + ")");
-        }
-        return window.length;
     }
 
     private void matchInto(int[] tokens, int from, int len, int[] ids, int idsOffset, int[] lengths,
