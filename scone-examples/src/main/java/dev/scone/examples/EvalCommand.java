@@ -49,7 +49,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--through-table", description = "Precompute every f-gram's vector and look them up (inference path).")
     boolean throughTable;
 
-    @Option(names = "--store", description = "Read f-gram vectors from this store folder ('scone precompute'): the inference path.")
+    @Option(names = "--store", description = "Read f-gram vectors from this store folder ('scone precompute', or a sharded store): the inference path.")
     Path store;
 
     @Option(names = "--token-compaction", description = "The compaction file the store was built against (default: ${DEFAULT-VALUE}).")
@@ -125,7 +125,7 @@ public final class EvalCommand implements Callable<Integer> {
             FgramEmbeddingTable table = null;
             try {
                 if (store != null) {
-                    table = FgramStorePrecompute.open(store, m.sconeEmbedding(),
+                    table = FgramStorePrecompute.openAny(store, m.sconeEmbedding(),
                             TrainedModels.tokenVocabularyFingerprint(compaction, m.config().vocabularySize()),
                             FgramStore.OpenOptions.defaults());
                     m.sconeEmbedding().useTable(table);

@@ -1,6 +1,7 @@
 package dev.scone.examples;
 
 import ai.djl.ndarray.NDManager;
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.generate.Sampling;
 import dev.scone.core.generate.TextGenerator;
@@ -40,7 +41,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model folder from 'scone train', or a checkpoint.")
     Path model;
 
-    @Option(names = "--store", description = "Store folder ('scone precompute') a SCONE model reads f-gram vectors from.")
+    @Option(names = "--store", description = "Store folder ('scone precompute', or a sharded store) a SCONE model reads f-gram vectors from.")
     Path store;
 
     @Option(names = "--prompt", description = "Text to continue (default: ${DEFAULT-VALUE}).")
@@ -111,8 +112,8 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--store needs a SCONE model; " + loaded.checkpoint()
                         + " holds a baseline");
             }
-            FgramStore table = store == null ? null
-                    : FgramStorePrecompute.open(store, m.sconeEmbedding(),
+            FgramEmbeddingTable table = store == null ? null
+                    : FgramStorePrecompute.openAny(store, m.sconeEmbedding(),
                             TrainedModels.tokenVocabularyFingerprint(compaction, m.config().vocabularySize()),
                             FgramStore.OpenOptions.defaults());
             try {

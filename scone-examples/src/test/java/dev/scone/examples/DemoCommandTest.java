@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scone.fgram.testing.TestData;
+import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import dev.scone.store.FgramStore;
+import dev.scone.store.ShardedFgramStoreWriter;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,6 +60,32 @@ class DemoCommandTest {
             assertEquals("BFLOAT16", s.dtype().name());
         }
         assertEquals(PrecomputeCommand.sizeOf(store), r.storeBytes());
+
+        // The same vectors as a sharded store: evaluating through it gives what the single store gives.
+        Path sharded = out.resolve("store-sharded");
+        FgramVocabulary vocab = FgramVocabularyFile.read(out.resolve("fgrams.bin"));
+        try (FgramStore s = FgramStore.open(store);
+                ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(sharded).vocabulary(vocab)
+                        .shards(3).embeddingSize(s.embeddingSize()).dtype(s.dtype())
+                        .tokenVocabularyFingerprint(s.manifest().tokenVocabularyFingerprint())
+                        .modelFingerprint(s.manifest().modelFingerprint()).build()) {
+            float[] v = new float[s.embeddingSize()];
+            for (int id = 0; id < vocab.size(); id++) {
+                int[] t = vocab.tokens(id);
+                assertTrue(s.lookup(t, 0, t.length, v, 0) >= 0, "f-gram " + id + " in the store");
+                w.add(id, v, 0);
+            }
+            w.commit();
+        }
+        Path sconeDir = out.resolve("models").resolve("scone");
+        Path heldOut = out.resolve("tokens").resolve("heldout.tok");
+        Path compaction = out.resolve("tokens").resolve("compaction.cmp");
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        double single = EvalCommand.run(sconeDir, heldOut, null, false, store, compaction, 8, 4, quiet).result()
+                .perplexity();
+        double shardedPerplexity = EvalCommand.run(sconeDir, heldOut, null, false, sharded, compaction, 8, 4, quiet)
+                .result().perplexity();
+        assertEquals(single, shardedPerplexity);
 
         // The plot is a real picture.
         BufferedImage png = ImageIO.read(r.plot().toFile());

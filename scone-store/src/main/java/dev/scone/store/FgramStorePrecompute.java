@@ -1,10 +1,12 @@
 package dev.scone.store;
 
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.ParameterFingerprint;
 import dev.scone.core.SconeEmbeddingBlock;
 import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
@@ -99,6 +101,28 @@ public final class FgramStorePrecompute {
     public static FgramStore open(Path dir, SconeEmbeddingBlock block, String tokenVocabularyFingerprint,
             FgramStore.OpenOptions options) throws IOException {
         return FgramStore.open(dir, options.withExpectations(expectationsFor(block, tokenVocabularyFingerprint)));
+    }
+
+    /**
+     * Opens a store folder for {@code block} whichever kind it is: a sharded store (a folder with
+     * {@value ShardedStoreManifest#FILE_NAME}, as {@link ShardedFgramStoreWriter} and the Spark
+     * precompute write) or a single one, checking {@link #expectationsFor} either way.
+     *
+     * @param dir the store folder
+     * @param block the SCONE embedding block that will read it
+     * @param tokenVocabularyFingerprint the caller's token vocabulary fingerprint
+     * @param options how to open it (each shard, for a sharded store)
+     * @return the open store
+     * @throws StoreMismatchException when the store was built for another model, vocabulary or size
+     * @throws IOException when the store cannot be read
+     */
+    public static FgramEmbeddingTable openAny(Path dir, SconeEmbeddingBlock block, String tokenVocabularyFingerprint,
+            FgramStore.OpenOptions options) throws IOException {
+        if (Files.isRegularFile(dir.resolve(ShardedStoreManifest.FILE_NAME))) {
+            return ShardedFgramStore.open(dir,
+                    options.withExpectations(expectationsFor(block, tokenVocabularyFingerprint)));
+        }
+        return open(dir, block, tokenVocabularyFingerprint, options);
     }
 
     /**

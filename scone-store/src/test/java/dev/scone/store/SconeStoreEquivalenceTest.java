@@ -16,6 +16,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.scone.core.CausalLanguageModelBlock;
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.ParameterFingerprint;
@@ -174,7 +175,7 @@ class SconeStoreEquivalenceTest {
         }
     }
 
-    private float[] forwardWithTable(ai.djl.nn.Block block, FgramStore store) {
+    private float[] forwardWithTable(ai.djl.nn.Block block, FgramEmbeddingTable store) {
         scone.useTable(store);
         try {
             return forward(block);
@@ -304,6 +305,34 @@ class SconeStoreEquivalenceTest {
         float bound = 4 * rel * scale + F32_TOLERANCE;
         assertTrue(diff <= bound, "max logit diff " + diff + " > " + bound + " (logit scale " + scale + ")");
         assertTrue(diff > 0, "quantised logits should differ somewhat");
+    }
+
+    @Test
+    void openAnyReadsASingleOrAShardedStore() throws IOException {
+        // The f32 store's vectors, in the same batches of 7 (so bit-identical), written as 3 shards.
+        Path dir = tmp.resolve("sharded");
+        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab).shards(3)
+                .embeddingSize(E).dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint(TOKENS_FP)
+                .modelFingerprint(FgramStorePrecompute.modelFingerprint(scone)).build()) {
+            for (int from = 0; from < vocab.size(); from += 7) {
+                int count = Math.min(7, vocab.size() - from);
+                float[] v = scone.computeFgramVectors(from, count);
+                for (int i = 0; i < count; i++) {
+                    w.add(from + i, v, i * E);
+                }
+            }
+            w.commit();
+        }
+        FgramStore.OpenOptions heap = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP);
+        try (FgramEmbeddingTable sharded = FgramStorePrecompute.openAny(dir, scone, TOKENS_FP, heap);
+                FgramEmbeddingTable single = FgramStorePrecompute.openAny(f32.path(), scone, TOKENS_FP, heap)) {
+            assertTrue(sharded instanceof ShardedFgramStore, sharded.getClass().getName());
+            assertTrue(single instanceof FgramStore, single.getClass().getName());
+            assertArrayEquals(forwardWithTable(model, single), forwardWithTable(model, sharded));
+        }
+        StoreMismatchException e = assertThrows(StoreMismatchException.class,
+                () -> FgramStorePrecompute.openAny(dir, scone, "other", heap));
+        assertEquals("tokenVocabularyFingerprint", e.field());
     }
 
     @Test
