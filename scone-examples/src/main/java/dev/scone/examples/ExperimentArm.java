@@ -63,13 +63,27 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
 
     /** @return the fields, for the results file */
     Map<String, Object> toMap() {
-        return new LinkedHashMap<>(Map.ofEntries(Map.entry("corpus", corpus), Map.entry("split", split),
-                Map.entry("model", model), Map.entry("embedding", embedding), Map.entry("layers", layers),
-                Map.entry("heads", heads), Map.entry("ffn", ffn), Map.entry("context", context),
-                Map.entry("batch", batch), Map.entry("compact", compact), Map.entry("maxN", maxN),
-                Map.entry("minCount", minCount), Map.entry("topS", topS), Map.entry("countDivisor", countDivisor),
-                Map.entry("fgramLayers", fgramLayers), Map.entry("fgramFfn", fgramFfn), Map.entry("tokens", tokens),
-                Map.entry("seed", seed)));
+        // Insertion order is the file's field order (Map.of would give a different one per JVM).
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("corpus", corpus);
+        m.put("split", split);
+        m.put("model", model);
+        m.put("embedding", embedding);
+        m.put("layers", layers);
+        m.put("heads", heads);
+        m.put("ffn", ffn);
+        m.put("context", context);
+        m.put("batch", batch);
+        m.put("compact", compact);
+        m.put("maxN", maxN);
+        m.put("minCount", minCount);
+        m.put("topS", topS);
+        m.put("countDivisor", countDivisor);
+        m.put("fgramLayers", fgramLayers);
+        m.put("fgramFfn", fgramFfn);
+        m.put("tokens", tokens);
+        m.put("seed", seed);
+        return m;
     }
 
     /**

@@ -12,7 +12,6 @@ import dev.scone.fgram.corpus.Tokenizers;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.store.FgramStore;
 import dev.scone.store.FgramStorePrecompute;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
