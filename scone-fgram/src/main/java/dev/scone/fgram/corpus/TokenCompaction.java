@@ -293,7 +293,20 @@ public final class TokenCompaction {
      * @throws IOException when it cannot be read
      */
     public static TokenCompaction load(Path path) throws IOException {
-        byte[] bytes = Files.readAllBytes(path);
+        return read(Files.readAllBytes(path), path);
+    }
+
+    /**
+     * Reads a compaction file's bytes (for instance carried inside another file), checking them as
+     * {@link #load} does.
+     *
+     * @param bytes the file's bytes
+     * @param source the file to name in messages
+     * @return the compaction
+     * @throws SconeFormatException when the bytes are not a valid compaction file
+     */
+    public static TokenCompaction read(byte[] bytes, Path source) throws SconeFormatException {
+        Path path = source;
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < MAGIC.length || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new SconeFormatException(path, bytes.length < MAGIC.length

@@ -114,6 +114,53 @@ public final class CausalSelfAttentionBlock extends AbstractBlock {
         }
     }
 
+    /**
+     * Attention over a key/value cache, for incremental decoding (inference: no dropout). The new
+     * positions' keys and values are appended to the cache; each new position attends to the cached
+     * and new keys that {@code mask} allows.
+     *
+     * @param parameterStore the parameter store
+     * @param x the new positions, (B, t, E)
+     * @param pastKeys cached keys (B, H, L, E / H), or {@code null} for an empty cache
+     * @param pastValues cached values, same shape, or {@code null}
+     * @param mask additive mask (B, 1, t, L + t): 0 where a new position may attend a key, a large
+     *     negative number elsewhere (future positions, padding)
+     * @return {@code NDList(y (B, t, E), keys (B, H, L + t, E / H), values (B, H, L + t, E / H))},
+     *     attached to {@code x}'s manager
+     */
+    public NDList forwardCached(ParameterStore parameterStore, NDArray x, NDArray pastKeys, NDArray pastValues,
+            NDArray mask) {
+        Shape shape = x.getShape();
+        checkInput(shape);
+        if ((pastKeys == null) != (pastValues == null)) {
+            throw new IllegalArgumentException("give both cached keys and values, or neither");
+        }
+        long b = shape.get(0);
+        long t = shape.get(1);
+        long e = embeddingSize;
+        long d = e / heads;
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            // Every array an operation reads from must be in this scope: results are created in the
+            // manager of the array they are computed from, and the cache's own manager outlives the step.
+            scope.tempAttachAll(x, mask);
+            if (pastKeys != null) {
+                scope.tempAttachAll(pastKeys, pastValues);
+            }
+            NDArray fused = qkv.forward(parameterStore, new NDList(x), false).singletonOrThrow(); // (B, t, 3E)
+            NDList parts = fused.split(3, 2);
+            NDArray q = parts.get(0).reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, t, D)
+            NDArray k = parts.get(1).reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, t, D)
+            NDArray v = parts.get(2).reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, t, D)
+            NDArray keys = pastKeys == null ? k : pastKeys.concat(k, 2); // (B, H, L + t, D)
+            NDArray values = pastValues == null ? v : pastValues.concat(v, 2);
+            NDArray scale = scope.create((float) (1.0 / Math.sqrt(d)));
+            NDArray scores = q.matMul(keys.transpose(0, 1, 3, 2)).mul(scale).add(mask); // (B, H, t, L + t)
+            NDArray context = scores.softmax(-1).matMul(values).transpose(0, 2, 1, 3).reshape(b, t, e);
+            NDArray y = output.forward(parameterStore, new NDList(context), false).singletonOrThrow();
+            return new NDList(scope.ret(y), scope.ret(keys), scope.ret(values));
+        }
+    }
+
     private void checkInput(Shape shape) {
         if (shape.dimension() != 3 || shape.get(2) != embeddingSize) {
             throw new IllegalArgumentException("attention input must have shape (B, T, " + embeddingSize + "), got "

@@ -86,6 +86,33 @@ public final class DecoderLayerBlock extends AbstractBlock {
         }
     }
 
+    /**
+     * The layer over a key/value cache, for incremental decoding (inference).
+     *
+     * @param ps the parameter store
+     * @param x the new positions, (B, t, E)
+     * @param pastKeys this layer's cached keys (B, H, L, E / H), or {@code null}
+     * @param pastValues its cached values, or {@code null}
+     * @param mask additive attention mask (B, 1, t, L + t), see
+     *     {@link CausalSelfAttentionBlock#forwardCached}
+     * @return {@code NDList(y (B, t, E), keys, values)} with the new positions appended to the cache
+     */
+    public NDList forwardCached(ParameterStore ps, NDArray x, NDArray pastKeys, NDArray pastValues, NDArray mask) {
+        checkInput(x.getShape());
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            scope.tempAttachAll(x);
+            NDArray a = attentionNorm.forward(ps, new NDList(x), false).singletonOrThrow();
+            NDList att = attention.forwardCached(ps, a, pastKeys, pastValues, mask);
+            NDArray h = x.add(att.get(0));
+            NDArray f = feedForwardNorm.forward(ps, new NDList(h), false).singletonOrThrow();
+            f = feedForwardIn.forward(ps, new NDList(f), false).singletonOrThrow();
+            f = Activation.gelu(f);
+            f = feedForwardOut.forward(ps, new NDList(f), false).singletonOrThrow();
+            NDArray y = h.add(f);
+            return new NDList(scope.ret(y), scope.ret(att.get(1)), scope.ret(att.get(2)));
+        }
+    }
+
     private NDArray dropout(NDArray x, boolean training) {
         if (training && config.dropout() > 0f) {
             return Dropout.dropout(x, config.dropout(), true).singletonOrThrow();

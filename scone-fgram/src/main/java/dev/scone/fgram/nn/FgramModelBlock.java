@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import java.io.DataInputStream;
@@ -26,9 +27,11 @@ import java.io.IOException;
  * {@code NDList(y)}, (U, E): the hidden state at each f-gram's last real position (paper footnote
  * 2). Attention is causal, so right padding never changes the result.
  *
- * <p>The decoder stack ends in a layer norm, so the output is layer-normalised (learned gain and
- * bias), exactly like the main model's last hidden state. This keeps the vectors that replace
- * token embeddings on a controlled scale however deep A_fgram is.
+ * <p>The configuration's {@link FgramOutput} says what the output is: the decoder stack's final
+ * layer norm (RMS about 1 at initialisation, like the main model's last hidden state), the residual
+ * stream without it (on the token embeddings' scale), or the layer norm times one learned scalar
+ * gain that starts at {@value FgramOutput#SCALED_INITIAL_GAIN}. The vector replaces a token
+ * embedding, so its scale decides how loud matched positions are in the main model.
  */
 public final class FgramModelBlock extends AbstractBlock {
 
@@ -37,6 +40,7 @@ public final class FgramModelBlock extends AbstractBlock {
     private final FgramModelConfig config;
     private final Parameter positions; // (K, E)
     private final DecoderStackBlock decoder;
+    private final Parameter outputGain; // (1), only for FgramOutput.SCALED
 
     /** @param config the model's shape */
     public FgramModelBlock(FgramModelConfig config) {
@@ -48,7 +52,14 @@ public final class FgramModelBlock extends AbstractBlock {
                 .optShape(new Shape(config.maxN(), config.embeddingSize()))
                 .optInitializer(new NormalInitializer(0.02f))
                 .build());
-        this.decoder = addChildBlock("decoder", new DecoderStackBlock(config.decoder()));
+        this.decoder = addChildBlock("decoder",
+                new DecoderStackBlock(config.decoder(), config.output() != FgramOutput.NONE));
+        this.outputGain = config.output() != FgramOutput.SCALED ? null : addParameter(Parameter.builder()
+                .setName("outputGain")
+                .setType(Parameter.Type.GAMMA)
+                .optShape(new Shape(1))
+                .optInitializer(new ConstantInitializer(FgramOutput.SCALED_INITIAL_GAIN))
+                .build());
     }
 
     /** @return the model's configuration */
@@ -76,6 +87,9 @@ public final class FgramModelBlock extends AbstractBlock {
             NDArray pos = ps.getValue(positions, x.getDevice(), training).get(scope, new NDIndex("0:{}", l)); // (L, E)
             NDArray h = decoder.forward(ps, new NDList(x.add(pos)), training, params).singletonOrThrow(); // (U, L, E)
             NDArray y = h.reshape(u * l, e).get(ownedIndex(scope, last)); // (U, E)
+            if (outputGain != null) {
+                y = y.mul(ps.getValue(outputGain, x.getDevice(), training));
+            }
             return new NDList(scope.ret(y));
         }
     }

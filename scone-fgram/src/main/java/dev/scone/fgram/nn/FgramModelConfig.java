@@ -15,8 +15,18 @@ import dev.scone.fgram.vocab.FgramVocabulary;
  * @param ffnSize feed-forward width, at least 1
  * @param maxN K, the longest f-gram the model reads (number of positions), at least 2
  * @param dropout dropout probability, in [0, 1)
+ * @param output what the model returns, and so on what scale its vector replaces a token embedding
  */
-public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffnSize, int maxN, float dropout) {
+public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffnSize, int maxN, float dropout,
+        FgramOutput output) {
+
+    /**
+     * The output of configurations that do not name one: the residual stream without a final norm,
+     * chosen by the junction study (scone-core README, "The embedding junction"): it was the best of the
+     * replacing outputs on both corpora of the experiment. Configuration files written before the
+     * setting existed still read as {@link FgramOutput#LAYER_NORM}, the output they were trained with.
+     */
+    public static final FgramOutput DEFAULT_OUTPUT = FgramOutput.NONE;
 
     /** Checks every field. */
     public FgramModelConfig {
@@ -24,10 +34,25 @@ public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffn
         if (maxN < FgramVocabulary.MIN_N) {
             throw new IllegalArgumentException("maxN (K) must be >= " + FgramVocabulary.MIN_N + ", got " + maxN);
         }
+        java.util.Objects.requireNonNull(output, "output");
     }
 
     /**
-     * A configuration without dropout.
+     * A configuration with the {@link #DEFAULT_OUTPUT default output}.
+     *
+     * @param embeddingSize E
+     * @param layers decoder layers
+     * @param heads attention heads
+     * @param ffnSize feed-forward width
+     * @param maxN K
+     * @param dropout dropout probability
+     */
+    public FgramModelConfig(int embeddingSize, int layers, int heads, int ffnSize, int maxN, float dropout) {
+        this(embeddingSize, layers, heads, ffnSize, maxN, dropout, DEFAULT_OUTPUT);
+    }
+
+    /**
+     * A configuration without dropout, with the {@link #DEFAULT_OUTPUT default output}.
      *
      * @param embeddingSize E
      * @param layers decoder layers
@@ -37,7 +62,7 @@ public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffn
      * @return the configuration
      */
     public static FgramModelConfig of(int embeddingSize, int layers, int heads, int ffnSize, int maxN) {
-        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, 0f);
+        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, 0f, DEFAULT_OUTPUT);
     }
 
     /** @return the decoder stack's configuration */
@@ -50,7 +75,7 @@ public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffn
      * @return a copy with that dropout
      */
     public FgramModelConfig withDropout(float dropout) {
-        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, dropout);
+        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, dropout, output);
     }
 
     /**
@@ -58,6 +83,14 @@ public record FgramModelConfig(int embeddingSize, int layers, int heads, int ffn
      * @return a copy with that K
      */
     public FgramModelConfig withMaxN(int maxN) {
-        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, dropout);
+        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, dropout, output);
+    }
+
+    /**
+     * @param value the new output
+     * @return a copy with that output
+     */
+    public FgramModelConfig withOutput(FgramOutput value) {
+        return new FgramModelConfig(embeddingSize, layers, heads, ffnSize, maxN, dropout, value);
     }
 }

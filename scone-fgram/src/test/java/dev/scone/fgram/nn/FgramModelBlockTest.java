@@ -104,7 +104,12 @@ class FgramModelBlockTest {
             assertArrayEquals(new Shape[] {new Shape(7, E)},
                     block.getOutputShapes(new Shape[] {new Shape(7, 3, E), new Shape(7)}));
             assertEquals(new Shape(5, E), block.getParameters().get("positions").getArray().getShape());
-            assertTrue(block.getParameters().keys().stream().anyMatch(k -> k.contains("finalNorm")));
+            // The default output is the residual stream: no final norm.
+            assertTrue(block.getParameters().keys().stream().noneMatch(k -> k.contains("finalNorm")));
+            FgramModelBlock normed = new FgramModelBlock(FgramModelConfig.of(E, 2, 4, 32, 5)
+                    .withOutput(FgramOutput.LAYER_NORM));
+            normed.initialize(m, DataType.FLOAT32, new Shape(1, 5, E), new Shape(1));
+            assertTrue(normed.getParameters().keys().stream().anyMatch(k -> k.contains("finalNorm")));
         }
     }
 
