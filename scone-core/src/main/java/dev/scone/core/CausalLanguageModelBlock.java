@@ -15,15 +15,17 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dev.scone.fgram.nn.DecoderStackBlock;
+import dev.scone.fgram.nn.RmsNormBlock;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.util.Objects;
 
 /**
- * A GPT-style causal language model over any {@link InputEmbeddingBlock}: input embedding, plus a
- * learned absolute position embedding of C positions, then a pre-LN decoder stack ending in a
- * layer norm, then an output projection to the token vocabulary (tied to T or its own).
+ * A GPT-style causal language model over any {@link InputEmbeddingBlock}: input embedding
+ * (optionally RMS-normalised, {@link LanguageModelConfig#inputNorm()}), plus a learned absolute
+ * position embedding of C positions, then a pre-LN decoder stack ending in a layer norm, then an
+ * output projection to the token vocabulary (tied to T or its own).
  *
  * <p>Input {@code NDList(tokenIds (B, T), fgramIds (B, T))} with T &lt;= C (see
  * {@link InputEmbeddingBlock}); output {@code NDList(logits (B, T, V))}: logits at position t
@@ -36,6 +38,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
 
     private final LanguageModelConfig config;
     private final InputEmbeddingBlock inputEmbedding;
+    private final RmsNormBlock inputNorm; // null unless config.inputNorm()
     private final Parameter positions; // (C, E)
     private final DecoderStackBlock decoder;
     private final Parameter outputWeight; // (V, E), null when tied to T
@@ -58,6 +61,8 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         }
         this.config = config;
         this.inputEmbedding = addChildBlock("inputEmbedding", inputEmbedding);
+        this.inputNorm = config.inputNorm() ? addChildBlock("inputNorm", new RmsNormBlock(config.embeddingSize()))
+                : null;
         this.positions = addParameter(Parameter.builder()
                 .setName("positions")
                 .setType(Parameter.Type.WEIGHT)
@@ -96,7 +101,8 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
             throw new IllegalArgumentException("a SCONE model needs an f-gram model configuration");
         }
         return new CausalLanguageModelBlock(config,
-                new SconeEmbeddingBlock(config.vocabularySize(), config.fgramModel(), vocabulary));
+                new SconeEmbeddingBlock(config.vocabularySize(), config.fgramModel(), vocabulary,
+                        config.fgramCombine()));
     }
 
     /**
@@ -120,6 +126,24 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         return inputEmbedding;
     }
 
+    /**
+     * The vectors the main model reads before positions are added: the input embedding's output,
+     * RMS-normalised when the configuration says so. This is where the junction between the
+     * f-gram vectors and the token embeddings shows.
+     *
+     * @param ps the parameter store
+     * @param inputs as for {@link #forward}: {@code NDList(tokenIds (B, T), fgramIds (B, T))}
+     * @param training whether this is a training pass
+     * @return (B, T, E), attached to the token ids' manager
+     */
+    public NDArray inputVectors(ParameterStore ps, NDList inputs, boolean training) {
+        NDArray x = inputEmbedding.forward(ps, inputs, training).singletonOrThrow(); // (B, T, E)
+        if (inputNorm != null) {
+            x = inputNorm.forward(ps, new NDList(x), training).singletonOrThrow();
+        }
+        return x;
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
@@ -135,7 +159,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         }
         try (NDManager scope = NDManager.subManagerOf(tokenIds)) {
             scope.tempAttachAll(inputs);
-            NDArray x = inputEmbedding.forward(ps, inputs, training, params).singletonOrThrow(); // (B, T, E)
+            NDArray x = inputVectors(ps, inputs, training); // (B, T, E)
             NDArray pos = ps.getValue(positions, x.getDevice(), training).get(scope, new NDIndex("0:{}", length));
             x = x.add(pos);
             if (training && config.dropout() > 0f) {
@@ -146,6 +170,72 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
             NDArray logits = Linear.linear(h, ps.getValue(out, h.getDevice(), training)).singletonOrThrow();
             return new NDList(scope.ret(logits));
         }
+    }
+
+    /**
+     * The model over a key/value cache, for incremental decoding (inference). The caller supplies
+     * the new positions' input vectors ({@link #inputVectors}, or what an inference embedding gives
+     * for them), their absolute positions, the cache and the attention mask; this adds the position
+     * embedding, runs the decoder over the cache and projects to the vocabulary.
+     *
+     * @param ps the parameter store
+     * @param inputVectors the new positions' input vectors, (B, t, E), already normalised when the
+     *     configuration has an input norm
+     * @param positionIds (B * t) absolute positions, row-major, each in [0, C)
+     * @param past the cache, {@code 2 * layers} arrays (B, H, L, E / H) (see
+     *     {@link DecoderStackBlock#forwardCached}), or {@code null} for an empty cache
+     * @param mask additive attention mask (B, 1, t, L + t): 0 where a new position may attend a key
+     * @return {@code NDList(logits (B, t, V), hidden (B, t, E), then the updated cache)}, attached
+     *     to the input vectors' manager
+     * @throws IllegalArgumentException when a position is outside [0, C) or the shapes disagree
+     */
+    public NDList forwardCached(ParameterStore ps, NDArray inputVectors, long[] positionIds, NDList past,
+            NDArray mask) {
+        Shape shape = inputVectors.getShape();
+        if (shape.dimension() != 3 || shape.get(2) != config.embeddingSize()) {
+            throw new IllegalArgumentException("input vectors must have shape (B, t, " + config.embeddingSize()
+                    + "), got " + shape);
+        }
+        long b = shape.get(0);
+        long t = shape.get(1);
+        if (positionIds.length != b * t) {
+            throw new IllegalArgumentException(positionIds.length + " position ids for (B, t) = (" + b + ", " + t + ")");
+        }
+        for (long p : positionIds) {
+            if (p < 0 || p >= config.contextLength()) {
+                throw new IllegalArgumentException("position " + p + " is outside [0, " + config.contextLength()
+                        + ") (the context length)");
+            }
+        }
+        try (NDManager scope = NDManager.subManagerOf(inputVectors)) {
+            scope.tempAttachAll(inputVectors);
+            NDArray table = ps.getValue(positions, inputVectors.getDevice(), false); // (C, E)
+            NDArray pos = table.get(scope, new NDIndex("{}", scope.create(positionIds))).reshape(b, t,
+                    config.embeddingSize());
+            NDList out = decoder.forwardCached(ps, inputVectors.add(pos), past, mask);
+            NDArray h = out.get(0);
+            Parameter o = outputWeight != null ? outputWeight : inputEmbedding.tokenEmbedding().weight();
+            NDArray logits = Linear.linear(h, ps.getValue(o, h.getDevice(), false)).singletonOrThrow();
+            NDList result = new NDList(out.size() + 1);
+            result.add(scope.ret(logits));
+            result.add(scope.ret(h));
+            for (int i = 1; i < out.size(); i++) {
+                result.add(scope.ret(out.get(i)));
+            }
+            return result;
+        }
+    }
+
+    /**
+     * Embeds tokens for inference with the model's own input embedding and input norm: what
+     * {@link #inputVectors} gives, for an input embedding that needs no f-gram ids.
+     *
+     * @param ps the parameter store
+     * @param embedded (B, t, E) vectors from the input embedding
+     * @return (B, t, E), normalised when the configuration says so
+     */
+    public NDArray normalizeInput(ParameterStore ps, NDArray embedded) {
+        return inputNorm == null ? embedded : inputNorm.forward(ps, new NDList(embedded), false).singletonOrThrow();
     }
 
     @Override
@@ -160,6 +250,9 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
             throw new IllegalArgumentException("tokenIds must have shape (B, T), got " + in);
         }
         inputEmbedding.initialize(manager, dataType, inputShapes);
+        if (inputNorm != null) {
+            inputNorm.initialize(manager, dataType, in.add(config.embeddingSize()));
+        }
         decoder.initialize(manager, dataType, in.add(config.embeddingSize()));
     }
 

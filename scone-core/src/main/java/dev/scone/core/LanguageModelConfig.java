@@ -4,6 +4,7 @@ import dev.scone.fgram.io.AtomicFiles;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.DecoderConfig;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramOutput;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,15 +28,47 @@ import java.util.zip.CRC32;
  * @param tiedOutput whether the output projection reuses the token embedding T
  * @param dropout dropout probability of the main model, in [0, 1)
  * @param fgramModel A_fgram's shape for a SCONE model (same E), or {@code null} for a baseline
+ * @param inputNorm whether an RMS norm acts on every vector leaving the input embedding, before the
+ *     position embedding is added (a main-model setting: a baseline and a SCONE model compared with
+ *     each other share it)
+ * @param fgramCombine how a SCONE model's f-gram vector enters ({@link FgramCombine#REPLACE} for a
+ *     baseline, where it means nothing)
  */
 public record LanguageModelConfig(int vocabularySize, int contextLength, int embeddingSize, int layers, int heads,
-        int ffnSize, boolean tiedOutput, float dropout, FgramModelConfig fgramModel) {
+        int ffnSize, boolean tiedOutput, float dropout, FgramModelConfig fgramModel, boolean inputNorm,
+        FgramCombine fgramCombine) {
 
     /** The text format's identifier. */
     public static final String FORMAT = "scone-lm-config";
 
-    /** The text format's version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /** The text format's version this code writes. */
+    public static final int FORMAT_VERSION = 2;
+
+    /**
+     * Whether configurations that do not say otherwise normalise the input embedding. Version-1 texts
+     * (written before the setting existed) always read as {@code false}.
+     */
+    public static final boolean DEFAULT_INPUT_NORM = false;
+
+    /**
+     * A configuration with the default input norm ({@value #DEFAULT_INPUT_NORM}) and f-gram vectors
+     * that replace token embeddings.
+     *
+     * @param vocabularySize V
+     * @param contextLength C
+     * @param embeddingSize E
+     * @param layers decoder layers
+     * @param heads attention heads
+     * @param ffnSize feed-forward width
+     * @param tiedOutput whether the output projection reuses T
+     * @param dropout dropout probability
+     * @param fgramModel A_fgram's shape, or {@code null} for a baseline
+     */
+    public LanguageModelConfig(int vocabularySize, int contextLength, int embeddingSize, int layers, int heads,
+            int ffnSize, boolean tiedOutput, float dropout, FgramModelConfig fgramModel) {
+        this(vocabularySize, contextLength, embeddingSize, layers, heads, ffnSize, tiedOutput, dropout, fgramModel,
+                DEFAULT_INPUT_NORM, FgramCombine.REPLACE);
+    }
 
     /** Checks every field. */
     public LanguageModelConfig {
@@ -50,6 +83,7 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
             throw new IllegalArgumentException("A_fgram embedding size " + fgramModel.embeddingSize()
                     + " differs from the model's " + embeddingSize);
         }
+        java.util.Objects.requireNonNull(fgramCombine, "fgramCombine");
     }
 
     /**
@@ -64,7 +98,8 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
     public static LanguageModelConfig baseline(int vocabularySize, int contextLength, DecoderConfig decoder,
             boolean tiedOutput) {
         return new LanguageModelConfig(vocabularySize, contextLength, decoder.embeddingSize(), decoder.layers(),
-                decoder.heads(), decoder.ffnSize(), tiedOutput, decoder.dropout(), null);
+                decoder.heads(), decoder.ffnSize(), tiedOutput, decoder.dropout(), null, DEFAULT_INPUT_NORM,
+                FgramCombine.REPLACE);
     }
 
     /** @return the main model's decoder configuration */
@@ -83,12 +118,32 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
      */
     public LanguageModelConfig withFgramModel(FgramModelConfig fgramModel) {
         return new LanguageModelConfig(vocabularySize, contextLength, embeddingSize, layers, heads, ffnSize,
-                tiedOutput, dropout, fgramModel);
+                tiedOutput, dropout, fgramModel, inputNorm, fgramCombine);
+    }
+
+    /**
+     * @param value whether to normalise the input embedding
+     * @return a copy with that setting
+     */
+    public LanguageModelConfig withInputNorm(boolean value) {
+        return new LanguageModelConfig(vocabularySize, contextLength, embeddingSize, layers, heads, ffnSize,
+                tiedOutput, dropout, fgramModel, value, fgramCombine);
+    }
+
+    /**
+     * @param value how f-gram vectors enter the main model
+     * @return a copy with that setting
+     */
+    public LanguageModelConfig withFgramCombine(FgramCombine value) {
+        return new LanguageModelConfig(vocabularySize, contextLength, embeddingSize, layers, heads, ffnSize,
+                tiedOutput, dropout, fgramModel, inputNorm, value);
     }
 
     /**
      * Serialises this configuration as {@code key=value} lines: format, version, every field, and
-     * a CRC-32 of the lines before the checksum.
+     * a CRC-32 of the lines before the checksum. Version 2 added {@code inputNorm},
+     * {@code fgram.output} and {@code fgram.combine}; a version-1 text reads as no input norm, a
+     * layer-normalised A_fgram output and replacement.
      *
      * @return the text
      */
@@ -104,6 +159,7 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
         sb.append("ffnSize=").append(ffnSize).append('\n');
         sb.append("tiedOutput=").append(tiedOutput).append('\n');
         sb.append("dropout=").append(dropout).append('\n');
+        sb.append("inputNorm=").append(inputNorm).append('\n');
         sb.append("fgram=").append(fgramModel != null).append('\n');
         if (fgramModel != null) {
             sb.append("fgram.layers=").append(fgramModel.layers()).append('\n');
@@ -111,6 +167,8 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
             sb.append("fgram.ffnSize=").append(fgramModel.ffnSize()).append('\n');
             sb.append("fgram.maxN=").append(fgramModel.maxN()).append('\n');
             sb.append("fgram.dropout=").append(fgramModel.dropout()).append('\n');
+            sb.append("fgram.output=").append(fgramModel.output().id()).append('\n');
+            sb.append("fgram.combine=").append(fgramCombine.id()).append('\n');
         }
         String checksum = crc(sb.toString());
         sb.append("checksum=").append(checksum).append('\n');
@@ -152,18 +210,22 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
             throw new IllegalArgumentException("format is '" + m.get("format") + "', expected '" + FORMAT + "'");
         }
         int version = integer(m, "version");
-        if (version != FORMAT_VERSION) {
-            throw new IllegalArgumentException("unsupported version " + version + " (this code reads "
+        if (version < 1 || version > FORMAT_VERSION) {
+            throw new IllegalArgumentException("unsupported version " + version + " (this code reads 1 to "
                     + FORMAT_VERSION + ")");
         }
+        boolean v1 = version == 1;
         int e = integer(m, "embeddingSize");
-        FgramModelConfig fgram = bool(m, "fgram")
+        boolean scone = bool(m, "fgram");
+        FgramModelConfig fgram = scone
                 ? new FgramModelConfig(e, integer(m, "fgram.layers"), integer(m, "fgram.heads"),
-                        integer(m, "fgram.ffnSize"), integer(m, "fgram.maxN"), real(m, "fgram.dropout"))
+                        integer(m, "fgram.ffnSize"), integer(m, "fgram.maxN"), real(m, "fgram.dropout"),
+                        v1 ? FgramOutput.LAYER_NORM : FgramOutput.of(value(m, "fgram.output")))
                 : null;
+        FgramCombine combine = v1 || !scone ? FgramCombine.REPLACE : FgramCombine.of(value(m, "fgram.combine"));
         return new LanguageModelConfig(integer(m, "vocabularySize"), integer(m, "contextLength"), e,
                 integer(m, "layers"), integer(m, "heads"), integer(m, "ffnSize"), bool(m, "tiedOutput"),
-                real(m, "dropout"), fgram);
+                real(m, "dropout"), fgram, !v1 && bool(m, "inputNorm"), combine);
     }
 
     /**

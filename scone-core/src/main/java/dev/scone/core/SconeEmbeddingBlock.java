@@ -16,7 +16,6 @@ import dev.scone.fgram.vocab.FgramVocabulary;
 import it.unimi.dsi.fastutil.ints.Int2IntOpenHashMap;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.util.Objects;
 
 /**
@@ -24,18 +23,14 @@ import java.util.Objects;
  * and the f-gram vocabulary V_fgram.
  *
  * <p>At a position where no f-gram matched the embedding is T(token). Where f-gram j..i matched,
- * the f-gram's embedding <em>replaces</em> T(token) (it is not added). Where that embedding comes
- * from depends on the mode:
+ * the f-gram's embedding <em>replaces</em> T(token), as the paper specifies; as an ablation it can
+ * be added to T(token) instead ({@link FgramCombine#ADD}). Every distinct f-gram id of the batch goes
+ * through A_fgram once, over the T embeddings of its tokens, and the result goes to every position
+ * that matched it; gradients flow through A_fgram into T. The f-gram ids input is required.
  *
- * <ul>
- *   <li>f-gram model mode (the default, for training and evaluation during training): every
- *       distinct f-gram id of the batch goes through A_fgram once, over the T embeddings of its
- *       tokens, and the result goes to every position that matched it. Gradients flow through
- *       A_fgram into T. The f-gram ids input is required.
- *   <li>table mode ({@link #useTable}): the vectors come from an {@link FgramEmbeddingTable}
- *       (precomputed A_fgram outputs), which matches the token ids itself; A_fgram does not run
- *       and the f-gram ids input is optional (checked when given, then not used).
- * </ul>
+ * <p>This is the training-time block. At inference the vectors come from a precomputed table
+ * instead, through a {@link TableEmbeddingBlock} that holds T and the table but neither A_fgram nor
+ * V_fgram ({@link #computeFgramVectors} computes what the table stores).
  *
  * <p>Input {@code NDList(tokenIds (B, T), fgramIds (B, T))}, output {@code NDList(embeddings (B,
  * T, E))}; see {@link InputEmbeddingBlock}.
@@ -47,8 +42,7 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
     private final TokenEmbeddingBlock tokenEmbedding;
     private final FgramModelBlock fgramModel;
     private final FgramVocabulary vocabulary;
-    // Not owned: whoever opened the table closes it.
-    private volatile FgramEmbeddingTable table;
+    private final FgramCombine combine;
 
     /**
      * Builds a fresh T and A_fgram.
@@ -58,8 +52,21 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
      * @param vocabulary V_fgram
      */
     public SconeEmbeddingBlock(int tokenVocabularySize, FgramModelConfig fgramModel, FgramVocabulary vocabulary) {
+        this(tokenVocabularySize, fgramModel, vocabulary, FgramCombine.REPLACE);
+    }
+
+    /**
+     * Builds a fresh T and A_fgram.
+     *
+     * @param tokenVocabularySize V; must equal the vocabulary's token vocabulary size
+     * @param fgramModel A_fgram's shape; its embedding size is E; its K at least the vocabulary's
+     * @param vocabulary V_fgram
+     * @param combine how f-gram vectors enter: replacing T(token) (the paper) or added to it
+     */
+    public SconeEmbeddingBlock(int tokenVocabularySize, FgramModelConfig fgramModel, FgramVocabulary vocabulary,
+            FgramCombine combine) {
         this(new TokenEmbeddingBlock(tokenVocabularySize, fgramModel.embeddingSize()), new FgramModelBlock(fgramModel),
-                vocabulary);
+                vocabulary, combine);
     }
 
     /**
@@ -71,7 +78,21 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
      */
     public SconeEmbeddingBlock(TokenEmbeddingBlock tokenEmbedding, FgramModelBlock fgramModel,
             FgramVocabulary vocabulary) {
+        this(tokenEmbedding, fgramModel, vocabulary, FgramCombine.REPLACE);
+    }
+
+    /**
+     * Combines an existing T and A_fgram.
+     *
+     * @param tokenEmbedding T
+     * @param fgramModel A_fgram; same E as T, K at least the vocabulary's
+     * @param vocabulary V_fgram over T's token vocabulary
+     * @param combine how f-gram vectors enter: replacing T(token) (the paper) or added to it
+     */
+    public SconeEmbeddingBlock(TokenEmbeddingBlock tokenEmbedding, FgramModelBlock fgramModel,
+            FgramVocabulary vocabulary, FgramCombine combine) {
         super(VERSION);
+        Objects.requireNonNull(combine, "combine");
         Objects.requireNonNull(tokenEmbedding, "tokenEmbedding");
         Objects.requireNonNull(fgramModel, "fgramModel");
         Objects.requireNonNull(vocabulary, "vocabulary");
@@ -91,6 +112,12 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
         this.tokenEmbedding = addChildBlock("tokenEmbedding", tokenEmbedding);
         this.fgramModel = addChildBlock("fgramModel", fgramModel);
         this.vocabulary = vocabulary;
+        this.combine = combine;
+    }
+
+    /** @return how f-gram vectors enter the main model */
+    public FgramCombine combine() {
+        return combine;
     }
 
     @Override
@@ -118,41 +145,12 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
         return vocabulary;
     }
 
-    /**
-     * Switches to table mode: f-gram vectors come from {@code table}, which the caller keeps open
-     * while the block uses it and closes afterwards.
-     *
-     * @param table precomputed f-gram vectors of size E
-     * @throws IllegalArgumentException when the table's vectors have another size
-     */
-    public void useTable(FgramEmbeddingTable table) {
-        Objects.requireNonNull(table, "table");
-        if (table.embeddingSize() != embeddingSize()) {
-            throw new IllegalArgumentException("table embedding size " + table.embeddingSize()
-                    + " differs from the model's " + embeddingSize());
-        }
-        this.table = table;
-    }
-
-    /** Switches back to f-gram model mode (A_fgram computes f-gram vectors). */
-    public void useFgramModel() {
-        this.table = null;
-    }
-
-    /** @return the table in use, or {@code null} in f-gram model mode */
-    public FgramEmbeddingTable table() {
-        return table;
-    }
-
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        FgramEmbeddingTable t = table;
-        NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs, t == null);
+        NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs, true);
         int[] tokens = InputChecks.tokenIds(tokenIdArray, tokenVocabularySize());
-        int[] fgramIds = inputs.size() > 1
-                ? InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary)
-                : null;
+        int[] fgramIds = InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary);
         int rows = (int) tokenIdArray.getShape().get(0);
         int length = (int) tokenIdArray.getShape().get(1);
         int positions = rows * length;
@@ -162,63 +160,41 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
             NDArray tokenVectors = tokenEmbedding.embed(ps, tokenIdArray, training); // (B, T, E)
             // Row r of `source` feeds position p: index[p] = p (token) or B*T + slot (f-gram vector).
             long[] index = new long[positions];
-            NDArray fgramVectors; // (U, E)
-            if (t == null) {
-                Int2IntOpenHashMap slots = new Int2IntOpenHashMap();
-                slots.defaultReturnValue(-1);
-                int[] distinct = new int[Math.min(positions, vocabulary.size())];
-                int u = 0;
-                for (int p = 0; p < positions; p++) {
-                    int f = fgramIds[p];
-                    if (f < 0) {
-                        index[p] = p;
-                        continue;
-                    }
-                    int slot = slots.putIfAbsent(f, u);
-                    if (slot < 0) {
-                        slot = u;
-                        distinct[u++] = f;
-                    }
-                    index[p] = positions + slot;
+            Int2IntOpenHashMap slots = new Int2IntOpenHashMap();
+            slots.defaultReturnValue(-1);
+            int[] distinct = new int[Math.min(positions, vocabulary.size())];
+            int u = 0;
+            for (int p = 0; p < positions; p++) {
+                int f = fgramIds[p];
+                if (f < 0) {
+                    index[p] = p;
+                    continue;
                 }
-                if (u == 0) {
-                    return new NDList(scope.ret(tokenVectors));
+                int slot = slots.putIfAbsent(f, u);
+                if (slot < 0) {
+                    slot = u;
+                    distinct[u++] = f;
                 }
-                fgramVectors = runFgramModel(ps, scope, distinct, u, training);
-            } else {
-                float[] buffer = new float[positions * e];
-                int[] lengths = new int[positions];
-                int matched = t.lookup(tokens, rows, length, buffer, lengths);
-                if (matched == 0) {
-                    return new NDList(scope.ret(tokenVectors));
-                }
-                if (!training && tokenVectors.getDataType() == DataType.FLOAT32) {
-                    // Inference: nothing flows back, so the rows are swapped on the Java side, which
-                    // costs one copy out and one in instead of a gather over a concatenation.
-                    float[] rowsOut = tokenVectors.toFloatArray();
-                    for (int p = 0; p < positions; p++) {
-                        if (lengths[p] != 0) {
-                            System.arraycopy(buffer, p * e, rowsOut, p * e, e);
-                        }
-                    }
-                    return new NDList(scope.ret(scope.create(rowsOut, new Shape(rows, length, e))));
-                }
-                int m = 0;
-                for (int p = 0; p < positions; p++) {
-                    if (lengths[p] == 0) {
-                        index[p] = p;
-                    } else {
-                        // Compacting in place is safe: m <= p, so row m is never read after it is written.
-                        System.arraycopy(buffer, p * e, buffer, m * e, e);
-                        index[p] = positions + m++;
-                    }
-                }
-                fgramVectors = scope.create(FloatBuffer.wrap(buffer, 0, m * e), new Shape(m, e))
-                        .toType(tokenVectors.getDataType(), false);
+                index[p] = positions + slot;
             }
-            NDArray source = tokenVectors.reshape(positions, e).concat(fgramVectors, 0); // (B*T + U, E)
-            NDArray out = source.get(ownedIndex(scope, index)).reshape(rows, length, e);
-            return new NDList(scope.ret(out));
+            if (u == 0) {
+                return new NDList(scope.ret(tokenVectors));
+            }
+            NDArray fgramVectors = runFgramModel(ps, scope, distinct, u, training); // (U, E)
+            NDArray flat = tokenVectors.reshape(positions, e);
+            NDArray source = flat.concat(fgramVectors, 0); // (B*T + U, E)
+            NDArray out = source.get(ownedIndex(scope, index)); // (B*T, E)
+            if (combine == FgramCombine.ADD) {
+                // Matched rows get T(token) added to their f-gram vector; unmatched rows already hold T(token).
+                float[] matched = new float[positions];
+                for (int p = 0; p < positions; p++) {
+                    matched[p] = index[p] >= positions ? 1f : 0f;
+                }
+                NDArray mask = scope.create(matched, new Shape(positions, 1)).toType(flat.getDataType(), false)
+                        .duplicate();
+                out = out.add(flat.mul(mask));
+            }
+            return new NDList(scope.ret(out.reshape(rows, length, e)));
         }
     }
 

@@ -87,18 +87,23 @@ class CausalLanguageModelBlockTest {
     }
 
     @Test
-    void tableModeLogitsEqualFgramModelLogits() {
-        try (NDManager m = NDManager.newBaseManager()) {
-            CausalLanguageModelBlock lm = model(m, true, false, 23);
-            SconeEmbeddingBlock scone = (SconeEmbeddingBlock) lm.inputEmbedding();
-            float[] trained = logits(lm, m, Fixtures.tokens());
-            try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(scone.tokenEmbedding(),
-                    scone.fgramModel(), vocabulary, 3)) {
-                scone.useTable(table);
-                float[] looked = logits(lm, m, Fixtures.tokens());
-                float diff = Fixtures.maxAbsDiff(trained, looked);
-                assertTrue(diff < 1e-5f, "logits differ by " + diff);
-                scone.useFgramModel();
+    void theInferenceModelsLogitsEqualTheTrainedModels() {
+        for (boolean tied : new boolean[] {false, true}) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                LanguageModel trained = LanguageModel.scone(Fixtures.config(true, tied), vocabulary);
+                Fixtures.initialize(trained.block(), m, 23, 3, 10);
+                float[] expected = logits(trained.block(), m, Fixtures.tokens());
+                try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(
+                        trained.sconeEmbedding(), 3)) {
+                    InferenceModel served = InferenceModel.fromTrained(trained, table, "test", m);
+                    float[] looked = logits(served.block(), m, Fixtures.tokens());
+                    float diff = Fixtures.maxAbsDiff(expected, looked);
+                    assertTrue(diff < 1e-5f, "logits differ by " + diff);
+                    assertEquals(InferenceModel.mainModelFingerprint(trained.block()),
+                            InferenceModel.mainModelFingerprint(served.block()));
+                    assertTrue(served.block().getParameters().keys().stream().noneMatch(k -> k.contains("fgramModel")),
+                            served.block().getParameters().keys().toString());
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.DecoderConfig;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramOutput;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,10 +41,13 @@ class LanguageModelConfigTest {
 
     @Test
     void unknownVersionsAndFormatsAreRefused() {
-        String v2 = resign(SCONE.toText().replace("version=1", "version=2"));
+        String v3 = resign(SCONE.toText().replace("version=2", "version=3"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LanguageModelConfig.fromText(v2));
-        assertTrue(e.getMessage().contains("unsupported version 2"), e.getMessage());
+                () -> LanguageModelConfig.fromText(v3));
+        assertTrue(e.getMessage().contains("unsupported version 3"), e.getMessage());
+        String badOutput = resign(SCONE.toText().replace("fgram.output=none", "fgram.output=loud"));
+        e = assertThrows(IllegalArgumentException.class, () -> LanguageModelConfig.fromText(badOutput));
+        assertTrue(e.getMessage().contains("unknown f-gram output 'loud'"), e.getMessage());
         String other = resign(SCONE.toText().replace("format=scone-lm-config", "format=other"));
         e = assertThrows(IllegalArgumentException.class, () -> LanguageModelConfig.fromText(other));
         assertTrue(e.getMessage().contains("format is 'other'"), e.getMessage());
@@ -52,6 +56,24 @@ class LanguageModelConfigTest {
         assertTrue(e.getMessage().contains("missing key 'heads'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LanguageModelConfig.fromText("format=x\n"));
         assertTrue(e.getMessage().contains("no checksum"), e.getMessage());
+    }
+
+    @Test
+    void theJunctionRoundTripsAndVersionOneTextsReadAsTheOldOne() {
+        LanguageModelConfig junction = SCONE.withInputNorm(true).withFgramCombine(FgramCombine.ADD)
+                .withFgramModel(SCONE.fgramModel().withOutput(FgramOutput.SCALED));
+        assertEquals(junction, LanguageModelConfig.fromText(junction.toText()));
+        assertTrue(junction.toText().contains("\ninputNorm=true\n") && junction.toText().contains("fgram.output=scaled")
+                && junction.toText().contains("fgram.combine=add"), junction.toText());
+        // What version 1 wrote: no junction keys, and it meant no input norm, a layer-normalised output and
+        // replacement, whatever the defaults of this code are.
+        String v1 = resign(junction.toText().replace("version=2", "version=1").replace("inputNorm=true\n", "")
+                .replace("fgram.output=scaled\n", "").replace("fgram.combine=add\n", ""));
+        LanguageModelConfig old = LanguageModelConfig.fromText(v1);
+        assertEquals(false, old.inputNorm());
+        assertEquals(FgramOutput.LAYER_NORM, old.fgramModel().output());
+        assertEquals(FgramCombine.REPLACE, old.fgramCombine());
+        assertEquals(junction.fgramModel().layers(), old.fgramModel().layers());
     }
 
     /** Replaces the checksum line so that only the edited field is wrong. */

@@ -176,22 +176,31 @@ class SconeEmbeddingBlockTest {
     }
 
     @Test
-    void tableModeEqualsFgramModelMode() {
-        try (NDManager m = NDManager.newBaseManager()) {
-            SconeEmbeddingBlock b = block(m);
-            ParameterStore ps = new ParameterStore(m, false);
-            NDList input = Fixtures.input(m, vocabulary, Fixtures.tokens());
-            float[] trained = b.forward(ps, input, false).singletonOrThrow().toFloatArray();
-            try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(b, 4)) {
-                b.useTable(table);
-                float[] looked = b.forward(ps, input, false).singletonOrThrow().toFloatArray();
-                assertTrue(Fixtures.maxAbsDiff(trained, looked) < 1e-5f, "diff " + Fixtures.maxAbsDiff(trained, looked));
-                // Table mode needs no f-gram ids: the table matches the tokens itself.
-                float[] tokensOnly = b.forward(ps, new NDList(input.get(0)), false).singletonOrThrow().toFloatArray();
-                assertArrayEquals(looked, tokensOnly, 0f);
-                b.useFgramModel();
+    void aTableEmbeddingGivesTheTrainedBlocksVectors() {
+        for (FgramCombine combine : FgramCombine.values()) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                SconeEmbeddingBlock b = Fixtures.initialize(new SconeEmbeddingBlock(V, Fixtures.fgramConfig(),
+                        vocabulary, combine), m, 11, 3, 10);
+                ParameterStore ps = new ParameterStore(m, false);
+                NDList input = Fixtures.input(m, vocabulary, Fixtures.tokens());
+                float[] trained = b.forward(ps, input, false).singletonOrThrow().toFloatArray();
+                try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(b, 4)) {
+                    // T shared with the trained block; no A_fgram, no vocabulary.
+                    TableEmbeddingBlock served = new TableEmbeddingBlock(b.tokenEmbedding(), table, combine);
+                    float[] looked = served.forward(ps, input, false).singletonOrThrow().toFloatArray();
+                    assertTrue(Fixtures.maxAbsDiff(trained, looked) < 1e-5f, combine + ": diff "
+                            + Fixtures.maxAbsDiff(trained, looked));
+                    // The table matches the tokens itself: pre-scanned ids are not needed.
+                    float[] tokensOnly = served.forward(ps, new NDList(input.get(0)), false).singletonOrThrow()
+                            .toFloatArray();
+                    assertArrayEquals(looked, tokensOnly, 0f);
+                    assertTrue(served.getChildren().values().stream()
+                            .noneMatch(c -> c instanceof dev.scone.fgram.nn.FgramModelBlock));
+                    IllegalStateException e = assertThrows(IllegalStateException.class,
+                            () -> served.forward(ps, new NDList(input.get(0)), true));
+                    assertTrue(e.getMessage().contains("inference only"), e.getMessage());
+                }
             }
-            assertArrayEquals(trained, b.forward(ps, input, false).singletonOrThrow().toFloatArray(), 0f);
         }
     }
 
@@ -239,7 +248,8 @@ class SconeEmbeddingBlockTest {
             SconeEmbeddingBlock b = block(m);
             try (InMemoryFgramEmbeddingTable t = InMemoryFgramEmbeddingTable.of(vocabulary,
                     new ProbingFgramMatcher(vocabulary), 4, new float[vocabulary.size() * 4])) {
-                e = assertThrows(IllegalArgumentException.class, () -> b.useTable(t));
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> new TableEmbeddingBlock(b.tokenEmbedding(), t, FgramCombine.REPLACE));
                 assertTrue(e.getMessage().contains("table embedding size 4 differs from the model's 16"),
                         e.getMessage());
             }
