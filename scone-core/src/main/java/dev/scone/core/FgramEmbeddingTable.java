@@ -21,6 +21,14 @@ public interface FgramEmbeddingTable extends AutoCloseable {
     long size();
 
     /**
+     * @return the fingerprint of the weights (T and A_fgram) the vectors were computed from, when the
+     *     table knows it (a store records it in its manifest), else {@code null}
+     */
+    default String fgramModelFingerprint() {
+        return null;
+    }
+
+    /**
      * Matches and looks up a window of token ids.
      *
      * @param tokenIds {@code rows * length} token ids, row-major (at least that many)
@@ -36,6 +44,73 @@ public interface FgramEmbeddingTable extends AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     int lookup(int[] tokenIds, int rows, int length, float[] vectors, int[] matchLengths);
+
+    /**
+     * For incremental decoding: matches and looks up the last position of each row only. Row r's
+     * tokens are {@code tokenIds[offsets[r] .. offsets[r] + lengths[r])}, oldest first; the longest
+     * f-gram (2..K tokens, at most {@code lengths[r]}) that ends at the row's last token is found,
+     * exactly as {@link #lookup} finds it for the last position of a row holding those tokens.
+     *
+     * <p>This default runs {@link #lookup} over each row's last K tokens; stores override it with a
+     * walk over the last position alone.
+     *
+     * @param tokenIds the tokens of all rows
+     * @param offsets where each row starts in {@code tokenIds}
+     * @param lengths each row's length, at least 1
+     * @param rows B
+     * @param vectors receives row r's vector at {@code [r * E, (r + 1) * E)} where it matched (left as
+     *     it is elsewhere); at least {@code rows * E} long
+     * @param matchLengths receives row r's matched length, or 0; at least {@code rows} long
+     * @return the number of matched rows
+     * @throws IllegalArgumentException when a row lies outside {@code tokenIds}, a length is below 1
+     *     or an array is too short
+     * @throws IllegalStateException after {@link #close()}
+     */
+    default int lookupLast(int[] tokenIds, int[] offsets, int[] lengths, int rows, float[] vectors,
+            int[] matchLengths) {
+        int e = embeddingSize();
+        int k = maxN();
+        checkLastRows(tokenIds, offsets, lengths, rows, e, vectors, matchLengths);
+        float[] window = new float[k * e];
+        int[] windowLengths = new int[k];
+        int[] last = new int[k];
+        int matched = 0;
+        for (int r = 0; r < rows; r++) {
+            int n = Math.min(k, lengths[r]);
+            System.arraycopy(tokenIds, offsets[r] + lengths[r] - n, last, 0, n);
+            lookup(last, 1, n, window, windowLengths);
+            matchLengths[r] = windowLengths[n - 1];
+            if (matchLengths[r] > 0) {
+                System.arraycopy(window, (n - 1) * e, vectors, r * e, e);
+                matched++;
+            }
+        }
+        return matched;
+    }
+
+    /**
+     * Checks the arguments of {@link #lookupLast}.
+     *
+     * @throws IllegalArgumentException naming the first problem
+     */
+    static void checkLastRows(int[] tokenIds, int[] offsets, int[] lengths, int rows, int embeddingSize,
+            float[] vectors, int[] matchLengths) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        }
+        if (offsets.length < rows || lengths.length < rows || matchLengths.length < rows
+                || vectors.length < (long) rows * embeddingSize) {
+            throw new IllegalArgumentException("offsets (" + offsets.length + "), lengths (" + lengths.length
+                    + "), matchLengths (" + matchLengths.length + ") or vectors (" + vectors.length + ") too short for "
+                    + rows + " rows of E = " + embeddingSize);
+        }
+        for (int r = 0; r < rows; r++) {
+            if (lengths[r] < 1 || offsets[r] < 0 || (long) offsets[r] + lengths[r] > tokenIds.length) {
+                throw new IllegalArgumentException("row " + r + " (offset " + offsets[r] + ", length " + lengths[r]
+                        + ") is empty or outside the " + tokenIds.length + " token ids");
+            }
+        }
+    }
 
     /** Releases the table's memory or files; it must not be used afterwards. */
     @Override

@@ -17,12 +17,14 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
     private final FgramMatcher matcher;
     private final int embeddingSize;
     private final float[] vectors; // (S, E) row-major
+    private final String fgramModelFingerprint; // null when the vectors came from elsewhere
     // Per-thread scratch for matched ids, grown on demand: no allocation per lookup once warm.
     private final ThreadLocal<int[]> scratch = ThreadLocal.withInitial(() -> new int[0]);
     private volatile boolean closed;
 
     private InMemoryFgramEmbeddingTable(FgramVocabulary vocabulary, FgramMatcher matcher, int embeddingSize,
-            float[] vectors) {
+            float[] vectors, String fgramModelFingerprint) {
+        this.fgramModelFingerprint = fgramModelFingerprint;
         this.vocabulary = vocabulary;
         this.matcher = matcher;
         this.embeddingSize = embeddingSize;
@@ -40,6 +42,11 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
      */
     public static InMemoryFgramEmbeddingTable of(FgramVocabulary vocabulary, FgramMatcher matcher, int embeddingSize,
             float[] vectors) {
+        return of(vocabulary, matcher, embeddingSize, vectors, null);
+    }
+
+    private static InMemoryFgramEmbeddingTable of(FgramVocabulary vocabulary, FgramMatcher matcher,
+            int embeddingSize, float[] vectors, String fgramModelFingerprint) {
         Objects.requireNonNull(vocabulary, "vocabulary");
         Objects.requireNonNull(matcher, "matcher");
         Objects.requireNonNull(vectors, "vectors");
@@ -54,7 +61,7 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
             throw new IllegalArgumentException(vectors.length + " floats do not hold " + vocabulary.size()
                     + " vectors of size " + embeddingSize);
         }
-        return new InMemoryFgramEmbeddingTable(vocabulary, matcher, embeddingSize, vectors);
+        return new InMemoryFgramEmbeddingTable(vocabulary, matcher, embeddingSize, vectors, fgramModelFingerprint);
     }
 
     /**
@@ -95,7 +102,7 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
             float[] batch = block.computeFgramVectors(from, count);
             System.arraycopy(batch, 0, vectors, from * e, batch.length);
         }
-        return of(vocabulary, matcher, e, vectors);
+        return of(vocabulary, matcher, e, vectors, ParameterFingerprint.of(block));
     }
 
     /**
@@ -129,6 +136,11 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
         checkOpen();
         Objects.checkIndex(fgramId, vocabulary.size());
         System.arraycopy(vectors, fgramId * embeddingSize, dst, dstOffset, embeddingSize);
+    }
+
+    @Override
+    public String fgramModelFingerprint() {
+        return fgramModelFingerprint;
     }
 
     @Override

@@ -40,8 +40,20 @@ public final class ParameterFingerprint {
      */
     public static String of(Block block) {
         Objects.requireNonNull(block, "block");
+        return of(block.getParameters());
+    }
+
+    /**
+     * Fingerprints named parameters (for instance a block's minus some of them).
+     *
+     * @param parameters (name, parameter) pairs, each initialized
+     * @return 32 lower-case hex digits
+     * @throws IllegalStateException when a parameter is not initialized
+     */
+    public static String of(Iterable<Pair<String, Parameter>> parameters) {
+        Objects.requireNonNull(parameters, "parameters");
         List<Pair<String, Parameter>> params = new ArrayList<>();
-        block.getParameters().forEach(params::add);
+        parameters.forEach(params::add);
         params.sort(Comparator.comparing(Pair::getKey));
         MessageDigest md;
         try {

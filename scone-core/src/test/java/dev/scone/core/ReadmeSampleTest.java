@@ -32,10 +32,9 @@ class ReadmeSampleTest {
         SconeEmbeddingBlock embedding = new SconeEmbeddingBlock(vocabularySize,
                 FgramModelConfig.of(e, 1, 2, 4 * e, vocabulary.maxN()), vocabulary);
         // Any DJL model can start with it: it maps NDList(tokenIds, fgramIds) to (B, T, E).
-        SequentialBlock model = new SequentialBlock()
-                .add(embedding)
-                .add(new DecoderStackBlock(DecoderConfig.of(e, 2, 2, 4 * e)))
-                .add(Linear.builder().setUnits(vocabularySize).build());
+        DecoderStackBlock decoder = new DecoderStackBlock(DecoderConfig.of(e, 2, 2, 4 * e));
+        Linear head = Linear.builder().setUnits(vocabularySize).build();
+        SequentialBlock model = new SequentialBlock().add(embedding).add(decoder).add(head);
 
         try (NDManager manager = NDManager.newBaseManager()) {
             model.initialize(manager, DataType.FLOAT32, new Shape(1, 6), new Shape(1, 6));
@@ -50,13 +49,47 @@ class ReadmeSampleTest {
             // Training (and evaluation during training): A_fgram runs once per distinct f-gram.
             NDArray trained = model.forward(ps, input, false).singletonOrThrow(); // (1, 6, V)
 
-            // Inference: precompute every f-gram's vector once, then look them up instead.
+            // Inference: precompute every f-gram's vector once; serve T and the table, without A_fgram.
             try (FgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(embedding, 1024)) {
-                embedding.useTable(table);
-                NDArray served = model.forward(ps, new NDList(input.get(0)), false).singletonOrThrow();
+                SequentialBlock serving = new SequentialBlock()
+                        .add(new TableEmbeddingBlock(embedding.tokenEmbedding(), table, FgramCombine.REPLACE))
+                        .add(decoder).add(head); // the trained blocks themselves
+                NDArray served = serving.forward(ps, new NDList(input.get(0)), false).singletonOrThrow();
                 // --- end of sample ---
                 assertEquals(new Shape(1, 6, vocabularySize), served.getShape());
                 assertTrue(Fixtures.maxAbsDiff(trained.toFloatArray(), served.toFloatArray()) < 1e-5f);
+            }
+        }
+    }
+
+    @Test
+    void servingFromAnExport(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        FgramVocabulary vocabulary = Fixtures.vocabulary();
+        java.nio.file.Path exportFile = dir.resolve("scone.inference");
+        String tokenVocabularyFingerprint = "ids-0..23";
+        int stopToken = 0;
+        try (NDManager training = NDManager.newBaseManager()) {
+            LanguageModel trained = LanguageModel.scone(Fixtures.config(true, false), vocabulary);
+            Fixtures.initialize(trained.block(), training, 3, 1, 4);
+            try (FgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(trained.sconeEmbedding(), 64)) {
+                // --- README sample ---
+                // After training (`trained` is the LanguageModel): what serving needs, without A_fgram or V_fgram.
+                InferenceModel.export(trained, exportFile, tokenVocabularyFingerprint, null);
+
+                // Serving: the export and the f-gram vectors (a store opened with FgramStorePrecompute.openFor, or
+                // any FgramEmbeddingTable computed from the same model).
+                try (NDManager manager = NDManager.newBaseManager()) {
+                    InferenceModel model = InferenceModel.load(exportFile, table, manager);
+                    dev.scone.core.generate.TextGenerator generator = dev.scone.core.generate.TextGenerator.builder()
+                            .setModel(model.block()).setManager(manager).setSeed(1).optStopTokens(stopToken).build();
+                    java.util.List<dev.scone.core.generate.TextGenerator.Generation> out = generator.generate(
+                            new int[][] {{1, 2, 3}, {7, 8}}, 20, dev.scone.core.generate.Sampling.topP(0.9f, 1f));
+                    // --- end of sample ---
+                    assertEquals(2, out.size());
+                    for (var g : out) {
+                        assertTrue(g.tokens().length >= 1 && g.tokens().length <= 20);
+                    }
+                }
             }
         }
     }

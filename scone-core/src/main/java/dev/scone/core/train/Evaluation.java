@@ -6,9 +6,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
+import dev.scone.core.BlockScopes;
+import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
 
@@ -30,6 +30,23 @@ public final class Evaluation {
      *     shape (B, T, V) with V covering the corpus vocabulary
      */
     public static PerplexityResult perplexity(Block block, WindowDataset data, int batchSize, long maxWindows) {
+        return perplexity(block, data, batchSize, maxWindows, null);
+    }
+
+    /**
+     * As {@link #perplexity(Block, WindowDataset, int, long)}, with the matched/unmatched split taken
+     * from a table's own matching instead of the windows' pre-scan: for an inference model, which has
+     * no f-gram vocabulary, a position is matched where the store finds an f-gram ending there.
+     *
+     * @param block an initialized model block
+     * @param data the windows (their pre-scan, if any, is ignored when {@code matches} is given)
+     * @param batchSize windows per forward pass, &gt;= 1
+     * @param maxWindows cap on the windows evaluated (0 = all)
+     * @param matches the table whose matches split the result, or {@code null} for the pre-scan
+     * @return the result
+     */
+    public static PerplexityResult perplexity(Block block, WindowDataset data, int batchSize, long maxWindows,
+            FgramEmbeddingTable matches) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         }
@@ -37,7 +54,7 @@ public final class Evaluation {
             throw new IllegalArgumentException("maxWindows must be >= 0 (0 = all), got " + maxWindows);
         }
         long n = maxWindows == 0 ? data.windowCount() : Math.min(maxWindows, data.windowCount());
-        try (NDManager manager = parameterManager(block).newSubManager()) {
+        try (NDManager manager = BlockScopes.parameterManager(block).newSubManager()) {
             ParameterStore store = new ParameterStore(manager, false);
             long tokens = 0;
             long matched = 0;
@@ -55,6 +72,15 @@ public final class Evaluation {
                     losses = tokenLosses(block, store, batch, data.corpus().vocabularySize(), step);
                 }
                 int[] f = batch.fgramIds();
+                if (matches != null) {
+                    int[] lengths = new int[losses.length];
+                    matches.lookup(batch.tokenIds(), batch.batchSize(), batch.contextLength(),
+                            new float[losses.length * matches.embeddingSize()], lengths);
+                    f = new int[losses.length];
+                    for (int i = 0; i < f.length; i++) {
+                        f[i] = lengths[i] > 0 ? 0 : -1;
+                    }
+                }
                 for (int i = 0; i < losses.length; i++) {
                     nll += losses[i];
                     if (f[i] >= 0) {
@@ -80,7 +106,7 @@ public final class Evaluation {
      */
     static float[] tokenLosses(Block block, ParameterStore store, WindowBatch batch, int vocabularySize,
             NDManager scope) {
-        attachParameters(block, scope);
+        BlockScopes.attachParameters(block, scope);
         NDList out = block.forward(store, batch.inputs(scope), false);
         NDArray logits = flatLogits(out, batch, vocabularySize);
         NDArray labels = batch.labels(scope).toType(DataType.INT64, false).reshape(-1, 1);
@@ -107,33 +133,5 @@ public final class Evaluation {
                     + ", " + batch.contextLength() + ", V) with V >= corpus vocabularySize " + vocabularySize);
         }
         return logits.reshape(s.get(0) * s.get(1), s.get(2));
-    }
-
-    /**
-     * Temporarily moves every parameter array into {@code scope}, so that arrays a block creates
-     * from its parameters during one step are freed with the step; the parameters go back to
-     * their own manager when {@code scope} closes.
-     *
-     * @param block the block
-     * @param scope the step's manager
-     */
-    static void attachParameters(Block block, NDManager scope) {
-        // A parameter shared by two child blocks is listed twice: attach it once, or its original
-        // manager would be forgotten.
-        java.util.Set<NDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().isInitialized() && seen.add(p.getValue().getArray())) {
-                p.getValue().getArray().tempAttach(scope);
-            }
-        }
-    }
-
-    static NDManager parameterManager(Block block) {
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().isInitialized()) {
-                return p.getValue().getArray().getManager();
-            }
-        }
-        throw new IllegalArgumentException("the block has no initialized parameter: initialize or load it first");
     }
 }

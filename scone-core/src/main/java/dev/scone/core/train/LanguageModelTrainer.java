@@ -237,7 +237,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
         float norm;
         float lr = schedule.getNewValue((int) Math.min(step, Integer.MAX_VALUE));
         try (NDManager scope = manager.newSubManager()) {
-            Evaluation.attachParameters(block, scope);
+            dev.scone.core.BlockScopes.attachParameters(block, scope);
             ParameterStore store = new ParameterStore(scope, false);
             NDList inputs = batch.inputs(scope);
             NDArray labels = batch.labels(scope);

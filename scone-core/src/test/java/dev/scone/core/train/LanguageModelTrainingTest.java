@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
+import dev.scone.core.InferenceModel;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.WindowDataset;
@@ -98,10 +99,10 @@ class LanguageModelTrainingTest {
                 if (scone) {
                     // The inference path: A_fgram precomputed into a table, looked up by the block.
                     try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(
-                            model.sconeEmbedding(), 64, LanguageModel.matcherFor(VOCABULARY))) {
-                        model.sconeEmbedding().useTable(table);
-                        PerplexityResult served = Evaluation.perplexity(model.block(), held, 3, 0);
-                        model.sconeEmbedding().useFgramModel();
+                            model.sconeEmbedding(), 64, LanguageModel.matcherFor(VOCABULARY));
+                            NDManager serving = NDManager.newBaseManager()) {
+                        InferenceModel inference = InferenceModel.fromTrained(model, table, "test", serving);
+                        PerplexityResult served = Evaluation.perplexity(inference.block(), held, 3, 0);
                         assertEquals(r.tokens(), served.tokens());
                         assertEquals(r.matchedTokens(), served.matchedTokens());
                         assertEquals(r.perplexity(), served.perplexity(), 1e-5 * r.perplexity());

@@ -92,7 +92,7 @@ class ScheduleAndClippingTest {
             NDArray w = shared.getParameters().get(0).getValue().getArray();
             float before = w.getFloat(0, 0);
             try (NDManager scope = m.newSubManager()) {
-                Evaluation.attachParameters(block, scope);
+                dev.scone.core.BlockScopes.attachParameters(block, scope);
             }
             assertEquals(m, w.getManager(), "the weight went back to its own manager");
             assertEquals(before, w.getFloat(0, 0), 0f);

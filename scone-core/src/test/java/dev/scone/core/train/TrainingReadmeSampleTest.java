@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
+import dev.scone.core.InferenceModel;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.WindowDataset;
@@ -52,12 +53,12 @@ class TrainingReadmeSampleTest {
             System.out.printf("perplexity %.2f: matched %.2f, unmatched %.2f%n", trained.perplexity(),
                     trained.matchedPerplexity(), trained.unmatchedPerplexity());
 
-            // Inference: A_fgram precomputed once into a table; the same perplexity.
+            // Inference: A_fgram precomputed once into a table; the model served from T and the table alone
+            // (no A_fgram, no V_fgram) gives the same perplexity.
             try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.precompute(model.sconeEmbedding(),
                     1024, LanguageModel.matcherFor(fgrams))) {
-                model.sconeEmbedding().useTable(table);
-                PerplexityResult served = Evaluation.perplexity(model.block(), heldOutWindows, 16, 0);
-                model.sconeEmbedding().useFgramModel();
+                InferenceModel serving = InferenceModel.fromTrained(model, table, "ids-0..", parameters);
+                PerplexityResult served = Evaluation.perplexity(serving.block(), heldOutWindows, 16, 0);
                 // --- (checked below) ---
                 assertEquals(trained.perplexity(), served.perplexity(), 1e-5 * trained.perplexity());
             }
