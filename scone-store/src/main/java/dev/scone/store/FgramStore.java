@@ -33,12 +33,15 @@ import org.slf4j.LoggerFactory;
  * <p>Lookups: a point lookup (tokens to row and vector) and a batch lookup over a (B, T) window
  * of token ids that finds, for every position, the longest f-gram ending there (never reaching
  * before its row's start, longest first, at most K - 1 probes) and writes its (E) vector into a
- * caller's reusable (B, T, E) array, allocating nothing per token. {@link #prefetch} runs a batch
- * lookup on an executor so the next batch resolves while the current one runs. Lookups are safe
- * from any number of threads.
+ * caller's reusable (B, T, E) array, allocating nothing per token. {@link #lookupLast} finds, for
+ * incremental decoding, only the longest f-gram ending at the last token of each of several rows.
+ * {@link #prefetch} runs a batch lookup on an executor so the next batch resolves while the
+ * current one runs. Lookups are safe from any number of threads.
  *
  * <p>Integrity: the manifest, vector file header and (by default) the whole index file
- * are checked at {@link #open}; every vector read is checked against its row's CRC32C, which also
+ * are checked at {@link #open}, and the vector file must hold the vectors of the manifest's
+ * model and f-gram vocabulary (its header records them), so a vector file copied in from another
+ * store is refused; every vector read is checked against its row's CRC32C, which also
  * covers the f-gram's key, so a damaged vector or index entry throws
  * {@link FgramStoreCorruptedException} instead of returning a wrong vector. The vector file is
  * mapped read-only. {@link #verify()} checks every entry.
@@ -193,7 +196,8 @@ public final class FgramStore implements FgramEmbeddingTable {
      * @param options how to open it
      * @return the open store
      * @throws StoreMismatchException when the manifest disagrees with the expectations
-     * @throws SconeFormatException when a file is missing, truncated, damaged or foreign
+     * @throws SconeFormatException when a file is missing, truncated, damaged or foreign (a
+     *     vector file whose header names another model or f-gram vocabulary than the manifest)
      * @throws IOException when reading fails
      */
     public static FgramStore open(Path dir, OpenOptions options) throws IOException {
@@ -364,6 +368,12 @@ public final class FgramStore implements FgramEmbeddingTable {
         return size;
     }
 
+    /** @return the fingerprint of the weights the vectors came from (the manifest's model fingerprint) */
+    @Override
+    public String fgramModelFingerprint() {
+        return manifest().modelFingerprint();
+    }
+
     /** @return how vectors are stored */
     public VectorDtype dtype() {
         return dtype;
@@ -475,20 +485,53 @@ public final class FgramStore implements FgramEmbeddingTable {
         codec.checkTokens(window, 0, batch * length);
         long stamp = acquire();
         try {
-            Scratch s = scratch.get();
             return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
-                    (tokens, from, len, dest, offset) -> {
-                        if (!filter.mightContain(FgramVocabulary.hash(tokens, from, len))) {
-                            return -1;
-                        }
-                        byte[] key = s.keys[len];
-                        codec.encode(tokens, from, len, key);
-                        int row = findRow(s, tokens, from, len, key);
-                        if (row >= 0) {
-                            readRow(s, row, key, tokens, from, len, dest, offset);
-                        }
-                        return row;
-                    });
+                    scratch.get().probe);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * For incremental decoding: for each row r in {@code [0, rows)}, row r's tokens are
+     * {@code tokenIds[offsets[r] .. offsets[r] + lengths[r])} (oldest first, {@code lengths[r] >= 1}); finds
+     * the longest f-gram (length 2..K, at most {@code lengths[r]} tokens) that is a suffix of the row, i.e.
+     * ends at its last token, writes its vector to {@code vectors[r * E, (r + 1) * E)} and its length to
+     * {@code matchLengths[r]}; where none matches {@code matchLengths[r] = 0} and the vector slot is left as
+     * it is. Returns the number of matched rows.
+     *
+     * <p>The same match as the last position of the row in {@link #lookup(int[], int, int, float[], int[])}
+     * (never reaching before the row's start), through the Bloom filter and the index, longest
+     * first, at most K - 1 probes per row; allocates nothing itself (in {@link IndexMode#CHRONICLE}
+     * mode Chronicle Map allocates a little on each query that reaches it); safe from any number
+     * of threads.
+     * Only the tokens it reads, each row's last {@code min(K, lengths[r])}, are checked against
+     * the token vocabulary.
+     *
+     * @param tokenIds token ids holding every row (rows may lie anywhere in it, even overlap)
+     * @param offsets where row r starts in {@code tokenIds}, at least {@code rows} long
+     * @param lengths row r's length, at least 1; at least {@code rows} long
+     * @param rows the number of rows, at least 0
+     * @param vectors (rows, E) destination, row-major; only matched rows are written
+     * @param matchLengths (rows) destination: the matched f-gram's length, 0 = none
+     * @return the number of matched rows
+     * @throws IllegalArgumentException for negative rows, an array too short, a row outside
+     *     {@code tokenIds}, a row length below 1, or a token id outside the token vocabulary
+     * @throws IllegalStateException after {@link #close()}
+     * @throws FgramStoreCorruptedException when a matched entry is damaged
+     */
+    @Override
+    public int lookupLast(int[] tokenIds, int[] offsets, int[] lengths, int rows, float[] vectors,
+            int[] matchLengths) {
+        WindowLookup.checkLast(tokenIds, offsets, lengths, rows, d, vectors, matchLengths);
+        for (int r = 0; r < rows; r++) {
+            int n = Math.min(maxN, lengths[r]);
+            codec.checkTokens(tokenIds, offsets[r] + lengths[r] - n, n);
+        }
+        long stamp = acquire();
+        try {
+            return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths,
+                    scratch.get().probe);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -702,13 +745,17 @@ public final class FgramStore implements FgramEmbeddingTable {
         return Arrays.toString(Arrays.copyOfRange(tokens, from, from + len));
     }
 
-    /** Per-thread reusable buffers: keys by length, the value buffer, a CRC and positioned views. */
+    /**
+     * Per-thread reusable buffers: keys by length, the value buffer, a CRC and positioned views,
+     * and the single-sequence probe the walks use (tokens checked, lock held by the caller).
+     */
     private final class Scratch {
         final byte[][] keys = new byte[maxN + 1][];
         final byte[] value = new byte[4];
         final CRC32C crc = new CRC32C();
         final ByteBuffer[] views = new ByteBuffer[chunks.length];
         final float[] discard = new float[d];
+        final WindowLookup.Sequence probe = this::probe;
 
         Scratch() {
             for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
@@ -717,6 +764,20 @@ public final class FgramStore implements FgramEmbeddingTable {
             for (int c = 0; c < chunks.length; c++) {
                 views[c] = chunks[c].duplicate();
             }
+        }
+
+        /** The Bloom filter, then the index; on a hit the checked vector goes to {@code dest}. */
+        int probe(int[] tokens, int from, int len, float[] dest, int offset) {
+            if (!filter.mightContain(FgramVocabulary.hash(tokens, from, len))) {
+                return -1;
+            }
+            byte[] key = keys[len];
+            codec.encode(tokens, from, len, key);
+            int row = findRow(this, tokens, from, len, key);
+            if (row >= 0) {
+                readRow(this, row, key, tokens, from, len, dest, offset);
+            }
+            return row;
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.scone.store;
 
 import dev.scone.core.FgramEmbeddingTable;
+import dev.scone.core.InferenceModel;
 import dev.scone.core.ParameterFingerprint;
 import dev.scone.core.SconeEmbeddingBlock;
 import dev.scone.fgram.corpus.ProgressListener;
@@ -23,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * <p>The manifest records the f-gram vocabulary's fingerprint, the caller's token vocabulary
  * fingerprint and {@link #modelFingerprint the model-weights fingerprint} of T and A_fgram, so
  * that {@link #open(Path, SconeEmbeddingBlock, String, FgramStore.OpenOptions)} refuses the store
- * for any other model with a {@link StoreMismatchException}.
+ * for any other model with a {@link StoreMismatchException}; and, when the caller gives it
+ * ({@link Builder#mainModelFingerprint}), the fingerprint of the main model's serving weights,
+ * which {@link StoreExpectations#withMainModelFingerprint} checks.
  *
  * <pre>{@code
  * StoreManifest m = FgramStorePrecompute.builder()
@@ -43,6 +46,7 @@ public final class FgramStorePrecompute {
     private final VectorDtype dtype;
     private final int batchSize;
     private final String tokenVocabularyFingerprint;
+    private final String mainModelFingerprint;
     private final ProgressListener progress;
 
     private FgramStorePrecompute(Builder b, VectorDtype dtype) {
@@ -51,6 +55,7 @@ public final class FgramStorePrecompute {
         this.dtype = dtype;
         this.batchSize = b.batchSize;
         this.tokenVocabularyFingerprint = b.tokenVocabularyFingerprint;
+        this.mainModelFingerprint = b.mainModelFingerprint;
         this.progress = b.progress;
     }
 
@@ -126,6 +131,47 @@ public final class FgramStorePrecompute {
     }
 
     /**
+     * What a store must say to serve an inference model: its E, K, f-gram vocabulary, token
+     * vocabulary, and the weights its vectors came from (the dtype is free).
+     *
+     * @param header the inference model's header (a SCONE model's)
+     * @return the expectations
+     * @throws IllegalArgumentException for a baseline, which reads no store
+     */
+    public static StoreExpectations expectationsFor(InferenceModel.Header header) {
+        InferenceModel.Binding b = header.binding();
+        if (!b.isScone()) {
+            throw new IllegalArgumentException("a baseline reads no f-gram store");
+        }
+        StoreExpectations e = StoreExpectations.none().withEmbeddingSize(header.config().embeddingSize())
+                .withMaxN(b.maxN()).withFgramVocabularyFingerprint(b.fgramVocabularyFingerprint())
+                .withModelFingerprint(b.fgramModelFingerprint()).withMainModelFingerprint(b.mainModelFingerprint());
+        return InferenceModel.UNSPECIFIED.equals(b.tokenVocabularyFingerprint()) ? e
+                : e.withTokenVocabularyFingerprint(b.tokenVocabularyFingerprint());
+    }
+
+    /**
+     * Opens a store folder (single or sharded) for an inference model, checking
+     * {@link #expectationsFor(InferenceModel.Header)}: a store precomputed from another model, or
+     * over another vocabulary, is refused.
+     *
+     * @param dir the store folder
+     * @param header the inference model's header
+     * @param options how to open it (its expectations are replaced)
+     * @return the open store
+     * @throws StoreMismatchException when the store does not belong to the model
+     * @throws IOException when the store cannot be read
+     */
+    public static FgramEmbeddingTable openFor(Path dir, InferenceModel.Header header, FgramStore.OpenOptions options)
+            throws IOException {
+        FgramStore.OpenOptions o = options.withExpectations(expectationsFor(header));
+        if (Files.isRegularFile(dir.resolve(ShardedStoreManifest.FILE_NAME))) {
+            return ShardedFgramStore.open(dir, o);
+        }
+        return FgramStore.open(dir, o);
+    }
+
+    /**
      * Computes every f-gram vector and writes the store.
      *
      * @return the manifest written
@@ -142,7 +188,7 @@ public final class FgramStorePrecompute {
         progress.start("precompute f-gram store", total);
         try (FgramStoreWriter writer = FgramStoreWriter.builder().path(path).vocabulary(vocabulary).embeddingSize(d)
                 .dtype(dtype).tokenVocabularyFingerprint(tokenVocabularyFingerprint)
-                .modelFingerprint(modelFingerprint).build()) {
+                .modelFingerprint(modelFingerprint).mainModelFingerprint(mainModelFingerprint).build()) {
             for (int from = 0; from < total; from += batchSize) {
                 int count = Math.min(batchSize, total - from);
                 float[] vectors = block.computeFgramVectors(from, count); // (count, E)
@@ -180,6 +226,7 @@ public final class FgramStorePrecompute {
         private VectorDtype dtype;
         private int batchSize = 1024;
         private String tokenVocabularyFingerprint;
+        private String mainModelFingerprint = StoreManifest.UNSPECIFIED;
         private ProgressListener progress = ProgressListener.NONE;
 
         private Builder() {}
@@ -218,6 +265,18 @@ public final class FgramStorePrecompute {
             return this;
         }
 
+        /**
+         * @param fingerprint the fingerprint of the serving weights (token embedding, positions,
+         *     decoder, output head: everything but A_fgram) of the model the block belongs to,
+         *     recorded in the manifest (default {@value StoreManifest#UNSPECIFIED}); a store is then
+         *     refused for another main model ({@link StoreExpectations#withMainModelFingerprint})
+         * @return this
+         */
+        public Builder mainModelFingerprint(String fingerprint) {
+            this.mainModelFingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
+            return this;
+        }
+
         /** @param listener hears the f-grams done (default: nothing) @return this */
         public Builder progress(ProgressListener listener) {
             this.progress = Objects.requireNonNull(listener, "progress");
@@ -240,6 +299,11 @@ public final class FgramStorePrecompute {
             if (tokenVocabularyFingerprint.isBlank() || tokenVocabularyFingerprint.contains("\n")) {
                 throw new IllegalArgumentException("tokenVocabularyFingerprint must be one non-blank line, got '"
                         + tokenVocabularyFingerprint + "'");
+            }
+            if (mainModelFingerprint.isBlank() || mainModelFingerprint.contains("\n")
+                    || mainModelFingerprint.contains("\r")) {
+                throw new IllegalArgumentException("mainModelFingerprint must be one non-blank line, got '"
+                        + mainModelFingerprint + "'");
             }
             VectorDtype chosen = dtype;
             if (chosen == null) {

@@ -28,10 +28,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Vectors are (d) floats; a batch of n is row-major (n, d). Not thread-safe.
  *
+ * <p>The manifest (format {@value StoreManifest#FORMAT_VERSION}) records the fingerprints given
+ * to the builder; the vector file's header records the model and f-gram vocabulary fingerprints
+ * too, so that the vector file is refused by any store whose manifest names another model.
+ *
  * <pre>{@code
  * try (FgramStoreWriter w = FgramStoreWriter.builder()
  *         .path(dir).vocabulary(vocab).embeddingSize(256).dtype(VectorDtype.BFLOAT16)
- *         .tokenVocabularyFingerprint(tokFp).modelFingerprint(modelFp).build()) {
+ *         .tokenVocabularyFingerprint(tokFp).modelFingerprint(modelFp).mainModelFingerprint(mainFp).build()) {
  *     w.addBatch(fgramIds, vectors);
  *     w.commit();
  * }
@@ -40,7 +44,7 @@ import org.slf4j.LoggerFactory;
 public final class FgramStoreWriter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FgramStoreWriter.class);
-    private static final String UNSPECIFIED = "unspecified";
+    private static final String UNSPECIFIED = StoreManifest.UNSPECIFIED;
     private static final int BUFFER_BYTES = 1 << 20;
 
     private final Path target;
@@ -53,6 +57,9 @@ public final class FgramStoreWriter implements AutoCloseable {
     private final String tokenFingerprint;
     private final String fgramFingerprint;
     private final String modelFingerprint;
+    private final String mainModelFingerprint;
+    private final byte[] modelBinding;
+    private final byte[] vocabularyBinding;
     private final int rowBytes;
     private final int vectorBytes;
     private final FileChannel vectors;
@@ -76,6 +83,9 @@ public final class FgramStoreWriter implements AutoCloseable {
         this.tokenFingerprint = b.tokenVocabularyFingerprint;
         this.fgramFingerprint = b.fgramVocabularyFingerprint;
         this.modelFingerprint = b.modelFingerprint;
+        this.mainModelFingerprint = b.mainModelFingerprint;
+        this.modelBinding = StoreManifest.bindingOf(modelFingerprint);
+        this.vocabularyBinding = Arrays.copyOf(StoreManifest.bindingOf(fgramFingerprint), StoreLayout.VOCABULARY_BYTES);
         this.rowBytes = StoreLayout.rowBytes(dtype, d);
         this.vectorBytes = dtype.vectorBytes(d);
         this.scratchTokens = new int[b.maxN];
@@ -90,7 +100,8 @@ public final class FgramStoreWriter implements AutoCloseable {
         try {
             ch = FileChannel.open(tmpDir.resolve(StoreLayout.VECTORS), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
-            ch.write(StoreLayout.header(dtype, d, 0), 0); // rewritten with the row count at commit
+            // rewritten with the row count at commit
+            ch.write(StoreLayout.header(dtype, d, 0, modelBinding, vocabularyBinding), 0);
             ch.position(StoreLayout.HEADER_BYTES);
             this.vectors = ch;
             this.index = StoreLayout.indexBuilder(codec, expected)
@@ -256,7 +267,7 @@ public final class FgramStoreWriter implements AutoCloseable {
         boolean ok = false;
         try {
             flush();
-            vectors.write(StoreLayout.header(dtype, d, count), 0);
+            vectors.write(StoreLayout.header(dtype, d, count, modelBinding, vocabularyBinding), 0);
             long vectorFileBytes = StoreLayout.HEADER_BYTES + count * rowBytes;
             vectors.force(true);
             vectors.close();
@@ -265,8 +276,8 @@ public final class FgramStoreWriter implements AutoCloseable {
             force(indexFile);
             long indexCrc = StoreLayout.crc32cOf(indexFile);
             StoreManifest m = new StoreManifest(StoreManifest.FORMAT_VERSION, d, dtype, codec.maxN(), count,
-                    codec.tokenVocabularySize(), tokenFingerprint, fgramFingerprint, modelFingerprint, vectorFileBytes,
-                    indexCrc);
+                    codec.tokenVocabularySize(), tokenFingerprint, fgramFingerprint, modelFingerprint,
+                    mainModelFingerprint, vectorFileBytes, indexCrc);
             m.write(tmpDir.resolve(StoreManifest.FILE_NAME));
             force(tmpDir.resolve(StoreManifest.FILE_NAME));
             forceDirectory(tmpDir);
@@ -404,6 +415,7 @@ public final class FgramStoreWriter implements AutoCloseable {
         private String tokenVocabularyFingerprint = UNSPECIFIED;
         private String fgramVocabularyFingerprint;
         private String modelFingerprint = UNSPECIFIED;
+        private String mainModelFingerprint = UNSPECIFIED;
 
         private Builder() {}
 
@@ -471,9 +483,24 @@ public final class FgramStoreWriter implements AutoCloseable {
             return this;
         }
 
-        /** @param fingerprint fingerprint of the model weights (default "unspecified") @return this */
+        /**
+         * @param fingerprint fingerprint of the weights the vectors come from (T and A_fgram;
+         *     default "unspecified"); the vector file's header records it too
+         * @return this
+         */
         public Builder modelFingerprint(String fingerprint) {
             this.modelFingerprint = fingerprint;
+            return this;
+        }
+
+        /**
+         * @param fingerprint fingerprint of the serving weights (token embedding, positions,
+         *     decoder, output head: everything but A_fgram) of the model whose A_fgram produced
+         *     the vectors (default "unspecified"), so that a store is refused for another main model
+         * @return this
+         */
+        public Builder mainModelFingerprint(String fingerprint) {
+            this.mainModelFingerprint = fingerprint;
             return this;
         }
 
@@ -526,6 +553,7 @@ public final class FgramStoreWriter implements AutoCloseable {
             checkFingerprint("tokenVocabularyFingerprint", tokenVocabularyFingerprint);
             checkFingerprint("fgramVocabularyFingerprint", fgramVocabularyFingerprint);
             checkFingerprint("modelFingerprint", modelFingerprint);
+            checkFingerprint("mainModelFingerprint", mainModelFingerprint);
             VectorDtype chosen = dtype != null ? dtype
                     : expectedEntries * embeddingSize * 4L <= StoreLayout.CHUNK_BYTES ? VectorDtype.FLOAT32
                             : VectorDtype.BFLOAT16;
@@ -533,8 +561,8 @@ public final class FgramStoreWriter implements AutoCloseable {
         }
 
         private static void checkFingerprint(String name, String value) {
-            if (value == null || value.isEmpty() || value.chars().anyMatch(c -> c == '\n' || c == '\r')) {
-                throw new IllegalArgumentException(name + " must be a non-empty single line, got '" + value + "'");
+            if (value == null || value.isBlank() || value.chars().anyMatch(c -> c == '\n' || c == '\r')) {
+                throw new IllegalArgumentException(name + " must be one non-blank line, got '" + value + "'");
             }
         }
     }

@@ -16,10 +16,13 @@ import java.util.Objects;
  *
  * <p>Opening checks the {@link ShardedStoreManifest} (checksum, format), the caller's
  * expectations against it, and then every shard: present, its manifest's fingerprint equal to the
- * listed one, its own manifest consistent with the whole (d, dtype, K, vocabularies, model) and
- * its size as listed. Any failure refuses the whole store: {@link SconeFormatException} naming the
- * shard and the problem, or {@link StoreMismatchException} when the store is sound but built for
- * something else. Each shard then checks itself as {@link FgramStore#open} does.
+ * listed one, its own manifest consistent with the whole (d, dtype, K, vocabularies, model, main
+ * model) and its size as listed. Any failure refuses the whole store: {@link SconeFormatException}
+ * naming the shard and the problem, or {@link StoreMismatchException} when the store is sound but
+ * built for something else. Each shard then checks itself as {@link FgramStore#open} does,
+ * including that its vector file holds the vectors of its manifest's model.
+ *
+ * <p>Lookups: point, batch over a (B, T) window, and {@link #lookupLast} for incremental decoding.
  */
 public final class ShardedFgramStore implements FgramEmbeddingTable {
 
@@ -28,6 +31,9 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
     private final FgramStore[] shards;
     private final int d;
     private final int maxN;
+    private final FgramKeyCodec codec;
+    /** The single-sequence probe of the walks: the f-gram's own shard only. */
+    private final WindowLookup.Sequence probe;
     private volatile boolean closed;
 
     private ShardedFgramStore(Path dir, ShardedStoreManifest manifest, FgramStore[] shards) {
@@ -36,6 +42,9 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
         this.shards = shards;
         this.d = manifest.embeddingSize();
         this.maxN = manifest.maxN();
+        this.codec = new FgramKeyCodec(manifest.tokenVocabularySize(), maxN);
+        this.probe = (tokens, from, len, dest, offset) -> shards[ShardedStoreManifest.shardOf(tokens, from, len,
+                shards.length)].lookup(tokens, from, len, dest, offset);
     }
 
     /**
@@ -70,7 +79,7 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
         StoreExpectations whole = StoreExpectations.none().withEmbeddingSize(m.embeddingSize()).withDtype(m.dtype())
                 .withMaxN(m.maxN()).withTokenVocabularyFingerprint(m.tokenVocabularyFingerprint())
                 .withFgramVocabularyFingerprint(m.fgramVocabularyFingerprint())
-                .withModelFingerprint(m.modelFingerprint());
+                .withModelFingerprint(m.modelFingerprint()).withMainModelFingerprint(m.mainModelFingerprint());
         int count = m.shardCount();
         FgramStore[] open = new FgramStore[count];
         boolean ok = false;
@@ -148,6 +157,12 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
         return manifest.size();
     }
 
+    /** @return the fingerprint of the weights the vectors came from (the manifest's model fingerprint) */
+    @Override
+    public String fgramModelFingerprint() {
+        return manifest().modelFingerprint();
+    }
+
     /** @return how vectors are stored */
     public VectorDtype dtype() {
         return manifest.dtype();
@@ -204,9 +219,44 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
             boolean zeroUnmatched) {
         checkNotClosed();
         WindowLookup.checkShape(window, batch, length, d, out, matchedLength);
-        return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
-                (tokens, from, len, dest, offset) -> shards[ShardedStoreManifest.shardOf(tokens, from, len,
-                        shards.length)].lookup(tokens, from, len, dest, offset));
+        return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched, probe);
+    }
+
+    /**
+     * For incremental decoding: for each row r in {@code [0, rows)}, row r's tokens are
+     * {@code tokenIds[offsets[r] .. offsets[r] + lengths[r])} (oldest first, {@code lengths[r] >= 1}); finds
+     * the longest f-gram (length 2..K, at most {@code lengths[r]} tokens) that is a suffix of the row, i.e.
+     * ends at its last token, writes its vector to {@code vectors[r * E, (r + 1) * E)} and its length to
+     * {@code matchLengths[r]}; where none matches {@code matchLengths[r] = 0} and the vector slot is left as
+     * it is. Returns the number of matched rows.
+     *
+     * <p>As {@link FgramStore#lookupLast}: the same match as the row's last position in
+     * {@link #lookup(int[], int, int, float[], int[])}, each candidate probed in its own shard only,
+     * longest first, at most K - 1 probes per row; allocates nothing itself (as there); safe from
+     * any number of threads.
+     *
+     * @param tokenIds token ids holding every row
+     * @param offsets where row r starts in {@code tokenIds}, at least {@code rows} long
+     * @param lengths row r's length, at least 1; at least {@code rows} long
+     * @param rows the number of rows, at least 0
+     * @param vectors (rows, E) destination, row-major; only matched rows are written
+     * @param matchLengths (rows) destination: the matched f-gram's length, 0 = none
+     * @return the number of matched rows
+     * @throws IllegalArgumentException for negative rows, an array too short, a row outside
+     *     {@code tokenIds}, a row length below 1, or a token id outside the token vocabulary
+     * @throws IllegalStateException after {@link #close()}
+     * @throws FgramStoreCorruptedException when a matched entry is damaged
+     */
+    @Override
+    public int lookupLast(int[] tokenIds, int[] offsets, int[] lengths, int rows, float[] vectors,
+            int[] matchLengths) {
+        WindowLookup.checkLast(tokenIds, offsets, lengths, rows, d, vectors, matchLengths);
+        for (int r = 0; r < rows; r++) {
+            int n = Math.min(maxN, lengths[r]);
+            codec.checkTokens(tokenIds, offsets[r] + lengths[r] - n, n);
+        }
+        checkNotClosed();
+        return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths, probe);
     }
 
     /**

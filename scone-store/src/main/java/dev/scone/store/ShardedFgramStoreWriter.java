@@ -46,7 +46,8 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
         try {
             for (int s = 0; s < b.shards; s++) {
                 FgramStoreWriter.Builder w = shardWriter(dir, s, b.shards, vocabulary).embeddingSize(b.embeddingSize)
-                        .tokenVocabularyFingerprint(b.tokenVocabularyFingerprint).modelFingerprint(b.modelFingerprint);
+                        .tokenVocabularyFingerprint(b.tokenVocabularyFingerprint).modelFingerprint(b.modelFingerprint)
+                        .mainModelFingerprint(b.mainModelFingerprint);
                 if (b.dtype != null) {
                     w.dtype(b.dtype);
                 }
@@ -114,7 +115,7 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
 
     /**
      * Checks that the {@code shards} shard folders in {@code dir} were written for the same store
-     * (same d, dtype, K, token vocabulary, f-gram vocabulary and model) and writes the sharded
+     * (same d, dtype, K, token vocabulary, f-gram vocabulary, model and main model) and writes the sharded
      * manifest listing them with their fingerprints.
      *
      * @param dir the sharded store folder
@@ -146,6 +147,7 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
                 agree(shardDir, s, "fgramVocabularyFingerprint", first.fgramVocabularyFingerprint(),
                         m.fgramVocabularyFingerprint());
                 agree(shardDir, s, "modelFingerprint", first.modelFingerprint(), m.modelFingerprint());
+                agree(shardDir, s, "mainModelFingerprint", first.mainModelFingerprint(), m.mainModelFingerprint());
             }
             size += m.size();
             list.add(new ShardedStoreManifest.Shard(ShardedStoreManifest.shardFolder(s), m.size(),
@@ -153,7 +155,8 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
         }
         ShardedStoreManifest manifest = new ShardedStoreManifest(ShardedStoreManifest.FORMAT_VERSION,
                 first.embeddingSize(), first.dtype(), first.maxN(), size, first.tokenVocabularySize(),
-                first.tokenVocabularyFingerprint(), first.fgramVocabularyFingerprint(), first.modelFingerprint(), list);
+                first.tokenVocabularyFingerprint(), first.fgramVocabularyFingerprint(), first.modelFingerprint(),
+                first.mainModelFingerprint(), list);
         manifest.write(dir.resolve(ShardedStoreManifest.FILE_NAME));
         return manifest;
     }
@@ -227,8 +230,9 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
         private int shards = -1;
         private int embeddingSize = -1;
         private VectorDtype dtype;
-        private String tokenVocabularyFingerprint = "unspecified";
-        private String modelFingerprint = "unspecified";
+        private String tokenVocabularyFingerprint = StoreManifest.UNSPECIFIED;
+        private String modelFingerprint = StoreManifest.UNSPECIFIED;
+        private String mainModelFingerprint = StoreManifest.UNSPECIFIED;
 
         private Builder() {}
 
@@ -268,9 +272,20 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
             return this;
         }
 
-        /** @param value the model weights' fingerprint @return this */
+        /** @param value the fingerprint of the weights the vectors come from (T and A_fgram) @return this */
         public Builder modelFingerprint(String value) {
             this.modelFingerprint = value;
+            return this;
+        }
+
+        /**
+         * @param value the fingerprint of the serving weights (everything but A_fgram) of the model
+         *     the vectors come from (default {@value StoreManifest#UNSPECIFIED}), recorded in every
+         *     shard and in the sharded manifest
+         * @return this
+         */
+        public Builder mainModelFingerprint(String value) {
+            this.mainModelFingerprint = value;
             return this;
         }
 

@@ -30,7 +30,10 @@ import java.util.zip.CRC32C;
  * length and the vocabulary and model fingerprints: a shard rewritten, or taken from another
  * store, no longer matches.
  *
- * @param formatVersion {@value #FORMAT_VERSION}
+ * <p>Format version 2 adds the {@code mainModelFingerprint} line; version 1 still reads, with
+ * the main-model fingerprint {@value StoreManifest#UNSPECIFIED}.
+ *
+ * @param formatVersion {@value #FORMAT_VERSION} for manifests written now
  * @param embeddingSize d
  * @param dtype how vectors are stored (every shard the same)
  * @param maxN K
@@ -38,19 +41,25 @@ import java.util.zip.CRC32C;
  * @param tokenVocabularySize the token vocabulary's size
  * @param tokenVocabularyFingerprint the token vocabulary's fingerprint
  * @param fgramVocabularyFingerprint {@code FgramVocabulary.fingerprint()} of the whole V_fgram
- * @param modelFingerprint the fingerprint of the weights the vectors come from
+ * @param modelFingerprint the fingerprint of the weights the vectors come from (T and A_fgram)
+ * @param mainModelFingerprint the fingerprint of the serving weights (everything but A_fgram) of
+ *     the model the store was precomputed from, or {@value StoreManifest#UNSPECIFIED}
  * @param shards the shards, shard i at index i
  */
 public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
         int tokenVocabularySize, String tokenVocabularyFingerprint, String fgramVocabularyFingerprint,
-        String modelFingerprint, List<Shard> shards) {
+        String modelFingerprint, String mainModelFingerprint, List<Shard> shards) {
 
     /** The manifest's file name inside a sharded store folder. */
     public static final String FILE_NAME = "sharded-manifest.txt";
     /** The format name on the first line. */
     public static final String FORMAT_NAME = "scone-sharded-fgram-store";
-    /** The format version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /** The format version this code writes (and the newest it reads). */
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest format version this code reads (version 1 has no main-model fingerprint). */
+    public static final int OLDEST_READABLE_VERSION = 1;
+    /** The first format version with the {@code mainModelFingerprint} field. */
+    static final int MAIN_MODEL_VERSION = 2;
     /** How f-grams are assigned to shards, recorded so that a future change is detected. */
     public static final String SHARD_FUNCTION = "floorMod(FgramVocabulary.hash, shards)";
 
@@ -76,12 +85,39 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
         }
     }
 
-    /** Copies the shard list. */
+    /** Copies the shard list and checks the values. */
     public ShardedStoreManifest {
+        Objects.requireNonNull(mainModelFingerprint, "mainModelFingerprint");
         shards = List.copyOf(shards);
         if (shards.isEmpty()) {
             throw new IllegalArgumentException("a sharded store has at least one shard");
         }
+        if (formatVersion < MAIN_MODEL_VERSION && !StoreManifest.UNSPECIFIED.equals(mainModelFingerprint)) {
+            throw new IllegalArgumentException("sharded format version " + formatVersion
+                    + " has no mainModelFingerprint field, got '" + mainModelFingerprint + "'");
+        }
+    }
+
+    /**
+     * A manifest without a main-model fingerprint ({@value StoreManifest#UNSPECIFIED}), as format
+     * version 1 wrote.
+     *
+     * @param formatVersion the sharded format version
+     * @param embeddingSize d
+     * @param dtype how vectors are stored
+     * @param maxN K
+     * @param size S, all shards together
+     * @param tokenVocabularySize the token vocabulary's size
+     * @param tokenVocabularyFingerprint the token vocabulary's fingerprint
+     * @param fgramVocabularyFingerprint V_fgram's fingerprint
+     * @param modelFingerprint the fingerprint of the weights the vectors come from
+     * @param shards the shards
+     */
+    public ShardedStoreManifest(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
+            int tokenVocabularySize, String tokenVocabularyFingerprint, String fgramVocabularyFingerprint,
+            String modelFingerprint, List<Shard> shards) {
+        this(formatVersion, embeddingSize, dtype, maxN, size, tokenVocabularySize, tokenVocabularyFingerprint,
+                fgramVocabularyFingerprint, modelFingerprint, StoreManifest.UNSPECIFIED, shards);
     }
 
     /**
@@ -132,7 +168,7 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
     /** @return the manifest as the single-store manifest of the whole (for expectation checks) */
     StoreManifest asStoreManifest() {
         return new StoreManifest(StoreManifest.FORMAT_VERSION, embeddingSize, dtype, maxN, size, tokenVocabularySize,
-                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint, 0, 0);
+                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint, mainModelFingerprint, 0, 0);
     }
 
     /**
@@ -154,6 +190,9 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
         sb.append("tokenVocabularyFingerprint=").append(tokenVocabularyFingerprint).append('\n');
         sb.append("fgramVocabularyFingerprint=").append(fgramVocabularyFingerprint).append('\n');
         sb.append("modelFingerprint=").append(modelFingerprint).append('\n');
+        if (formatVersion >= MAIN_MODEL_VERSION) {
+            sb.append("mainModelFingerprint=").append(mainModelFingerprint).append('\n');
+        }
         sb.append("shards=").append(shards.size()).append('\n');
         for (int i = 0; i < shards.size(); i++) {
             Shard s = shards.get(i);
@@ -211,9 +250,9 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
             kv.put(line.substring(0, eq), line.substring(eq + 1));
         }
         long version = number(file, kv, "formatVersion");
-        if (version != FORMAT_VERSION) {
+        if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
             throw new SconeFormatException(file, "unknown sharded store format version " + version
-                    + " (this code reads " + FORMAT_VERSION + ")");
+                    + " (this code reads " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION + ")");
         }
         if (!SHARD_FUNCTION.equals(field(file, kv, "shardFunction"))) {
             throw new SconeFormatException(file, "unknown shard function '" + kv.get("shardFunction")
@@ -242,10 +281,12 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
                         + "': " + e.getMessage());
             }
         }
-        return new ShardedStoreManifest(FORMAT_VERSION, (int) number(file, kv, "embeddingSize"), dtype,
+        return new ShardedStoreManifest((int) version, (int) number(file, kv, "embeddingSize"), dtype,
                 (int) number(file, kv, "maxN"), number(file, kv, "size"), (int) number(file, kv, "tokenVocabularySize"),
                 field(file, kv, "tokenVocabularyFingerprint"), field(file, kv, "fgramVocabularyFingerprint"),
-                field(file, kv, "modelFingerprint"), shards);
+                field(file, kv, "modelFingerprint"),
+                version >= MAIN_MODEL_VERSION ? field(file, kv, "mainModelFingerprint") : StoreManifest.UNSPECIFIED,
+                shards);
     }
 
     private static String field(Path file, Map<String, String> kv, String key) throws SconeFormatException {

@@ -13,14 +13,34 @@ import java.util.Objects;
  * @param maxN expected K
  * @param tokenVocabularyFingerprint expected token vocabulary fingerprint
  * @param fgramVocabularyFingerprint expected {@code FgramVocabulary.fingerprint()}
- * @param modelFingerprint expected model weights fingerprint
+ * @param modelFingerprint expected fingerprint of the weights the vectors come from (T and A_fgram)
+ * @param mainModelFingerprint expected fingerprint of the serving weights (everything but
+ *     A_fgram) of the model the store was precomputed from; a store written without one
+ *     ({@value StoreManifest#UNSPECIFIED}) is refused when this is set
  */
 public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Integer maxN,
-        String tokenVocabularyFingerprint, String fgramVocabularyFingerprint, String modelFingerprint) {
+        String tokenVocabularyFingerprint, String fgramVocabularyFingerprint, String modelFingerprint,
+        String mainModelFingerprint) {
+
+    /**
+     * Expectations without a main-model fingerprint.
+     *
+     * @param embeddingSize expected d
+     * @param dtype expected vector dtype
+     * @param maxN expected K
+     * @param tokenVocabularyFingerprint expected token vocabulary fingerprint
+     * @param fgramVocabularyFingerprint expected {@code FgramVocabulary.fingerprint()}
+     * @param modelFingerprint expected fingerprint of the weights the vectors come from
+     */
+    public StoreExpectations(Integer embeddingSize, VectorDtype dtype, Integer maxN,
+            String tokenVocabularyFingerprint, String fgramVocabularyFingerprint, String modelFingerprint) {
+        this(embeddingSize, dtype, maxN, tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint,
+                null);
+    }
 
     /** @return expectations that check nothing */
     public static StoreExpectations none() {
-        return new StoreExpectations(null, null, null, null, null, null);
+        return new StoreExpectations(null, null, null, null, null, null, null);
     }
 
     /**
@@ -29,7 +49,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withEmbeddingSize(int d) {
         return new StoreExpectations(d, dtype, maxN, tokenVocabularyFingerprint, fgramVocabularyFingerprint,
-                modelFingerprint);
+                modelFingerprint, mainModelFingerprint);
     }
 
     /**
@@ -38,7 +58,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withDtype(VectorDtype expected) {
         return new StoreExpectations(embeddingSize, Objects.requireNonNull(expected, "dtype"), maxN,
-                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint);
+                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint, mainModelFingerprint);
     }
 
     /**
@@ -47,7 +67,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withMaxN(int k) {
         return new StoreExpectations(embeddingSize, dtype, k, tokenVocabularyFingerprint, fgramVocabularyFingerprint,
-                modelFingerprint);
+                modelFingerprint, mainModelFingerprint);
     }
 
     /**
@@ -56,7 +76,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withTokenVocabularyFingerprint(String fingerprint) {
         return new StoreExpectations(embeddingSize, dtype, maxN, Objects.requireNonNull(fingerprint, "fingerprint"),
-                fgramVocabularyFingerprint, modelFingerprint);
+                fgramVocabularyFingerprint, modelFingerprint, mainModelFingerprint);
     }
 
     /**
@@ -65,7 +85,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withFgramVocabularyFingerprint(String fingerprint) {
         return new StoreExpectations(embeddingSize, dtype, maxN, tokenVocabularyFingerprint,
-                Objects.requireNonNull(fingerprint, "fingerprint"), modelFingerprint);
+                Objects.requireNonNull(fingerprint, "fingerprint"), modelFingerprint, mainModelFingerprint);
     }
 
     /**
@@ -84,7 +104,17 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
      */
     public StoreExpectations withModelFingerprint(String fingerprint) {
         return new StoreExpectations(embeddingSize, dtype, maxN, tokenVocabularyFingerprint, fgramVocabularyFingerprint,
-                Objects.requireNonNull(fingerprint, "fingerprint"));
+                Objects.requireNonNull(fingerprint, "fingerprint"), mainModelFingerprint);
+    }
+
+    /**
+     * @param fingerprint expected fingerprint of the serving weights (everything but A_fgram) of
+     *     the model the store was precomputed from
+     * @return a copy that also checks it; a store written without a main-model fingerprint is then refused
+     */
+    public StoreExpectations withMainModelFingerprint(String fingerprint) {
+        return new StoreExpectations(embeddingSize, dtype, maxN, tokenVocabularyFingerprint, fgramVocabularyFingerprint,
+                modelFingerprint, Objects.requireNonNull(fingerprint, "fingerprint"));
     }
 
     /** @throws StoreMismatchException at the first field that differs */
@@ -95,6 +125,13 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
         check(store, "tokenVocabularyFingerprint", tokenVocabularyFingerprint, m.tokenVocabularyFingerprint());
         check(store, "fgramVocabularyFingerprint", fgramVocabularyFingerprint, m.fgramVocabularyFingerprint());
         check(store, "modelFingerprint", modelFingerprint, m.modelFingerprint());
+        if (mainModelFingerprint != null && !mainModelFingerprint.equals(m.mainModelFingerprint())
+                && StoreManifest.UNSPECIFIED.equals(m.mainModelFingerprint())) {
+            throw new StoreMismatchException(store, "mainModelFingerprint", mainModelFingerprint,
+                    m.mainModelFingerprint(),
+                    "the store was written without a main-model fingerprint and must be precomputed again");
+        }
+        check(store, "mainModelFingerprint", mainModelFingerprint, m.mainModelFingerprint());
     }
 
     private static void check(java.nio.file.Path store, String field, Object expected, Object actual) {

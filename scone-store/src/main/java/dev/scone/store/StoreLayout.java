@@ -7,6 +7,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.zip.CRC32C;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
@@ -14,13 +16,34 @@ import net.openhft.chronicle.map.ChronicleMapBuilder;
 /**
  * The files of a store folder and the vector file's header.
  *
- * <p>Vector file: a 64-byte header (magic, format version, dtype, d, row bytes, row count,
- * CRC32C of the header), then one row per f-gram: the encoded vector followed by a CRC32C of
- * (the f-gram's index key bytes, the encoded vector). Because the row checksum covers the key,
- * an index entry that was damaged into pointing at another f-gram's row fails the check.
+ * <p>Vector file: a 64-byte little-endian header, then one row per f-gram: the encoded vector
+ * followed by a CRC32C of (the f-gram's index key bytes, the encoded vector). Because the row
+ * checksum covers the key, an index entry that was damaged into pointing at another f-gram's row
+ * fails the check.
  *
- * <p>Format version 2 stores no Bloom filter file: the reader rebuilds the filter from the index
- * (version 1 stores carried a {@code filter.bin}, which version 2 readers ignore).
+ * <p>The header, format version {@value #VECTOR_VERSION}:
+ *
+ * <pre>
+ * offset  bytes  field
+ *      0      4  magic "SCNV"
+ *      4      4  vector file format version (2; version 1 ends after the row count)
+ *      8      4  dtype (VectorDtype ordinal)
+ *     12      4  d
+ *     16      4  row bytes
+ *     20      4  reserved, 0
+ *     24      8  rows
+ *     32     16  model: the manifest's modelFingerprint as 16 bytes (StoreManifest#bindingOf)
+ *     48      8  f-gram vocabulary: the first 8 of those bytes of fgramVocabularyFingerprint
+ *     56      4  reserved, 0
+ *     60      4  CRC32C of bytes 0..60
+ * </pre>
+ *
+ * <p>The model and vocabulary bytes bind the vectors to the manifest: a vector file of another
+ * store, even one over the same V_fgram (same index, same size), is refused at open. Version 1
+ * files (no binding) still open under manifests of format versions 1 and 2.
+ *
+ * <p>Store format version 2 and later store no Bloom filter file: the reader rebuilds the filter
+ * from the index (version 1 stores carried a {@code filter.bin}, which later readers ignore).
  */
 final class StoreLayout {
 
@@ -28,10 +51,18 @@ final class StoreLayout {
     static final String INDEX = "index.cm";
 
     static final int VECTOR_MAGIC = 0x564E4353; // "SCNV" little-endian
-    static final int VECTOR_VERSION = 1;
+    static final int VECTOR_VERSION = 2;
+    /** The vector file format version without model binding. */
+    static final int UNBOUND_VECTOR_VERSION = 1;
     static final int HEADER_BYTES = 64;
+    static final int MODEL_AT = 32;
+    static final int MODEL_BYTES = 16;
+    static final int VOCABULARY_AT = 48;
+    static final int VOCABULARY_BYTES = 8;
     /** Rows are mapped in chunks of at most this many bytes (one MappedByteBuffer holds < 2 GiB). */
     static final long CHUNK_BYTES = 1L << 30;
+
+    private static final HexFormat HEX = HexFormat.of();
 
     private StoreLayout() {}
 
@@ -43,17 +74,38 @@ final class StoreLayout {
         return (int) Math.max(1, CHUNK_BYTES / rowBytes);
     }
 
-    static ByteBuffer header(VectorDtype dtype, int d, long rows) {
+    /**
+     * A version-{@value #VECTOR_VERSION} header.
+     *
+     * @param model the model binding, {@value #MODEL_BYTES} bytes
+     * @param vocabulary the f-gram vocabulary binding, {@value #VOCABULARY_BYTES} bytes
+     */
+    static ByteBuffer header(VectorDtype dtype, int d, long rows, byte[] model, byte[] vocabulary) {
+        if (model.length != MODEL_BYTES || vocabulary.length != VOCABULARY_BYTES) {
+            throw new IllegalArgumentException("bindings of " + model.length + " and " + vocabulary.length
+                    + " bytes, expected " + MODEL_BYTES + " and " + VOCABULARY_BYTES);
+        }
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         h.putInt(0, VECTOR_MAGIC).putInt(4, VECTOR_VERSION).putInt(8, dtype.ordinal()).putInt(12, d)
-                .putInt(16, rowBytes(dtype, d)).putLong(24, rows);
-        CRC32C crc = new CRC32C();
-        crc.update(h.array(), 0, HEADER_BYTES - 4);
-        h.putInt(HEADER_BYTES - 4, (int) crc.getValue());
+                .putInt(16, rowBytes(dtype, d)).putLong(24, rows).put(MODEL_AT, model).put(VOCABULARY_AT, vocabulary);
+        sealHeader(h);
         return h;
     }
 
-    /** Checks a vector file's header against its manifest. */
+    /** Writes the header's CRC32C (over its first 60 bytes) into its last 4 bytes. */
+    static void sealHeader(ByteBuffer h) {
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, HEADER_BYTES - 4);
+        h.putInt(HEADER_BYTES - 4, (int) crc.getValue());
+    }
+
+    /**
+     * Checks a vector file's header against its manifest: magic, checksum, version, shape, and
+     * (version {@value #VECTOR_VERSION}) that it holds the vectors of the manifest's model and
+     * f-gram vocabulary.
+     *
+     * @throws SconeFormatException naming the vector file and the problem
+     */
     static void checkHeader(Path file, ByteBuffer h, StoreManifest m) throws SconeFormatException {
         if (h.getInt(0) != VECTOR_MAGIC) {
             throw new SconeFormatException(file, "not an f-gram vector file (bad magic)");
@@ -65,8 +117,10 @@ final class StoreLayout {
         if ((int) crc.getValue() != h.getInt(HEADER_BYTES - 4)) {
             throw new SconeFormatException(file, "header checksum mismatch: the vector file header is damaged");
         }
-        if (h.getInt(4) != VECTOR_VERSION) {
-            throw new SconeFormatException(file, "unknown vector file format version " + h.getInt(4));
+        int version = h.getInt(4);
+        if (version != VECTOR_VERSION && version != UNBOUND_VECTOR_VERSION) {
+            throw new SconeFormatException(file, "unknown vector file format version " + version + " (this code reads "
+                    + UNBOUND_VECTOR_VERSION + " and " + VECTOR_VERSION + ")");
         }
         int dtype = h.getInt(8);
         if (dtype != m.dtype().ordinal() || h.getInt(12) != m.embeddingSize() || h.getLong(24) != m.size()
@@ -75,6 +129,35 @@ final class StoreLayout {
                     + h.getLong(24) + ") contradicts the manifest (" + m.dtype() + ", d=" + m.embeddingSize()
                     + ", size=" + m.size() + ")");
         }
+        if (version == UNBOUND_VECTOR_VERSION) {
+            if (m.formatVersion() >= StoreManifest.MAIN_MODEL_VERSION) {
+                throw new SconeFormatException(file, "the vector file belongs to another store (version-1 vectors of"
+                        + " an unrecorded model, manifest of format " + m.formatVersion() + " says model "
+                        + m.modelFingerprint() + ")");
+            }
+            return;
+        }
+        byte[] model = new byte[MODEL_BYTES];
+        h.get(MODEL_AT, model);
+        byte[] expected = m.vectorBinding();
+        if (!Arrays.equals(model, expected)) {
+            throw new SconeFormatException(file, "the vector file belongs to another store (vectors of model "
+                    + HEX.formatHex(model) + ", manifest says " + recorded(m.modelFingerprint(), expected) + ")");
+        }
+        byte[] vocabulary = new byte[VOCABULARY_BYTES];
+        h.get(VOCABULARY_AT, vocabulary);
+        expected = m.vocabularyBinding();
+        if (!Arrays.equals(vocabulary, expected)) {
+            throw new SconeFormatException(file, "the vector file belongs to another store (vectors of f-gram"
+                    + " vocabulary " + HEX.formatHex(vocabulary) + ", manifest says "
+                    + recorded(m.fgramVocabularyFingerprint(), expected) + ")");
+        }
+    }
+
+    /** A manifest fingerprint, with the header bytes it stands for when they are not its own prefix. */
+    private static String recorded(String fingerprint, byte[] binding) {
+        String hex = HEX.formatHex(binding);
+        return fingerprint.startsWith(hex) ? fingerprint : fingerprint + ", recorded as " + hex;
     }
 
     /** The Chronicle Map builder of the key index (byte[] exact key -> 4-byte row index). */

@@ -21,7 +21,19 @@ public final class StoreMismatchException extends IllegalStateException {
      * @param actual the store's value
      */
     public StoreMismatchException(Path store, String field, String expected, String actual) {
-        super(store + ": manifest field " + field + " is '" + actual + "' but '" + expected + "' was expected");
+        this(store, field, expected, actual, null);
+    }
+
+    /**
+     * @param store the store folder
+     * @param field the manifest field that differs
+     * @param expected the caller's value
+     * @param actual the store's value
+     * @param remedy what it means and what to do, appended to the message; {@code null}: nothing
+     */
+    public StoreMismatchException(Path store, String field, String expected, String actual, String remedy) {
+        super(store + ": manifest field " + field + " is '" + actual + "' but '" + expected + "' was expected"
+                + (remedy == null ? "" : ": " + remedy));
         this.field = field;
         this.expected = expected;
         this.actual = actual;

@@ -85,6 +85,7 @@ class FgramStoreTest {
         assertEquals(vocab.fingerprint(), m.fgramVocabularyFingerprint());
         assertEquals("tok-v1", m.tokenVocabularyFingerprint());
         assertEquals("model-v1", m.modelFingerprint());
+        assertEquals(StoreManifest.UNSPECIFIED, m.mainModelFingerprint());
     }
 
     @Test
@@ -238,6 +239,10 @@ class FgramStoreTest {
             windows.add(w);
             expected.add(out);
         }
+        StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 200, r);
+        float[] lastExpected = new float[rows.count() * StoreFixtures.D];
+        int[] lastLengths = new int[rows.count()];
+        f32.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), lastExpected, lastLengths);
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
             List<Future<Boolean>> results = new ArrayList<>();
@@ -246,12 +251,19 @@ class FgramStoreTest {
                     results.add(pool.submit(() -> {
                         float[] out = new float[batch * length * StoreFixtures.D];
                         int[] matched = new int[batch * length];
+                        float[] last = new float[lastExpected.length];
+                        int[] lastMatched = new int[lastLengths.length];
                         for (int rep = 0; rep < 20; rep++) {
                             for (int i = 0; i < windows.size(); i++) {
                                 store.lookupBatch(windows.get(i), batch, length, out, matched);
                                 if (!Arrays.equals(out, expected.get(i))) {
                                     return false;
                                 }
+                            }
+                            store.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), last,
+                                    lastMatched);
+                            if (!Arrays.equals(last, lastExpected) || !Arrays.equals(lastMatched, lastLengths)) {
+                                return false;
                             }
                         }
                         return true;
@@ -287,6 +299,8 @@ class FgramStoreTest {
                 "abc", vocab.fingerprint());
         assertMismatch(StoreExpectations.none().withModelFingerprint("model-v2"), "modelFingerprint", "model-v2",
                 "model-v1");
+        assertMismatch(StoreExpectations.none().withMainModelFingerprint("main-v1"), "mainModelFingerprint",
+                "main-v1", StoreManifest.UNSPECIFIED);
     }
 
     private void assertMismatch(StoreExpectations e, String field, String expected, String actual) {
@@ -333,11 +347,12 @@ class FgramStoreTest {
             assertEquals(7, old.lookup(vocab.tokens(7), 0, vocab.length(7), out, 0));
             assertArrayEquals(Arrays.copyOfRange(vectors, 7 * StoreFixtures.D, 8 * StoreFixtures.D), out);
         }
-        new StoreManifest(3, m.embeddingSize(), m.dtype(), m.maxN(), m.size(), m.tokenVocabularySize(),
-                m.tokenVocabularyFingerprint(), m.fgramVocabularyFingerprint(), m.modelFingerprint(),
-                m.vectorFileBytes(), m.indexChecksum()).write(file);
+        new StoreManifest(StoreManifest.FORMAT_VERSION + 1, m.embeddingSize(), m.dtype(), m.maxN(), m.size(),
+                m.tokenVocabularySize(), m.tokenVocabularyFingerprint(), m.fgramVocabularyFingerprint(),
+                m.modelFingerprint(), m.vectorFileBytes(), m.indexChecksum()).write(file);
         SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(copy));
-        assertTrue(e.getMessage().contains("unknown store format version 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("unknown store format version " + (StoreManifest.FORMAT_VERSION + 1)),
+                e.getMessage());
     }
 
     @Test
@@ -539,6 +554,130 @@ class FgramStoreTest {
         assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(4)
                 .vocabulary(vocab).modelFingerprint("two\nlines").build());
         assertFalse(Files.exists(p));
+    }
+
+    @Test
+    void lookupLastEqualsTheLastPositionOfTheBatchLookupForEveryDtypeAndIndexMode() {
+        Random r = new Random(21);
+        StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 2000, r);
+        for (FgramStore store : List.of(f32, f32Heap, bf16, int8)) {
+            int[] histogram = StoreFixtures.checkLookupLast(vocab, rows, StoreFixtures.D, store::lookupLast, store);
+            String what = store.dtype() + " " + store.indexMode() + ": " + Arrays.toString(histogram);
+            assertTrue(histogram[0] > 200, "rows without a match: " + what);
+            for (int n = 2; n <= StoreFixtures.K; n++) {
+                assertTrue(histogram[n] > 20, "rows matching " + n + " tokens: " + what);
+            }
+        }
+        int ones = 0;
+        int longer = 0;
+        for (int len : rows.lengths()) {
+            ones += len == 1 ? 1 : 0;
+            longer += len > StoreFixtures.K ? 1 : 0;
+        }
+        assertTrue(ones > 20 && longer > 500, ones + " rows of one token, " + longer + " longer than K");
+        // zero rows: nothing read or written
+        assertEquals(0, f32.lookupLast(new int[0], new int[0], new int[0], 0, new float[0], new int[0]));
+    }
+
+    @Test
+    void lookupLastNeverReachesBeforeTheRowStart() {
+        int[] g = StoreFixtures.PLANTED[2]; // {100, 200, 300, 400}; its suffixes are no f-grams
+        assertTrue(vocab.find(g) >= 0);
+        for (int[] q : new int[][] {{200, 300, 400}, {300, 400}, {9, 100, 200, 300}, {100, 200, 300}, {200, 300}}) {
+            assertTrue(vocab.find(q) < 0, Arrays.toString(q));
+        }
+        int[] tokens = {9, 100, 200, 300, 400, 9};
+        int d = StoreFixtures.D;
+        for (FgramStore store : List.of(f32, f32Heap)) {
+            float[] v = new float[3 * d];
+            int[] m = new int[3];
+            // rows: the whole f-gram; the same end without its first token; ending before the f-gram ends
+            int count = store.lookupLast(tokens, new int[] {1, 2, 0}, new int[] {4, 3, 4}, 3, v, m);
+            assertEquals(1, count);
+            assertArrayEquals(new int[] {4, 0, 0}, m);
+            assertArrayEquals(Arrays.copyOfRange(vectors, vocab.find(g) * d, (vocab.find(g) + 1) * d),
+                    Arrays.copyOfRange(v, 0, d));
+        }
+        // {0, 4999, 0} and its suffix {4999, 0} are both f-grams: the row decides which matches
+        int[] t = {0, 4999, 0};
+        int[] m = new int[2];
+        f32Heap.lookupLast(t, new int[] {0, 1}, new int[] {3, 2}, 2, new float[2 * d], m);
+        assertArrayEquals(new int[] {3, 2}, m);
+    }
+
+    @Test
+    void lookupLastRejectsBadArgumentsBeforeWritingAnything() {
+        int d = StoreFixtures.D;
+        int[] tokens = {1, 2, 3, 7, 8};
+        int[] offsets = {0, 3};
+        int[] lengths = {3, 2};
+        float[] v = new float[2 * d];
+        int[] m = {-5, -5};
+        assertLastRefused("rows must be >= 0, got -1", tokens, offsets, lengths, -1, v, m);
+        assertLastRefused("offsets of 1", tokens, new int[] {0}, lengths, 2, v, m);
+        assertLastRefused("lengths of 1", tokens, offsets, new int[] {3}, 2, v, m);
+        assertLastRefused("matchLengths of 1", tokens, offsets, lengths, 2, v, new int[1]);
+        assertLastRefused("vectors of " + (2 * d - 1) + " floats", tokens, offsets, lengths, 2, new float[2 * d - 1],
+                m);
+        assertLastRefused("row 1 has length 0, expected >= 1", tokens, offsets, new int[] {3, 0}, 2, v, m);
+        assertLastRefused("row 1 = tokenIds[3, 6) lies outside tokenIds of 5 ids", tokens, offsets,
+                new int[] {3, 3}, 2, v, m);
+        assertLastRefused("row 1 = tokenIds[-1, 1) lies outside", tokens, new int[] {0, -1}, lengths, 2, v, m);
+        assertLastRefused("token id 5000 at position 4 is outside the token vocabulary", new int[] {1, 2, 3, 7, 5000},
+                offsets, lengths, 2, v, m);
+        assertArrayEquals(new int[] {-5, -5}, m, "nothing written on refusal");
+        assertArrayEquals(new float[2 * d], v);
+        // the same arguments, corrected, match both rows
+        assertEquals(2, f32.lookupLast(tokens, offsets, lengths, 2, v, m));
+        assertArrayEquals(new int[] {3, 2}, m);
+    }
+
+    private void assertLastRefused(String message, int[] tokens, int[] offsets, int[] lengths, int rows, float[] v,
+            int[] m) {
+        for (FgramStore store : List.of(f32, f32Heap)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> store.lookupLast(tokens, offsets, lengths, rows, v, m));
+            assertTrue(e.getMessage().contains(message), e.getMessage());
+        }
+    }
+
+    @Test
+    void lookupLastAfterCloseIsRefused() throws IOException {
+        FgramStore store = FgramStore.open(f32Dir);
+        int[] g = vocab.tokens(0);
+        int[] m = new int[1];
+        assertEquals(1, store.lookupLast(g, new int[] {0}, new int[] {g.length}, 1, new float[StoreFixtures.D], m));
+        store.close();
+        assertThrows(IllegalStateException.class,
+                () -> store.lookupLast(g, new int[] {0}, new int[] {g.length}, 1, new float[StoreFixtures.D], m));
+    }
+
+    @Test
+    void lookupLastAllocatesNothingPerCall() {
+        java.lang.management.ThreadMXBean bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(bean instanceof com.sun.management.ThreadMXBean,
+                "no per-thread allocation counter on this JVM");
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) bean;
+        org.junit.jupiter.api.Assumptions.assumeTrue(threads.isThreadAllocatedMemorySupported()
+                && threads.isThreadAllocatedMemoryEnabled(), "per-thread allocation counting is off");
+        StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 64, new Random(31));
+        float[] v = new float[rows.count() * StoreFixtures.D];
+        int[] m = new int[rows.count()];
+        // the heap index only: Chronicle Map itself allocates (about 192 bytes) on every query
+        for (FgramStore store : List.of(f32Heap, int8)) {
+            assertEquals(FgramStore.IndexMode.HEAP, store.indexMode());
+            int calls = 20_000;
+            for (int i = 0; i < calls; i++) { // warm up: thread-local buffers, compiled code
+                store.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), v, m);
+            }
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                store.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), v, m);
+            }
+            long bytes = threads.getCurrentThreadAllocatedBytes() - before;
+            // one object per call would be at least 16 bytes a call; allow for the counter's own noise
+            assertTrue(bytes < calls, store.dtype() + ": " + bytes + " bytes allocated in " + calls + " calls");
+        }
     }
 
     static Path copyStore(Path from, String name) throws IOException {

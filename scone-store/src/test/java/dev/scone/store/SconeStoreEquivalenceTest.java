@@ -19,6 +19,10 @@ import dev.scone.core.CausalLanguageModelBlock;
 import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
 import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.FgramCombine;
+import dev.scone.core.TableEmbeddingBlock;
+import dev.scone.core.InferenceModel;
+import dev.scone.core.LanguageModel;
 import dev.scone.core.ParameterFingerprint;
 import dev.scone.core.ProbingFgramMatcher;
 import dev.scone.core.SconeEmbeddingBlock;
@@ -62,6 +66,7 @@ class SconeStoreEquivalenceTest {
 
     private NDManager manager;
     private FgramVocabulary vocab;
+    private LanguageModel trained;
     private CausalLanguageModelBlock model;
     private SconeEmbeddingBlock scone;
     private FgramStore f32;
@@ -77,8 +82,9 @@ class SconeStoreEquivalenceTest {
     void buildModelAndStores() throws IOException {
         manager = NDManager.newBaseManager();
         vocab = vocabulary(new Random(3));
-        model = newModel(11);
-        scone = (SconeEmbeddingBlock) model.inputEmbedding();
+        trained = newModel(11);
+        model = trained.block();
+        scone = trained.sconeEmbedding();
         Random r = new Random(5);
         tokens = new int[ROWS * CONTEXT];
         for (int i = 0; i < tokens.length; i++) {
@@ -98,7 +104,6 @@ class SconeStoreEquivalenceTest {
 
     @AfterAll
     void close() {
-        scone.useFgramModel();
         for (AutoCloseable c : new AutoCloseable[] {f32, bf16, int8, manager}) {
             try {
                 if (c != null) {
@@ -128,12 +133,12 @@ class SconeStoreEquivalenceTest {
         return FgramVocabulary.of(V, K, grams, counts);
     }
 
-    private CausalLanguageModelBlock newModel(int seed) {
+    private LanguageModel newModel(int seed) {
         LanguageModelConfig config = new LanguageModelConfig(V, CONTEXT, E, 2, 2, 32, false, 0f,
                 FgramModelConfig.of(E, 1, 2, 32, K));
-        CausalLanguageModelBlock m = CausalLanguageModelBlock.scone(config, vocab);
+        LanguageModel m = LanguageModel.scone(config, vocab);
         Engine.getInstance().setRandomSeed(seed);
-        m.initialize(manager, DataType.FLOAT32, new Shape(ROWS, CONTEXT), new Shape(ROWS, CONTEXT));
+        m.block().initialize(manager, DataType.FLOAT32, new Shape(ROWS, CONTEXT), new Shape(ROWS, CONTEXT));
         return m;
     }
 
@@ -175,12 +180,16 @@ class SconeStoreEquivalenceTest {
         }
     }
 
+    /** The embedding block or the whole model at inference: T and the store, no A_fgram. */
     private float[] forwardWithTable(ai.djl.nn.Block block, FgramEmbeddingTable store) {
-        scone.useTable(store);
-        try {
-            return forward(block);
-        } finally {
-            scone.useFgramModel();
+        if (block == scone) {
+            return forward(new TableEmbeddingBlock(scone.tokenEmbedding(), store, FgramCombine.REPLACE));
+        }
+        if (block != model) {
+            throw new IllegalArgumentException("the fixture's embedding block or model");
+        }
+        try (NDManager serving = manager.newSubManager()) {
+            return forward(InferenceModel.fromTrained(trained, store, TOKENS_FP, serving).block());
         }
     }
 
@@ -237,7 +246,6 @@ class SconeStoreEquivalenceTest {
         assertTrue(maxAbsDiff(refEmbeddings, emb) <= F32_TOLERANCE, "embeddings " + maxAbsDiff(refEmbeddings, emb));
         float[] logits = forwardWithTable(model, f32);
         assertTrue(maxAbsDiff(refLogits, logits) <= F32_TOLERANCE, "logits " + maxAbsDiff(refLogits, logits));
-        assertNull(scone.table());
     }
 
     /**
@@ -340,13 +348,20 @@ class SconeStoreEquivalenceTest {
         Path dir = f32.path();
         FgramStore.OpenOptions heap = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP);
         // other weights, same architecture and vocabulary
-        CausalLanguageModelBlock other = newModel(12);
-        SconeEmbeddingBlock otherScone = (SconeEmbeddingBlock) other.inputEmbedding();
+        LanguageModel other = newModel(12);
+        SconeEmbeddingBlock otherScone = other.sconeEmbedding();
         StoreMismatchException e = assertThrows(StoreMismatchException.class,
                 () -> FgramStorePrecompute.open(dir, otherScone, TOKENS_FP, heap));
         assertEquals("modelFingerprint", e.field());
         assertEquals(ParameterFingerprint.of(otherScone), e.expected());
         assertEquals(ParameterFingerprint.of(scone), e.actual());
+        // the same through the other model's inference export, which holds no A_fgram
+        Path otherExport = tmp.resolve("other.inference");
+        InferenceModel.export(other, otherExport, TOKENS_FP, null);
+        e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.openFor(dir,
+                InferenceModel.readHeader(otherExport), heap));
+        assertEquals("modelFingerprint", e.field());
+        assertEquals(ParameterFingerprint.of(otherScone), e.expected());
         // another token vocabulary
         e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.open(dir, scone, "other", heap));
         assertEquals("tokenVocabularyFingerprint", e.field());
@@ -374,9 +389,31 @@ class SconeStoreEquivalenceTest {
     }
 
     @Test
+    void precomputeRecordsTheMainModelFingerprint() throws IOException {
+        Path dir = tmp.resolve("main-model");
+        String main = "main-model-under-test";
+        StoreManifest m = FgramStorePrecompute.builder().block(scone).path(dir).dtype(VectorDtype.INT8).batchSize(1000)
+                .tokenVocabularyFingerprint(TOKENS_FP).mainModelFingerprint(main).build().run();
+        assertEquals(main, m.mainModelFingerprint());
+        assertEquals(ParameterFingerprint.of(scone), m.modelFingerprint());
+        StoreExpectations expected = FgramStorePrecompute.expectationsFor(scone, TOKENS_FP);
+        try (FgramStore store = FgramStore.open(dir, FgramStore.OpenOptions.defaults()
+                .withExpectations(expected.withMainModelFingerprint(main)))) {
+            assertEquals(main, store.manifest().mainModelFingerprint());
+        }
+        StoreMismatchException e = assertThrows(StoreMismatchException.class, () -> FgramStore.open(dir,
+                FgramStore.OpenOptions.defaults().withExpectations(expected.withMainModelFingerprint("another"))));
+        assertEquals("mainModelFingerprint", e.field());
+        assertEquals(main, e.actual());
+        // the stores precomputed without one
+        e = assertThrows(StoreMismatchException.class, () -> FgramStore.open(f32.path(),
+                FgramStore.OpenOptions.defaults().withExpectations(expected.withMainModelFingerprint(main))));
+        assertTrue(e.getMessage().contains("must be precomputed again"), e.getMessage());
+    }
+
+    @Test
     void weightFingerprintIsStableAndSeesOneChangedWeight() {
-        CausalLanguageModelBlock again = newModel(11);
-        SconeEmbeddingBlock againScone = (SconeEmbeddingBlock) again.inputEmbedding();
+        SconeEmbeddingBlock againScone = newModel(11).sconeEmbedding();
         String fp = ParameterFingerprint.of(scone);
         assertTrue(fp.matches("[0-9a-f]{32}"), fp);
         assertEquals(fp, ParameterFingerprint.of(againScone), "same seed, same weights, same fingerprint");
@@ -397,30 +434,34 @@ class SconeStoreEquivalenceTest {
         NDArray tokenIds = manager.create(tokens, new Shape(ROWS, CONTEXT));
         ParameterStore ps = new ParameterStore(manager, false);
 
+        Path exportFile = tmp.resolve("readme.inference");
+
         // --- README sample ---
-        // After training: run A_fgram over every f-gram once and write the vectors into a store.
-        SconeEmbeddingBlock scone = (SconeEmbeddingBlock) model.inputEmbedding();
+        // After training (`trained` is the LanguageModel): run A_fgram over every f-gram once and write
+        // the vectors into a store, and export what serving needs: T, positions, decoder, head.
         FgramStorePrecompute.builder()
-                .block(scone)
+                .block(trained.sconeEmbedding())
+                .mainModelFingerprint(InferenceModel.mainModelFingerprint(trained.block()))
                 .path(storeDir)
                 .dtype(VectorDtype.BFLOAT16) // or FLOAT32 (exact), INT8 (a quarter of the space)
                 .tokenVocabularyFingerprint(tokenizerFingerprint)
                 .progress(new ProgressBarListener("f-grams"))
                 .build()
                 .run();
+        InferenceModel.export(trained, exportFile, tokenizerFingerprint, null);
 
-        // Inference: open the store for this model (other weights, vocabularies or sizes are refused)
-        // and let the SCONE embedding read from it; A_fgram no longer runs.
-        try (FgramStore store = FgramStorePrecompute.open(storeDir, scone, tokenizerFingerprint,
-                FgramStore.OpenOptions.defaults())) {
-            scone.useTable(store);
-            NDArray logits = model.forward(ps, new NDList(tokenIds), false).singletonOrThrow(); // (B, T, V)
+        // Serving: no A_fgram, no V_fgram. Open the store for the export (a store of other weights,
+        // vocabularies or sizes is refused), then load the model over it.
+        InferenceModel.Header header = InferenceModel.readHeader(exportFile);
+        try (FgramEmbeddingTable store = FgramStorePrecompute.openFor(storeDir, header,
+                FgramStore.OpenOptions.defaults());
+                NDManager serving = NDManager.newBaseManager()) {
+            InferenceModel served = InferenceModel.load(exportFile, store, serving);
+            NDArray logits = served.block().forward(new ParameterStore(serving, false), new NDList(tokenIds), false)
+                    .singletonOrThrow(); // (B, T, V)
             // --- end of sample ---
-            scone.useFgramModel();
             assertEquals(new Shape(ROWS, CONTEXT, V), logits.getShape());
             assertLogitsWithin(logits.toFloatArray(), 0x1p-8f);
-        } finally {
-            scone.useFgramModel();
         }
     }
 
@@ -435,6 +476,9 @@ class SconeStoreEquivalenceTest {
         e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().block(scone)
                 .path(tmp.resolve("x")).tokenVocabularyFingerprint("a\nb").build());
         assertTrue(e.getMessage().contains("one non-blank line"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().block(scone)
+                .path(tmp.resolve("x")).tokenVocabularyFingerprint("t").mainModelFingerprint(" ").build());
+        assertTrue(e.getMessage().contains("mainModelFingerprint must be one non-blank line"), e.getMessage());
     }
 
     private static float maxAbsDiff(float[] a, float[] b) {

@@ -26,9 +26,14 @@ class ShardedFgramStoreTest {
     private static final int S = 600;
 
     private Path sharded(Path dir, FgramVocabulary vocab, float[] vectors, int shards, String model) throws IOException {
+        return sharded(dir, vocab, vectors, shards, model, StoreManifest.UNSPECIFIED);
+    }
+
+    private Path sharded(Path dir, FgramVocabulary vocab, float[] vectors, int shards, String model, String mainModel)
+            throws IOException {
         try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab).shards(shards)
                 .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint("tok-v1")
-                .modelFingerprint(model).build()) {
+                .modelFingerprint(model).mainModelFingerprint(mainModel).build()) {
             for (int id = vocab.size() - 1; id >= 0; id--) { // any order
                 w.add(id, vectors, id * StoreFixtures.D);
             }
@@ -145,6 +150,106 @@ class ShardedFgramStoreTest {
         assertTrue(e.getMessage().contains("no sharded manifest"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab)
                 .shards(0).embeddingSize(4).build());
+    }
+
+    @Test
+    void lookupLastEqualsTheSingleStoresAndTheBatchLookupsLastPosition() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        float[] vectors = StoreFixtures.vectors(S, 2);
+        Path single = tmp.resolve("single");
+        StoreFixtures.write(single, vocab, vectors, VectorDtype.FLOAT32);
+        Path dir = sharded(tmp.resolve("sharded"), vocab, vectors, 3, "model-v1");
+        StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 1500, new Random(17));
+        int d = StoreFixtures.D;
+        for (FgramStore.IndexMode mode : new FgramStore.IndexMode[] {FgramStore.IndexMode.HEAP,
+                FgramStore.IndexMode.CHRONICLE}) {
+            FgramStore.OpenOptions options = FgramStore.OpenOptions.defaults().withIndexMode(mode);
+            try (FgramStore one = FgramStore.open(single, options);
+                    ShardedFgramStore many = ShardedFgramStore.open(dir, options)) {
+                int[] histogram = StoreFixtures.checkLookupLast(vocab, rows, d, many::lookupLast, many);
+                assertTrue(histogram[0] > 100 && histogram[2] > 20 && histogram[3] > 20 && histogram[4] > 20,
+                        mode + ": " + Arrays.toString(histogram));
+                float[] a = new float[rows.count() * d];
+                float[] c = new float[a.length];
+                int[] la = new int[rows.count()];
+                int[] lc = new int[rows.count()];
+                assertEquals(one.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), a, la),
+                        many.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), c, lc));
+                assertArrayEquals(la, lc);
+                assertArrayEquals(a, c, 0f);
+
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> many.lookupLast(rows.tokens(), rows.offsets(), new int[] {0}, 1, a, la));
+                assertTrue(e.getMessage().contains("row 0 has length 0"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> many.lookupLast(new int[] {1, -3}, new int[] {0}, new int[] {2}, 1, a, la));
+                assertTrue(e.getMessage().contains("token id -3"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> many.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(),
+                                new float[d], la));
+                assertTrue(e.getMessage().contains("vectors of " + d + " floats"), e.getMessage());
+            }
+        }
+        ShardedFgramStore closed = ShardedFgramStore.open(dir);
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> closed.lookupLast(rows.tokens(), rows.offsets(),
+                rows.lengths(), rows.count(), new float[rows.count() * d], new int[rows.count()]));
+    }
+
+    @Test
+    void theMainModelFingerprintIsCarriedAndChecked() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        float[] vectors = StoreFixtures.vectors(S, 2);
+        Path dir = sharded(tmp.resolve("a"), vocab, vectors, 3, "model-v1", "main-1");
+        ShardedStoreManifest m = ShardedStoreManifest.read(dir.resolve(ShardedStoreManifest.FILE_NAME));
+        assertEquals(2, ShardedStoreManifest.FORMAT_VERSION);
+        assertEquals(ShardedStoreManifest.FORMAT_VERSION, m.formatVersion());
+        assertEquals("main-1", m.mainModelFingerprint());
+        assertTrue(Files.readString(dir.resolve(ShardedStoreManifest.FILE_NAME))
+                .contains("\nmodelFingerprint=model-v1\nmainModelFingerprint=main-1\n"));
+        for (int s = 0; s < 3; s++) {
+            assertEquals("main-1", StoreManifest.read(dir.resolve(ShardedStoreManifest.shardFolder(s))
+                    .resolve(StoreManifest.FILE_NAME)).mainModelFingerprint());
+        }
+        try (ShardedFgramStore s = ShardedFgramStore.open(dir, FgramStore.OpenOptions.defaults().withExpectations(
+                StoreExpectations.none().withModelFingerprint("model-v1").withMainModelFingerprint("main-1")))) {
+            assertEquals("main-1", s.manifest().mainModelFingerprint());
+        }
+        StoreMismatchException e = assertThrows(StoreMismatchException.class, () -> ShardedFgramStore.open(dir,
+                FgramStore.OpenOptions.defaults().withExpectations(StoreExpectations.none()
+                        .withMainModelFingerprint("main-2"))));
+        assertEquals("mainModelFingerprint", e.field());
+        assertTrue(e.getMessage().contains("'main-1'") && e.getMessage().contains("'main-2'"), e.getMessage());
+
+        // written without one: refused when one is expected, and a sharded manifest of format 1 still reads
+        Path without = sharded(tmp.resolve("b"), vocab, vectors, 2, "model-v1");
+        e = assertThrows(StoreMismatchException.class, () -> ShardedFgramStore.open(without,
+                FgramStore.OpenOptions.defaults().withExpectations(StoreExpectations.none()
+                        .withMainModelFingerprint("main-1"))));
+        assertTrue(e.getMessage().contains("written without a main-model fingerprint and must be precomputed again"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        Path file = without.resolve(ShardedStoreManifest.FILE_NAME);
+        ShardedStoreManifest w = ShardedStoreManifest.read(file);
+        new ShardedStoreManifest(1, w.embeddingSize(), w.dtype(), w.maxN(), w.size(), w.tokenVocabularySize(),
+                w.tokenVocabularyFingerprint(), w.fgramVocabularyFingerprint(), w.modelFingerprint(), w.shards())
+                .write(file);
+        assertFalse(Files.readString(file).contains("mainModelFingerprint"));
+        try (ShardedFgramStore s = ShardedFgramStore.open(without)) {
+            assertEquals(1, s.manifest().formatVersion());
+            assertEquals(StoreManifest.UNSPECIFIED, s.manifest().mainModelFingerprint());
+            assertEquals(S, s.size());
+        }
+
+        // shards of another main model (same model, same vectors) are not published together
+        Path other = sharded(tmp.resolve("c"), vocab, vectors, 3, "model-v1", "main-2");
+        Path shard1 = dir.resolve(ShardedStoreManifest.shardFolder(1));
+        deleteTree(shard1);
+        copyTree(other.resolve(ShardedStoreManifest.shardFolder(1)), shard1);
+        SconeFormatException f = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
+        assertTrue(f.getMessage().contains("shard 1 of 3 has fingerprint"), f.getMessage());
+        f = assertThrows(SconeFormatException.class, () -> ShardedFgramStoreWriter.publish(dir, 3));
+        assertTrue(f.getMessage().contains("mainModelFingerprint=main-2 but shard 0 says main-1"), f.getMessage());
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

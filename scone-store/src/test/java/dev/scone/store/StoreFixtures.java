@@ -115,6 +115,106 @@ final class StoreFixtures {
         return w;
     }
 
+    /**
+     * Rows for a last-position lookup, laid out anywhere in one token array (rows overlap).
+     *
+     * @param tokens the token array
+     * @param offsets where each row starts
+     * @param lengths each row's length, at least 1
+     */
+    record Rows(int[] tokens, int[] offsets, int[] lengths) {
+        int count() {
+            return offsets.length;
+        }
+    }
+
+    /**
+     * {@code count} rows in a mix: short ones of 1..K+2 tokens, short ones ending with an f-gram
+     * of the vocabulary, rows longer than K, and rows over ids outside the dense alphabet (which
+     * rarely match).
+     */
+    static Rows rows(FgramVocabulary vocab, int count, Random r) {
+        int dense = 7000;
+        int[] tokens = window(vocab, 1, dense + 1000, r);
+        for (int i = dense; i < tokens.length; i++) {
+            tokens[i] = 1000 + r.nextInt(3000);
+        }
+        int[] offsets = new int[count];
+        int[] lengths = new int[count];
+        for (int i = 0; i < count; i++) {
+            int len;
+            int from;
+            switch (i % 4) {
+                case 0 -> {
+                    len = 1 + r.nextInt(K + 2);
+                    from = r.nextInt(dense - len);
+                }
+                case 1 -> {
+                    int id = r.nextInt(vocab.size());
+                    int n = vocab.length(id);
+                    len = n + r.nextInt(K + 3 - n);
+                    from = r.nextInt(dense - len);
+                    vocab.copyTokens(id, tokens, from + len - n);
+                }
+                case 2 -> {
+                    len = K + 1 + r.nextInt(40);
+                    from = r.nextInt(dense - len);
+                }
+                default -> {
+                    len = 1 + r.nextInt(12);
+                    from = dense + r.nextInt(tokens.length - dense - len);
+                }
+            }
+            offsets[i] = from;
+            lengths[i] = len;
+        }
+        return new Rows(tokens, offsets, lengths);
+    }
+
+    /** A last-position lookup, as {@code FgramStore.lookupLast}. */
+    @FunctionalInterface
+    interface LastLookup {
+        int lookupLast(int[] tokenIds, int[] offsets, int[] lengths, int rows, float[] vectors, int[] matchLengths);
+    }
+
+    /**
+     * Checks a last-position lookup over {@code rows} against the batch table lookup of each row
+     * on its own ((1, length) window: its last position) and against brute force over the
+     * vocabulary: same lengths, same vectors bit for bit, unmatched vector slots left as they were.
+     *
+     * @return how many rows matched an f-gram of each length (index 0: unmatched)
+     */
+    static int[] checkLookupLast(FgramVocabulary vocab, Rows rows, int d, LastLookup last,
+            dev.scone.core.FgramEmbeddingTable table) {
+        int n = rows.count();
+        float[] vectors = new float[n * d];
+        java.util.Arrays.fill(vectors, 7f);
+        int[] lengths = new int[n];
+        java.util.Arrays.fill(lengths, -1);
+        int matched = last.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), n, vectors, lengths);
+        int[] histogram = new int[vocab.maxN() + 1];
+        int expectedMatched = 0;
+        for (int i = 0; i < n; i++) {
+            int len = rows.lengths()[i];
+            int[] row = java.util.Arrays.copyOfRange(rows.tokens(), rows.offsets()[i], rows.offsets()[i] + len);
+            float[] out = new float[len * d];
+            java.util.Arrays.fill(out, 7f);
+            int[] ml = new int[len];
+            table.lookup(row, 1, len, out, ml);
+            int id = bruteForce(vocab, row, 1, len)[len - 1];
+            String what = "row " + i + " " + java.util.Arrays.toString(row);
+            org.junit.jupiter.api.Assertions.assertEquals(id < 0 ? 0 : vocab.length(id), ml[len - 1], what);
+            org.junit.jupiter.api.Assertions.assertEquals(ml[len - 1], lengths[i], what);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(
+                    java.util.Arrays.copyOfRange(out, (len - 1) * d, len * d),
+                    java.util.Arrays.copyOfRange(vectors, i * d, (i + 1) * d), 0f, what);
+            histogram[lengths[i]]++;
+            expectedMatched += lengths[i] > 0 ? 1 : 0;
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(expectedMatched, matched);
+        return histogram;
+    }
+
     /** Brute force: the id of the longest f-gram ending at each position, within its row, or -1. */
     static int[] bruteForce(FgramVocabulary vocab, int[] window, int batch, int length) {
         int[] ids = new int[batch * length];
