@@ -4,6 +4,7 @@ import dev.scone.spark.cli.Args;
 import dev.scone.spark.cli.Spark;
 import dev.scone.spark.io.HadoopFiles;
 import dev.scone.store.ShardedStoreManifest;
+import dev.scone.store.StoreManifest;
 import dev.scone.store.VectorDtype;
 import java.io.PrintStream;
 import java.util.Locale;
@@ -17,17 +18,21 @@ import org.apache.spark.api.java.JavaSparkContext;
  * <pre>
  * PrecomputeMain --vocabulary VOCABULARY_FILE --checkpoint CHECKPOINT --output STORE_DIR
  *                [--shards 8] [--partitions 8] [--batch-size 1024] [--dtype float32|bfloat16|int8]
- *                [--token-fingerprint FP | --compaction COMPACTION_FILE] [--master local[2]]
+ *                [--token-fingerprint FP | --compaction COMPACTION_FILE] [--main-model-fingerprint FP]
+ *                [--master local[2]]
  * </pre>
  *
  * The token vocabulary fingerprint recorded in the store follows the example pipeline's
  * convention: {@code compaction-sha256:HEX} of the compaction file when token ids were compacted
  * ({@code --compaction}), else {@code ids-0..V-1}; {@code --token-fingerprint} sets it verbatim.
+ * {@code --main-model-fingerprint} records the fingerprint of the model's serving weights
+ * (everything but A_fgram), so that the store is refused for another main model; without it the
+ * store records none.
  */
 public final class PrecomputeMain {
 
     private static final Set<String> KNOWN = Set.of("vocabulary", "checkpoint", "output", "shards", "partitions",
-            "batch-size", "dtype", "token-fingerprint", "compaction", "master", "help");
+            "batch-size", "dtype", "token-fingerprint", "compaction", "main-model-fingerprint", "master", "help");
 
     private PrecomputeMain() {}
 
@@ -41,7 +46,8 @@ public final class PrecomputeMain {
         if (a.has("help") || argv.length == 0) {
             out.println("usage: PrecomputeMain --vocabulary VOCABULARY_FILE --checkpoint CHECKPOINT --output STORE_DIR"
                     + " [--shards 8] [--partitions 8] [--batch-size 1024] [--dtype float32|bfloat16|int8]"
-                    + " [--token-fingerprint FP | --compaction COMPACTION_FILE] [--master local[2]]");
+                    + " [--token-fingerprint FP | --compaction COMPACTION_FILE] [--main-model-fingerprint FP]"
+                    + " [--master local[2]]");
             return;
         }
         VectorDtype dtype = a.has("dtype") ? VectorDtype.valueOf(a.required("dtype").toUpperCase(Locale.ROOT)) : null;
@@ -55,7 +61,8 @@ public final class PrecomputeMain {
                         .tokenVocabularySize() - 1);
             }
             SparkStorePrecompute.Settings settings = new SparkStorePrecompute.Settings(a.integer("shards", 8),
-                    a.integer("partitions", 8), a.integer("batch-size", 1024), dtype, tokenFp);
+                    a.integer("partitions", 8), a.integer("batch-size", 1024), dtype, tokenFp,
+                    a.get("main-model-fingerprint", StoreManifest.UNSPECIFIED));
             long t0 = System.nanoTime();
             ShardedStoreManifest m = new SparkStorePrecompute(spark, settings).run(a.required("vocabulary"),
                     new CheckpointModelSource(a.required("checkpoint"), spark.hadoopConfiguration()),

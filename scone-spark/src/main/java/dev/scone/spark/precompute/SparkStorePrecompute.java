@@ -62,10 +62,26 @@ public final class SparkStorePrecompute {
      * @param dtype how vectors are stored; {@code null}: as {@link FgramStorePrecompute} chooses
      *     (float32 up to 1 GiB of float32 payload, else bfloat16)
      * @param tokenVocabularyFingerprint the token vocabulary's fingerprint, recorded in the store
+     * @param mainModelFingerprint the fingerprint of the serving weights (everything but A_fgram)
+     *     of the model, recorded in the store; {@value StoreManifest#UNSPECIFIED} when not known
      */
     public record Settings(int shards, int computePartitions, int batchSize, VectorDtype dtype,
-            String tokenVocabularyFingerprint) implements java.io.Serializable {
-        private static final long serialVersionUID = 1L;
+            String tokenVocabularyFingerprint, String mainModelFingerprint) implements java.io.Serializable {
+        private static final long serialVersionUID = 2L;
+
+        /**
+         * Settings without a main-model fingerprint ({@value StoreManifest#UNSPECIFIED}).
+         *
+         * @param shards store shards, at least 1
+         * @param computePartitions tasks running A_fgram, at least 1
+         * @param batchSize f-grams per A_fgram batch, at least 1
+         * @param dtype how vectors are stored, or {@code null}
+         * @param tokenVocabularyFingerprint the token vocabulary's fingerprint
+         */
+        public Settings(int shards, int computePartitions, int batchSize, VectorDtype dtype,
+                String tokenVocabularyFingerprint) {
+            this(shards, computePartitions, batchSize, dtype, tokenVocabularyFingerprint, StoreManifest.UNSPECIFIED);
+        }
 
         /**
          * Checks every value.
@@ -86,6 +102,12 @@ public final class SparkStorePrecompute {
             if (tokenVocabularyFingerprint.isBlank() || tokenVocabularyFingerprint.contains("\n")) {
                 throw new IllegalArgumentException("tokenVocabularyFingerprint must be one non-blank line, got '"
                         + tokenVocabularyFingerprint + "'");
+            }
+            Objects.requireNonNull(mainModelFingerprint, "mainModelFingerprint");
+            if (mainModelFingerprint.isBlank() || mainModelFingerprint.contains("\n")
+                    || mainModelFingerprint.contains("\r")) {
+                throw new IllegalArgumentException("mainModelFingerprint must be one non-blank line, got '"
+                        + mainModelFingerprint + "'");
             }
         }
     }
@@ -140,6 +162,7 @@ public final class SparkStorePrecompute {
         }
         List<Integer> batchIds = IntStream.range(0, batches).boxed().toList();
         String tokenFp = settings.tokenVocabularyFingerprint();
+        String mainFp = settings.mainModelFingerprint();
         JavaPairRDD<Integer, Tuple2<Integer, float[]>> vectors = spark
                 .parallelize(batchIds, Math.max(1, Math.min(settings.computePartitions(), batches)))
                 .mapPartitionsToPair(it -> {
@@ -154,7 +177,8 @@ public final class SparkStorePrecompute {
                 });
         List<Integer> written = run(() -> vectors.partitionBy(new HashPartitioner(shards))
                 .mapPartitionsWithIndex((shard, it) -> {
-                    writeShard(shard, it, vocabularyFile, conf, storeDir, shards, d, dtype, tokenFp, modelFingerprint);
+                    writeShard(shard, it, vocabularyFile, conf, storeDir, shards, d, dtype, tokenFp, modelFingerprint,
+                            mainFp);
                     return List.of(shard).iterator();
                 }, true).collect());
         if (written.size() != shards) {
@@ -190,7 +214,7 @@ public final class SparkStorePrecompute {
 
     private static void writeShard(int shard, Iterator<Tuple2<Integer, Tuple2<Integer, float[]>>> records,
             String vocabularyFile, HadoopConf conf, String storeDir, int shards, int d, VectorDtype dtype,
-            String tokenFp, String modelFp) throws IOException {
+            String tokenFp, String modelFp, String mainFp) throws IOException {
         FgramVocabulary vocabulary = HadoopFiles.readVocabulary(vocabularyFile, conf.get());
         Path localDir = HadoopFiles.localPath(storeDir, conf.get());
         Path dir = localDir != null ? localDir : Files.createTempDirectory("scone-shard");
@@ -198,7 +222,7 @@ public final class SparkStorePrecompute {
             int[] g = new int[vocabulary.maxN()];
             try (FgramStoreWriter w = ShardedFgramStoreWriter.shardWriter(dir, shard, shards, vocabulary)
                     .embeddingSize(d).dtype(dtype).tokenVocabularyFingerprint(tokenFp).modelFingerprint(modelFp)
-                    .build()) {
+                    .mainModelFingerprint(mainFp).build()) {
                 while (records.hasNext()) {
                     Tuple2<Integer, Tuple2<Integer, float[]>> r = records.next();
                     if (r._1() != shard) {

@@ -91,17 +91,18 @@ class SparkStorePrecomputeTest {
 
         Path sharded = tmp.resolve("sharded");
         ShardedStoreManifest m = new SparkStorePrecompute(LocalSpark.get(),
-                new SparkStorePrecompute.Settings(3, 2, batch, VectorDtype.FLOAT32, TOKENS_FP))
+                new SparkStorePrecompute.Settings(3, 2, batch, VectorDtype.FLOAT32, TOKENS_FP, "main-under-test"))
                 .run(vocabFile.toString(), new CheckpointModelSource(ckpt.toString(),
                         LocalSpark.get().hadoopConfiguration()), sharded.toUri().toString());
         assertEquals(3, m.shardCount());
         assertEquals(vocab.size(), m.size());
         assertEquals(modelFp, m.modelFingerprint());
+        assertEquals("main-under-test", m.mainModelFingerprint());
 
         try (FgramStore one = FgramStore.open(single); ShardedFgramStore many = ShardedFgramStore.open(sharded,
                 FgramStore.OpenOptions.defaults().withExpectations(dev.scone.store.StoreExpectations.none()
                         .withFgramVocabulary(vocab).withModelFingerprint(modelFp)
-                        .withTokenVocabularyFingerprint(TOKENS_FP)))) {
+                        .withTokenVocabularyFingerprint(TOKENS_FP).withMainModelFingerprint("main-under-test")))) {
             many.verify();
             assertEquals(one.size(), many.size());
             float[] a = new float[E];
@@ -142,5 +143,8 @@ class SparkStorePrecomputeTest {
         assertThrows(IllegalArgumentException.class, () -> new SparkStorePrecompute.Settings(1, 0, 1, null, "t"));
         assertThrows(IllegalArgumentException.class, () -> new SparkStorePrecompute.Settings(1, 1, 0, null, "t"));
         assertThrows(IllegalArgumentException.class, () -> new SparkStorePrecompute.Settings(1, 1, 1, null, " "));
+        assertThrows(IllegalArgumentException.class, () -> new SparkStorePrecompute.Settings(1, 1, 1, null, "t", " "));
+        assertEquals(dev.scone.store.StoreManifest.UNSPECIFIED,
+                new SparkStorePrecompute.Settings(1, 1, 1, null, "t").mainModelFingerprint());
     }
 }
