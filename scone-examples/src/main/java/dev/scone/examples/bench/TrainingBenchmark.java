@@ -1,5 +1,6 @@
 package dev.scone.examples.bench;
 
+import dev.scone.core.FgramCombine;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.WindowDataset;
@@ -129,10 +130,10 @@ public final class TrainingBenchmark implements Callable<Integer> {
         double[] sums = new double[2];
         double[] cpuSums = new double[2];
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
-            LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), size.context, size.embedding, size.layers,
-                    size.heads, size.ffn, false, 0f, null);
-            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(size.embedding, size.fgramLayers, size.heads, size.ffn,
-                    vocabulary.maxN(), 0f));
+            LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), size.context, size.embedding,
+                    size.layers, size.heads, size.ffn, false, 0f, null, size.inputNorm, FgramCombine.REPLACE);
+            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(size.embedding, size.fgramLayers,
+                    size.heads, size.ffn, vocabulary.maxN(), 0f, size.fgramOutput)).withFgramCombine(size.fgramCombine);
             WindowDataset windows = LanguageModel.windows(corpus, size.context, vocabulary);
             log.printf(Locale.ROOT, "training split: %,d tokens, V = %,d, %,d windows of %d; %,d f-grams (K = %d);"
                     + " B = %d, E = %d, %d layers, %d heads, FFN %d, A_fgram %d layer(s); %d warm-up + %d timed steps,"
