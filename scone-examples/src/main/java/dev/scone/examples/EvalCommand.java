@@ -3,56 +3,85 @@ package dev.scone.examples;
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
+import dev.scone.core.InferenceModel;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.data.WindowDataset;
 import dev.scone.core.train.Evaluation;
 import dev.scone.core.train.PerplexityResult;
+import dev.scone.fgram.corpus.CompactingTokenizer;
+import dev.scone.fgram.corpus.InMemoryTokenCorpus;
+import dev.scone.fgram.corpus.TokenCompaction;
+import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.corpus.Tokenizer;
+import dev.scone.fgram.corpus.Tokenizers;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
-import dev.scone.store.FgramStore;
-import dev.scone.store.FgramStorePrecompute;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
+import dev.scone.store.FgramStoreCorruptedException;
+import dev.scone.store.StoreMismatchException;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Measures a trained model's perplexity on a token-id file, split by f-gram match, either through
- * A_fgram (training mode) or through a precomputed f-gram embedding table (the inference path).
+ * Measures a trained model's perplexity on a token-id file or on a folder of text, split by f-gram
+ * match: through A_fgram (the checkpoint, training mode), through an in-memory precomputed table, or
+ * served from an inference export and its store (no A_fgram, no V_fgram: the store's own matches
+ * split the result).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Perplexity of a trained model on a token-id file, split by f-gram match.")
+        description = "Perplexity of a trained model on a token-id file or a folder of .txt files, split by f-gram match.")
 public final class EvalCommand implements Callable<Integer> {
 
     /**
      * What an evaluation measured.
      *
      * @param result the perplexity, split by match
-     * @param throughTable whether f-gram vectors came from a precomputed table
+     * @param throughTable whether f-gram vectors came from a precomputed table or store
      * @param seconds evaluation time (table precomputation excluded)
      * @param tokensPerSecond evaluated tokens per second
      */
     public record Result(PerplexityResult result, boolean throughTable, double seconds, double tokensPerSecond) {}
 
-    @Option(names = "--model", required = true, description = "Model folder from 'scone train' (its final.ckpt), or a checkpoint file.")
+    @Option(names = "--model", required = true, description = "Model folder from 'scone train' (its final.ckpt), a"
+            + " checkpoint, or (with --store, or for a baseline) an inference export from 'scone export' or a folder holding"
+            + " one.")
     Path model;
 
     @Option(names = "--data", description = "Token-id file to evaluate on (default: ${DEFAULT-VALUE}).")
     Path data = Path.of("out", "tokens", "heldout.tok");
 
-    @Option(names = "--fgrams", description = "F-gram vocabulary file (default: the model folder's fgrams.bin).")
+    @Option(names = "--text", description = "Evaluate on this folder of .txt documents instead, tokenized with --tokenizer"
+            + " and the model's token compaction.")
+    Path text;
+
+    @Option(names = "--tokenizer", description = "The tokenizer.json the model's corpus was tokenized with, for --text"
+            + " (default: <data>/gpt2/tokenizer.json).")
+    Path tokenizerJson;
+
+    @Option(names = "--fgrams", description = "F-gram vocabulary file (default: the model folder's fgrams.bin; not used"
+            + " with --store).")
     Path fgrams;
 
-    @Option(names = "--through-table", description = "Precompute every f-gram's vector and look them up (inference path).")
+    @Option(names = "--through-table", description = "Precompute every f-gram's vector in memory and serve the model from"
+            + " T and that table.")
     boolean throughTable;
 
-    @Option(names = "--store", description = "Read f-gram vectors from this store folder ('scone precompute', or a sharded store): the inference path.")
+    @Option(names = "--store", description = "Serve a SCONE model from its inference export and this store folder ('scone"
+            + " precompute', or a sharded store): the inference path.")
     Path store;
 
-    @Option(names = "--token-compaction", description = "The compaction file the store was built against (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--token-compaction", description = "The token compaction file (default: ${DEFAULT-VALUE}; an"
+            + " export's own compaction wins).")
     Path compaction = Path.of("out", "tokens", "compaction.cmp");
 
     @Option(names = "--batch", description = "Windows per forward pass (default: ${DEFAULT-VALUE}).")
@@ -64,22 +93,29 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try {
-            run(model, data, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
+            if (text != null) {
+                Path json = tokenizerJson != null ? tokenizerJson
+                        : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
+                runOnText(model, text, json, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
+            } else {
+                run(model, data, fgrams, throughTable, store, batch, maxWindows, System.out);
+            }
             return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            // Bad options or a damaged input file: say what is wrong, without a stack trace.
+        } catch (IllegalArgumentException | SconeFormatException | StoreMismatchException
+                | FgramStoreCorruptedException e) {
+            // Bad options, a damaged input file or files that do not belong together: one line, no stack trace.
             System.err.println("eval: " + e.getMessage());
             return 2;
         }
     }
 
     /**
-     * Evaluates a trained model.
+     * Evaluates a trained model through A_fgram or an in-memory table (the checkpoint path).
      *
-     * @param model a model folder (its {@code final.ckpt}, else {@code checkpoint.ckpt}) or a checkpoint file
+     * @param model a model folder or a checkpoint file
      * @param data the token-id file
      * @param fgrams the vocabulary file, or null for the model folder's {@code fgrams.bin} (when present)
-     * @param throughTable whether to evaluate a SCONE model through a precomputed table
+     * @param throughTable whether to serve a SCONE model from T and an in-memory precomputed table
      * @param batch windows per forward pass
      * @param maxWindows cap on windows (0 = all)
      * @param log where to print the figures
@@ -88,77 +124,173 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path data, Path fgrams, boolean throughTable, int batch, long maxWindows,
             PrintStream log) throws Exception {
-        return run(model, data, fgrams, throughTable, null, null, batch, maxWindows, log);
+        return run(model, data, fgrams, throughTable, null, batch, maxWindows, log);
     }
 
     /**
-     * Evaluates a trained model, optionally reading f-gram vectors from a store.
+     * Evaluates a trained model on a token-id file.
      *
-     * @param model a model folder or a checkpoint file
+     * @param model a model folder or checkpoint, or with a store (or for a baseline) an inference export
      * @param data the token-id file
      * @param fgrams the vocabulary file, or null for the model folder's {@code fgrams.bin} (when present)
-     * @param throughTable whether to evaluate a SCONE model through an in-memory precomputed table
-     * @param store a store folder from {@code scone precompute} to read f-gram vectors from, or null
-     * @param compaction the token compaction file the store was built against, or null
+     * @param throughTable whether to serve a SCONE model from T and an in-memory precomputed table
+     * @param store a store folder to serve a SCONE model's export from, or null
      * @param batch windows per forward pass
      * @param maxWindows cap on windows (0 = all)
      * @param log where to print the figures
      * @return the figures
      * @throws Exception when reading fails, or the model, vocabulary and store do not fit
      */
-    public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, Path compaction,
-            int batch, long maxWindows, PrintStream log) throws Exception {
+    public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, int batch,
+            long maxWindows, PrintStream log) throws Exception {
+        requireFile(data, "--data");
+        try (TokenIdFile corpus = TokenIdFile.open(data)) {
+            return evaluate(model, corpus, data.toString(), fgrams, throughTable, store, batch, maxWindows, log);
+        }
+    }
+
+    /**
+     * Evaluates a trained model on a folder of text documents: each {@code .txt} file (by name order) is
+     * one document, tokenized with the tokenizer and the model's token compaction.
+     *
+     * @param model as for {@link #run(Path, Path, Path, boolean, Path, int, long, PrintStream)}
+     * @param text the folder
+     * @param tokenizerJson the tokenizer the model's training corpus was tokenized with
+     * @param fgrams the vocabulary file, or null
+     * @param throughTable whether to serve a SCONE model from an in-memory table
+     * @param store a store folder, or null
+     * @param compaction the token compaction file, or null (an export's own compaction wins)
+     * @param batch windows per forward pass
+     * @param maxWindows cap on windows (0 = all)
+     * @param log where to print the figures
+     * @return the figures
+     * @throws Exception when reading fails or the parts do not fit
+     */
+    public static Result runOnText(Path model, Path text, Path tokenizerJson, Path fgrams, boolean throughTable,
+            Path store, Path compaction, int batch, long maxWindows, PrintStream log) throws Exception {
+        if (!Files.isDirectory(text)) {
+            throw new IllegalArgumentException("--text " + text + " is not a folder of .txt documents");
+        }
+        requireFile(tokenizerJson, "--tokenizer");
+        List<Path> files;
+        try (Stream<Path> s = Files.list(text)) {
+            files = s.filter(p -> p.getFileName().toString().endsWith(".txt") && Files.isRegularFile(p)).sorted()
+                    .toList();
+        }
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("--text " + text + " holds no .txt file");
+        }
+        TokenCompaction c = ServingModels.isExport(model) || (store != null && Files.isDirectory(model))
+                ? ServingModels.compactionOf(InferenceModel.readHeader(ServingModels.exportOf(model)), compaction,
+                        ServingModels.exportOf(model))
+                : compaction != null && Files.exists(compaction) ? TokenCompaction.load(compaction) : null;
+        int[][] docs = new int[files.size()][];
+        int vocabularySize;
+        try (Tokenizer base = Tokenizers.open(tokenizerJson);
+                Tokenizer tokenizer = c == null ? base : new CompactingTokenizer(base, c)) {
+            vocabularySize = tokenizer.vocabularySize();
+            for (int i = 0; i < docs.length; i++) {
+                docs[i] = tokenizer.encode(Files.readString(files.get(i), StandardCharsets.UTF_8));
+            }
+        }
+        TokenCorpus corpus = new InMemoryTokenCorpus(docs, vocabularySize);
+        if (corpus.tokenCount() < 2) {
+            throw new IllegalArgumentException("--text " + text + " holds fewer than 2 tokens: nothing to evaluate");
+        }
+        log.printf(Locale.ROOT, "tokenized %,d documents of %s: %,d tokens (V = %,d%s)%n", docs.length, text,
+                corpus.tokenCount(), vocabularySize, c == null ? "" : ", compacted");
+        return evaluate(model, corpus, text.toString(), fgrams, throughTable, store, batch, maxWindows, log);
+    }
+
+    private static Result evaluate(Path model, TokenCorpus corpus, String dataName, Path fgrams, boolean throughTable,
+            Path store, int batch, long maxWindows, PrintStream log) throws Exception {
         if (throughTable && store != null) {
             throw new IllegalArgumentException("give at most one of --through-table and --store");
         }
-        try (NDManager manager = NDManager.newBaseManager(); TokenIdFile corpus = TokenIdFile.open(data)) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            if (store != null || ServingModels.isExport(model)) {
+                return evaluateExport(model, corpus, dataName, fgrams, store, batch, maxWindows, manager, log);
+            }
             TrainedModels.Loaded loaded = TrainedModels.load(model, fgrams, manager);
             LanguageModel m = loaded.model();
             FgramVocabulary vocabulary = loaded.vocabulary();
-            Path checkpoint = loaded.checkpoint();
-            if ((throughTable || store != null) && !m.isScone()) {
-                throw new IllegalArgumentException("--through-table needs a SCONE model; " + checkpoint
+            if (throughTable && !m.isScone()) {
+                throw new IllegalArgumentException("--through-table needs a SCONE model; " + loaded.checkpoint()
                         + " holds a baseline");
             }
             WindowDataset windows = LanguageModel.windows(corpus, m.config().contextLength(), vocabulary);
             m.requireCompatible("evaluation", windows);
+            String how = "";
+            ai.djl.nn.Block block = m.block();
             FgramEmbeddingTable table = null;
             try {
-                if (store != null) {
-                    table = FgramStorePrecompute.openAny(store, m.sconeEmbedding(),
-                            TrainedModels.tokenVocabularyFingerprint(compaction, m.config().vocabularySize()),
-                            FgramStore.OpenOptions.defaults());
-                    m.sconeEmbedding().useTable(table);
-                    log.printf(Locale.ROOT, "reading %,d f-gram vectors from the store %s%n", table.size(), store);
-                } else if (throughTable) {
+                if (throughTable) {
                     long t0 = System.nanoTime();
                     table = InMemoryFgramEmbeddingTable.precompute(m.sconeEmbedding(), 1024,
                             LanguageModel.matcherFor(m.vocabulary()));
-                    m.sconeEmbedding().useTable(table);
+                    block = InferenceModel.fromTrained(m, table, InferenceModel.UNSPECIFIED, manager).block();
                     log.printf(Locale.ROOT, "precomputed %,d f-gram vectors in %.1f s%n", table.size(),
                             (System.nanoTime() - t0) / 1e9);
+                    how = " through the f-gram table";
                 }
-                long t0 = System.nanoTime();
-                PerplexityResult r = Evaluation.perplexity(m.block(), windows, batch, maxWindows);
-                double secs = (System.nanoTime() - t0) / 1e9;
-                Result res = new Result(r, throughTable || store != null, secs, r.tokens() / Math.max(secs, 1e-9));
-                log.printf(Locale.ROOT, "%s model %s on %s%s: %,d tokens%n", m.isScone() ? "SCONE" : "baseline",
-                        checkpoint, data, store != null ? " through the store" : throughTable ? " through the f-gram table" : "", r.tokens());
-                log.printf(Locale.ROOT, "perplexity %.3f (loss %.4f nats)%n", r.perplexity(), r.loss());
-                if (vocabulary != null) {
-                    log.printf(Locale.ROOT, "  matched positions   %5.1f%%: perplexity %.3f%n", 100 * r.matchedFraction(),
-                            r.matchedPerplexity());
-                    log.printf(Locale.ROOT, "  unmatched positions %5.1f%%: perplexity %.3f%n",
-                            100 * (1 - r.matchedFraction()), r.unmatchedPerplexity());
-                }
-                log.printf(Locale.ROOT, "%.1f s, %.0f tokens/s%n", secs, res.tokensPerSecond());
-                return res;
+                return measure(block, windows, batch, maxWindows, null, m.isScone() ? "SCONE" : "baseline",
+                        loaded.checkpoint() + how, dataName, vocabulary != null, throughTable, log);
             } finally {
                 if (table != null) {
-                    m.sconeEmbedding().useFgramModel();
                     table.close();
                 }
             }
+        }
+    }
+
+    /** The inference path: the export (and the store of a SCONE model); nothing of A_fgram or V_fgram. */
+    private static Result evaluateExport(Path model, TokenCorpus corpus, String dataName, Path fgrams, Path store,
+            int batch, long maxWindows, NDManager manager, PrintStream log) throws Exception {
+        try (ServingModels.Served served = ServingModels.load(model, store, manager)) {
+            InferenceModel m = served.model();
+            int v = m.header().config().vocabularySize();
+            if (corpus.vocabularySize() != v) {
+                throw new IllegalArgumentException(dataName + " has token vocabulary size " + corpus.vocabularySize()
+                        + " but the model " + served.file() + " has " + v);
+            }
+            // A baseline's perplexity splits by a vocabulary's pre-scan when one is given; a SCONE model's
+            // by its store's own matches.
+            FgramVocabulary vocabulary = !m.isScone() && fgrams != null ? FgramVocabularyFile.read(fgrams) : null;
+            WindowDataset windows = LanguageModel.windows(corpus, m.header().config().contextLength(), vocabulary);
+            if (m.isScone()) {
+                log.printf(Locale.ROOT, "reading %,d f-gram vectors from the store %s%n", served.store().size(), store);
+            }
+            return measure(m.block(), windows, batch, maxWindows, served.store(), m.isScone() ? "SCONE" : "baseline",
+                    served.file() + (m.isScone() ? " through the store" : ""), dataName,
+                    m.isScone() || vocabulary != null, m.isScone(), log);
+        }
+    }
+
+    private static Result measure(ai.djl.nn.Block block, WindowDataset windows, int batch, long maxWindows,
+            FgramEmbeddingTable matches, String kind, String what, String dataName, boolean split, boolean table,
+            PrintStream log) {
+        long t0 = System.nanoTime();
+        PerplexityResult r = Evaluation.perplexity(block, windows, batch, maxWindows, matches);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Result res = new Result(r, table, secs, r.tokens() / Math.max(secs, 1e-9));
+        log.printf(Locale.ROOT, "%s model %s on %s: %,d tokens%n", kind, what, dataName, r.tokens());
+        log.printf(Locale.ROOT, "perplexity %.3f (loss %.4f nats)%n", r.perplexity(), r.loss());
+        if (split) {
+            log.printf(Locale.ROOT, "  matched positions   %5.1f%%: perplexity %.3f%n", 100 * r.matchedFraction(),
+                    r.matchedPerplexity());
+            log.printf(Locale.ROOT, "  unmatched positions %5.1f%%: perplexity %.3f%n",
+                    100 * (1 - r.matchedFraction()), r.unmatchedPerplexity());
+        }
+        log.printf(Locale.ROOT, "%.1f s, %.0f tokens/s%n", secs, res.tokensPerSecond());
+        return res;
+    }
+
+    private static void requireFile(Path file, String option) throws IOException {
+        if (file == null || !Files.exists(file)) {
+            throw new IllegalArgumentException(option + " " + file + " does not exist");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(option + " " + file + " is a folder, not a file");
         }
     }
 }

@@ -28,10 +28,25 @@ import java.util.Map;
  * @param fgramFfn A_fgram feed-forward width (0 for a baseline)
  * @param tokens training tokens
  * @param seed training seed
+ * @param inputNorm whether the main model RMS-normalises its input embedding (both models)
+ * @param fgramOutput A_fgram's output ({@code FgramOutput.id()}; "layernorm" for a baseline)
+ * @param combine how the f-gram vector enters ({@code FgramCombine.id()}; "replace" for a baseline)
  */
 record ExperimentArm(String corpus, String split, String model, int embedding, int layers, int heads, int ffn,
         int context, int batch, int compact, int maxN, int minCount, int topS, int countDivisor, int fgramLayers,
-        int fgramFfn, long tokens, long seed) {
+        int fgramFfn, long tokens, long seed, boolean inputNorm, String fgramOutput, String combine) {
+
+    /** The junction of every arm run before the junction was a setting: its key carries no junction part. */
+    static final String LEGACY_OUTPUT = "layernorm";
+    static final String LEGACY_COMBINE = "replace";
+
+    /** A baseline has no f-gram vector: its output and combination are always the legacy ones. */
+    ExperimentArm {
+        if (!model.equals("scone")) {
+            fgramOutput = LEGACY_OUTPUT;
+            combine = LEGACY_COMBINE;
+        }
+    }
 
     /** @return whether this is a SCONE model */
     boolean scone() {
@@ -45,9 +60,11 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
 
     /** @return the identity without the seed: the seeds of one setting are averaged */
     String setting() {
-        return String.format(Locale.ROOT, "%s/%s/%s/E%d-L%d-H%d-F%d-T%d-B%d/c%d-K%d-m%d-S%d-q%d/A%dx%d/tok%d", corpus,
-                split, model, embedding, layers, heads, ffn, context, batch, compact, maxN, minCount, topS,
+        String s = String.format(Locale.ROOT, "%s/%s/%s/E%d-L%d-H%d-F%d-T%d-B%d/c%d-K%d-m%d-S%d-q%d/A%dx%d/tok%d",
+                corpus, split, model, embedding, layers, heads, ffn, context, batch, compact, maxN, minCount, topS,
                 countDivisor, fgramLayers, fgramFfn, tokens);
+        boolean legacy = !inputNorm && fgramOutput.equals(LEGACY_OUTPUT) && combine.equals(LEGACY_COMBINE);
+        return legacy ? s : s + "/J" + (inputNorm ? "norm-" : "") + fgramOutput + "-" + combine;
     }
 
     /** @return a file-name-safe form of the key */
@@ -58,7 +75,13 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
     /** @return the same arm with another seed */
     ExperimentArm withSeed(long s) {
         return new ExperimentArm(corpus, split, model, embedding, layers, heads, ffn, context, batch, compact, maxN,
-                minCount, topS, countDivisor, fgramLayers, fgramFfn, tokens, s);
+                minCount, topS, countDivisor, fgramLayers, fgramFfn, tokens, s, inputNorm, fgramOutput, combine);
+    }
+
+    /** @return the same arm with another junction */
+    ExperimentArm withJunction(boolean norm, String output, String comb) {
+        return new ExperimentArm(corpus, split, model, embedding, layers, heads, ffn, context, batch, compact, maxN,
+                minCount, topS, countDivisor, fgramLayers, fgramFfn, tokens, seed, norm, output, comb);
     }
 
     /** @return the fields, for the results file */
@@ -83,6 +106,9 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
         m.put("fgramFfn", fgramFfn);
         m.put("tokens", tokens);
         m.put("seed", seed);
+        m.put("inputNorm", inputNorm);
+        m.put("fgramOutput", fgramOutput);
+        m.put("combine", combine);
         return m;
     }
 
@@ -94,7 +120,18 @@ record ExperimentArm(String corpus, String split, String model, int embedding, i
         return new ExperimentArm(str(m, "corpus"), str(m, "split"), str(m, "model"), i(m, "embedding"),
                 i(m, "layers"), i(m, "heads"), i(m, "ffn"), i(m, "context"), i(m, "batch"), i(m, "compact"),
                 i(m, "maxN"), i(m, "minCount"), i(m, "topS"), i(m, "countDivisor"), i(m, "fgramLayers"),
-                i(m, "fgramFfn"), l(m, "tokens"), l(m, "seed"));
+                i(m, "fgramFfn"), l(m, "tokens"), l(m, "seed"),
+                // Lines written before the junction was a setting have none of these fields.
+                m.containsKey("inputNorm") && bool(m, "inputNorm"),
+                m.containsKey("fgramOutput") ? str(m, "fgramOutput") : LEGACY_OUTPUT,
+                m.containsKey("combine") ? str(m, "combine") : LEGACY_COMBINE);
+    }
+
+    private static boolean bool(Map<String, Object> m, String k) {
+        if (!(m.get(k) instanceof Boolean b)) {
+            throw new IllegalArgumentException("field " + k + " is not true or false");
+        }
+        return b;
     }
 
     private static String str(Map<String, Object> m, String k) {

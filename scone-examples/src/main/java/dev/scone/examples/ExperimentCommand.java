@@ -1,12 +1,15 @@
 package dev.scone.examples;
 
+import dev.scone.core.FgramCombine;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.CorpusSplit;
 import dev.scone.core.train.HistoryPoint;
+import dev.scone.core.train.PerplexityResult;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
 import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.nn.FgramOutput;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +47,7 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     /** The groups, in the order they run and are reported. */
     static final List<String> GROUPS = List.of("main", "vsize", "asize", "smaller", "ksweep", "random", "docs",
-            "docs-size");
+            "docs-size", "junction", "junction-docs", "capacity", "demo");
 
     @Mixin
     ModelSizeOptions size = new ModelSizeOptions();
@@ -59,8 +62,20 @@ public final class ExperimentCommand implements Callable<Integer> {
     Path work = Path.of("out", "experiment");
 
     @Option(names = "--only", split = ",", description = "Run only these groups (of: main, vsize, asize, smaller, ksweep,"
-            + " random, docs, docs-size; default: all).")
+            + " random, docs, docs-size, junction, junction-docs, capacity, demo; default: all).")
     List<String> only;
+
+    @Option(names = "--corpus", description = "Corpus of the groups main, vsize, asize, smaller, ksweep and capacity:"
+            + " sotu or docs (default: ${DEFAULT-VALUE}).")
+    String corpus = "sotu";
+
+    @Option(names = "--split", description = "Split of those groups: chrono (the most recent documents held out) or"
+            + " random (seeded, by document) (default: ${DEFAULT-VALUE}).")
+    String split = "chrono";
+
+    @Option(names = "--capacity-layers", split = ",", description = "Main model layers of the capacity group's baselines"
+            + " (default: <--layers>, 2 x <--layers>).")
+    List<Integer> capacityLayers;
 
     @Option(names = "--seeds", description = "Seeds per arm, 1..N (default: ${DEFAULT-VALUE}).")
     int seeds = 3;
@@ -212,10 +227,17 @@ public final class ExperimentCommand implements Callable<Integer> {
                         + String.join(", ", GROUPS));
             }
         }
+        if (!corpus.equals("sotu") && !corpus.equals("docs")) {
+            throw new IllegalArgumentException("--corpus must be sotu or docs, got '" + corpus + "'");
+        }
+        if (!split.equals("chrono") && !split.equals("random") && !split.equals("rc")) {
+            throw new IllegalArgumentException("--split must be chrono, random or rc, got '" + split + "'");
+        }
+        String where = (corpus.equals("sotu") ? "SOTU" : "Debian docs") + ", " + splitName(split);
         List<Integer> sizes = vsizes != null ? vsizes : List.of(5_000, 20_000, topS);
         int bigLayers = largerLayers != null ? largerLayers : size.layers + 2;
-        ExperimentArm base = arm("sotu", "chrono", "baseline", size.layers, maxN, topS, 1, 0, 0);
-        ExperimentArm scone = arm("sotu", "chrono", "scone", size.layers, maxN, topS, 1, size.fgramLayers, size.ffn);
+        ExperimentArm base = arm(corpus, split, "baseline", size.layers, maxN, topS, 1, 0, 0);
+        ExperimentArm scone = arm(corpus, split, "scone", size.layers, maxN, topS, 1, size.fgramLayers, size.ffn);
         String sconeLabel = sconeLabel(maxN, topS, size.fgramLayers, size.ffn);
         String baseLabel = "baseline (" + size.layers + " layers)";
         List<ExperimentArm.Group> out = new ArrayList<>();
@@ -228,16 +250,16 @@ public final class ExperimentCommand implements Callable<Integer> {
                 case "main" -> {
                     e.add(new ExperimentArm.Entry(baseLabel, base, true, Double.NaN));
                     e.add(new ExperimentArm.Entry(sconeLabel, scone, false, Double.NaN));
-                    out.add(new ExperimentArm.Group(g, "Main comparison: SOTU, chronological split", e, null));
+                    out.add(new ExperimentArm.Group(g, "Main comparison: " + where, e, null));
                 }
                 case "vsize" -> {
                     e.add(new ExperimentArm.Entry(baseLabel, base, true, Double.NaN));
                     for (int s : sizes) {
                         e.add(new ExperimentArm.Entry(sconeLabel(maxN, s, size.fgramLayers, size.ffn),
-                                arm("sotu", "chrono", "scone", size.layers, maxN, s, 1, size.fgramLayers, size.ffn),
+                                arm(corpus, split, "scone", size.layers, maxN, s, 1, size.fgramLayers, size.ffn),
                                 false, s));
                     }
-                    out.add(new ExperimentArm.Group(g, "|V_fgram| (S) sweep: SOTU, chronological split", e, "S"));
+                    out.add(new ExperimentArm.Group(g, "|V_fgram| (S) sweep: " + where, e, "S"));
                 }
                 case "asize" -> {
                     e.add(new ExperimentArm.Entry(baseLabel, base, true, Double.NaN));
@@ -245,18 +267,18 @@ public final class ExperimentCommand implements Callable<Integer> {
                     int l2 = size.fgramLayers * 2;
                     int f2 = size.ffn * 2;
                     e.add(new ExperimentArm.Entry(sconeLabel(maxN, topS, l2, f2),
-                            arm("sotu", "chrono", "scone", size.layers, maxN, topS, 1, l2, f2), false, l2));
-                    out.add(new ExperimentArm.Group(g, "A_fgram size: SOTU, chronological split", e,
+                            arm(corpus, split, "scone", size.layers, maxN, topS, 1, l2, f2), false, l2));
+                    out.add(new ExperimentArm.Group(g, "A_fgram size: " + where, e,
                             "A_fgram layers (the larger one also twice as wide)"));
                 }
                 case "smaller" -> {
                     e.add(new ExperimentArm.Entry("baseline (" + bigLayers + " layers)",
-                            arm("sotu", "chrono", "baseline", bigLayers, maxN, topS, 1, 0, 0), true, Double.NaN));
+                            arm(corpus, split, "baseline", bigLayers, maxN, topS, 1, 0, 0), true, Double.NaN));
                     e.add(new ExperimentArm.Entry(baseLabel, base, false, Double.NaN));
                     e.add(new ExperimentArm.Entry(sconeLabel + ", " + size.layers + " layers", scone, false,
                             Double.NaN));
-                    out.add(new ExperimentArm.Group(g, "A smaller model with SCONE vs a larger baseline: SOTU,"
-                            + " chronological split (gap vs the larger baseline)", e, null));
+                    out.add(new ExperimentArm.Group(g, "A smaller model with SCONE vs a larger baseline: " + where
+                            + " (gap vs the larger baseline)", e, null));
                 }
                 case "ksweep" -> {
                     e.add(new ExperimentArm.Entry(baseLabel, base, true, Double.NaN));
@@ -265,10 +287,10 @@ public final class ExperimentCommand implements Callable<Integer> {
                             throw new IllegalArgumentException("--ks values must be >= 2, got " + k);
                         }
                         e.add(new ExperimentArm.Entry(sconeLabel(k, topS, size.fgramLayers, size.ffn),
-                                arm("sotu", "chrono", "scone", size.layers, k, topS, 1, size.fgramLayers, size.ffn),
+                                arm(corpus, split, "scone", size.layers, k, topS, 1, size.fgramLayers, size.ffn),
                                 false, k));
                     }
-                    out.add(new ExperimentArm.Group(g, "K sweep: SOTU, chronological split", e, "K"));
+                    out.add(new ExperimentArm.Group(g, "K sweep: " + where, e, "K"));
                 }
                 case "random" -> {
                     e.add(new ExperimentArm.Entry(baseLabel, arm("sotu", "random", "baseline", size.layers, maxN, topS,
@@ -294,6 +316,54 @@ public final class ExperimentCommand implements Callable<Integer> {
                             : "Debian documentation corpus: f-gram vocabulary counted on a smaller corpus", e,
                             g.equals("docs") ? null : "tokens the f-grams were counted on"));
                 }
+                case "junction", "junction-docs" -> {
+                    String corpus = g.equals("junction") ? "sotu" : "docs";
+                    ExperimentArm b = arm(corpus, "random", "baseline", size.layers, maxN, topS, 1, 0, 0);
+                    ExperimentArm s = arm(corpus, "random", "scone", size.layers, maxN, topS, 1, size.fgramLayers,
+                            size.ffn);
+                    e.add(new ExperimentArm.Entry("baseline", b.withJunction(false, "layernorm", "replace"), true,
+                            Double.NaN));
+                    e.add(new ExperimentArm.Entry("baseline, RMS-normalised input",
+                            b.withJunction(true, "layernorm", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, A_fgram output layer-normalised",
+                            s.withJunction(false, "layernorm", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, A_fgram without its final norm",
+                            s.withJunction(false, "none", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, layer norm x learned scalar gain (starts at 0.02)",
+                            s.withJunction(false, "scaled", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, layer norm, RMS-normalised input",
+                            s.withJunction(true, "layernorm", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, without the final norm, RMS-normalised input",
+                            s.withJunction(true, "none", "replace"), false, Double.NaN));
+                    e.add(new ExperimentArm.Entry("SCONE, scaled, added to T(token) (ablation)",
+                            s.withJunction(false, "scaled", "add"), false, Double.NaN));
+                    out.add(new ExperimentArm.Group(g, "The embedding junction: "
+                            + (g.equals("junction") ? "SOTU" : "Debian documentation") + ", random split by document",
+                            e, null));
+                }
+                case "capacity" -> {
+                    List<Integer> layers = capacityLayers != null ? capacityLayers : List.of(size.layers, 2 * size.layers);
+                    boolean first = true;
+                    for (int l : layers) {
+                        if (l < 1) {
+                            throw new IllegalArgumentException("--capacity-layers values must be >= 1, got " + l);
+                        }
+                        e.add(new ExperimentArm.Entry("baseline, " + l + " layers",
+                                arm(corpus, split, "baseline", l, maxN, topS, 1, 0, 0), first, l));
+                        first = false;
+                    }
+                    out.add(new ExperimentArm.Group(g, "Does capacity bind? Baselines of several depths: " + where
+                            + " (gap vs the first)", e, "main model layers"));
+                }
+                case "demo" -> {
+                    // The demo's setting: SOTU, held-out addresses drawn at random among all but the most
+                    // recent, which are a second (transfer) evaluation set.
+                    e.add(new ExperimentArm.Entry(baseLabel, arm("sotu", "rc", "baseline", size.layers, maxN, topS, 1,
+                            0, 0), true, Double.NaN));
+                    e.add(new ExperimentArm.Entry(sconeLabel, arm("sotu", "rc", "scone", size.layers, maxN, topS, 1,
+                            size.fgramLayers, size.ffn), false, Double.NaN));
+                    out.add(new ExperimentArm.Group(g, "The demo's setting: SOTU, " + splitName("rc"), e, null));
+                }
                 default -> throw new IllegalStateException(g);
             }
         }
@@ -303,7 +373,17 @@ public final class ExperimentCommand implements Callable<Integer> {
     private ExperimentArm arm(String corpus, String split, String model, int layers, int k, int s, int divisor,
             int fgramLayers, int fgramFfn) {
         return new ExperimentArm(corpus, split, model, size.embedding, layers, size.heads, size.ffn, size.context,
-                size.batch, compact, k, minCount, s, divisor, fgramLayers, fgramFfn, tokens, 0);
+                size.batch, compact, k, minCount, s, divisor, fgramLayers, fgramFfn, tokens, 0, size.inputNorm,
+                size.fgramOutput.id(), size.fgramCombine.id());
+    }
+
+    private String splitName(String s) {
+        return switch (s) {
+            case "chrono" -> "chronological split";
+            case "random" -> "random split by document";
+            default -> heldOut + " documents held out at random (seed " + splitSeed + ") among all but the " + heldOut
+                    + " most recent, which are the transfer set";
+        };
     }
 
     private static String sconeLabel(int k, int s, int fgramLayers, int fgramFfn) {
@@ -382,6 +462,7 @@ public final class ExperimentCommand implements Callable<Integer> {
     private TokenizeCommand.Outputs tokens(ExperimentArm a, Path dataDir, Path tokenizerJson, PrintStream log)
             throws Exception {
         String held = a.split().equals("chrono") ? "last" + heldOut
+                : a.split().equals("rc") ? "rand" + heldOut + "-last" + heldOut + "-s" + splitSeed
                 : a.corpus().equals("docs") ? "frac" + docsHeldOut + "-s" + splitSeed : "rand" + heldOut + "-s" + splitSeed;
         Path dir = work.resolve("cache").resolve(String.format(Locale.ROOT, "%s-%s-%s-c%d%s", a.corpus(), a.split(),
                 held, a.compact(), maxDocuments == Integer.MAX_VALUE ? "" : "-d" + maxDocuments));
@@ -391,6 +472,12 @@ public final class ExperimentCommand implements Callable<Integer> {
         }
         deleteTree(dir);
         Path folder = corpusFolder(a.corpus(), dataDir);
+        if (a.split().equals("rc")) {
+            TokenizeCommand.Outputs o = TokenizeCommand.runWithTransfer(folder, tokenizerJson, dir, maxDocuments,
+                    a.compact(), true, log, heldOut, heldOut, splitSeed);
+            AtomicFiles.write(marker, tmp -> Files.writeString(tmp, "tokenized\n"));
+            return o;
+        }
         TokenizeCommand.HeldOutChoice choice;
         if (a.split().equals("chrono")) {
             choice = all -> {
@@ -456,7 +543,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                 countTokens = c.tokenCount();
             }
             LanguageModelConfig arch = new LanguageModelConfig(1, a.context(), a.embedding(), a.layers(), a.heads(),
-                    a.ffn(), false, 0f, null);
+                    a.ffn(), false, 0f, null, a.inputNorm(), FgramCombine.of(a.combine()));
             long perStep = (long) a.batch() * a.context();
             int steps = (int) Math.max(1, (a.tokens() + perStep - 1) / perStep);
             TrainerConfig trainer = TrainerConfig.builder().setSeed(a.seed()).optBatchSize(a.batch())
@@ -465,7 +552,8 @@ public final class ExperimentCommand implements Callable<Integer> {
             Path dir = work.resolve("models").resolve(a.fileName());
             deleteTree(dir); // a run killed before its result was recorded starts again
             TrainCommand.Options o = new TrainCommand.Options(a.model(), tok.train(), tok.heldOut(), fgrams, arch,
-                    Math.max(1, a.fgramLayers()), a.heads(), a.scone() ? a.fgramFfn() : a.ffn(), trainer, 0);
+                    Math.max(1, a.fgramLayers()), a.heads(), a.scone() ? a.fgramFfn() : a.ffn(),
+                    FgramOutput.of(a.fgramOutput()), trainer, 0);
             long t0 = System.nanoTime();
             TrainCommand.Result tr = TrainCommand.run(o, dir, true, log);
             double wall = (System.nanoTime() - t0) / 1e9;
@@ -480,6 +568,13 @@ public final class ExperimentCommand implements Callable<Integer> {
                 hp[i] = h.get(i).validationPerplexity();
             }
             EvalCommand.Result ev = EvalCommand.run(dir, tok.heldOut(), null, false, a.batch(), finalWindows, log);
+            ExperimentResult.Transfer transfer = null;
+            if (a.split().equals("rc")) {
+                PerplexityResult t = EvalCommand.run(dir, tok.transfer(), null, false, a.batch(), finalWindows, log)
+                        .result();
+                transfer = new ExperimentResult.Transfer(t.perplexity(), t.matchedPerplexity(),
+                        t.unmatchedPerplexity(), t.matchedFraction(), t.tokens());
+            }
             long[] params = TrainedModels.parameterCounts(dir);
             long fgramCount = FgramVocabularyFile.read(fgrams).size();
             Files.deleteIfExists(tr.outputs().checkpoint()); // final.ckpt has the same weights
@@ -488,7 +583,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                     a.model(), fgramCount, steps, p.tokens(), 100 * p.matchedFraction());
             return new ExperimentResult(a, p.perplexity(), p.matchedPerplexity(), p.unmatchedPerplexity(),
                     p.matchedFraction(), p.tokens(), wall, tr.tokensPerSecond(), params[0], params[1], fgramCount,
-                    countTokens, ht, hw, hp);
+                    countTokens, ht, hw, hp, transfer);
         }
     }
 

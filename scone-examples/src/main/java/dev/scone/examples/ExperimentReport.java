@@ -49,16 +49,20 @@ final class ExperimentReport {
                     + " tokens per arm; reference baseline: %s.%n%n", ref.arm().embedding(), ref.arm().layers(),
                     ref.arm().heads(), ref.arm().ffn(), ref.arm().context(), ref.arm().batch(), ref.arm().tokens(),
                     ref.label()));
-            md.append("| arm | seeds | perplexity | matched | unmatched | matched share | gap vs reference | f-grams |"
-                    + " train wall s | tokens/s | inference params | equal wall time: arm vs reference |\n");
-            md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            boolean transfer = g.entries().stream().flatMap(e -> pairs(e, ref, results, seeds).stream())
+                    .anyMatch(p -> p[0].transfer() != null);
+            md.append("| arm | seeds | perplexity | matched | unmatched | matched share | gap vs reference |"
+                    + (transfer ? " transfer set: perplexity | matched | unmatched | gap vs reference |" : "")
+                    + " f-grams | train wall s | tokens/s | inference params | equal wall time: arm vs reference |\n");
+            md.append("|---|---|---|---|---|---|---|" + (transfer ? "---|---|---|---|" : "")
+                    + "---|---|---|---|---|\n");
             for (ExperimentArm.Entry e : g.entries()) {
                 List<ExperimentResult[]> pairs = pairs(e, ref, results, seeds);
                 List<ExperimentResult> rs = pairs.stream().map(p -> p[0]).toList();
                 md.append("| ").append(e.label()).append(e.reference() ? " (reference)" : "").append(" | ")
                         .append(rs.size()).append(" | ");
                 if (rs.isEmpty()) {
-                    md.append("not run | | | | | | | | | |\n");
+                    md.append("not run | | | | | | | | | |").append(transfer ? " | | | |" : "").append('\n');
                     continue;
                 }
                 md.append(stat(rs, ExperimentResult::perplexity, "%.2f")).append(" | ")
@@ -69,6 +73,17 @@ final class ExperimentReport {
                 md.append(e.reference() ? "-" : withRef.isEmpty() ? "n/a"
                         : statOf(withRef.stream().mapToDouble(p -> p[0].perplexity() - p[1].perplexity()).toArray(),
                                 "%+.2f")).append(" | ");
+                if (transfer) {
+                    List<ExperimentResult> tr = rs.stream().filter(r -> r.transfer() != null).toList();
+                    List<ExperimentResult[]> tPairs = withRef.stream()
+                            .filter(p -> p[0].transfer() != null && p[1].transfer() != null).toList();
+                    md.append(tr.isEmpty() ? "- | - | - | " : stat(tr, r -> r.transfer().perplexity(), "%.2f") + " | "
+                            + stat(tr, r -> r.transfer().matchedPerplexity(), "%.2f") + " | "
+                            + stat(tr, r -> r.transfer().unmatchedPerplexity(), "%.2f") + " | ");
+                    md.append(e.reference() ? "-" : tPairs.isEmpty() ? "n/a" : statOf(tPairs.stream().mapToDouble(
+                            p -> p[0].transfer().perplexity() - p[1].transfer().perplexity()).toArray(), "%+.2f"))
+                            .append(" | ");
+                }
                 md.append(e.arm().scone() ? stat(rs, r -> r.fgrams(), "%,.0f") : "-").append(" | ")
                         .append(stat(rs, ExperimentResult::trainWallSeconds, "%.0f")).append(" | ")
                         .append(stat(rs, ExperimentResult::tokensPerSecond, "%,.0f")).append(" | ")

@@ -22,11 +22,25 @@ import java.util.Map;
  * @param historyTokens training tokens seen at each validation
  * @param historyWall wall seconds of the training at each validation
  * @param historyPerplexity validation perplexity at each validation
+ * @param transfer the perplexity on the transfer set (the most recent documents, held out of training
+ *     besides the random held-out documents), or {@code null} when the arm's split has none
  */
 record ExperimentResult(ExperimentArm arm, double perplexity, double matchedPerplexity, double unmatchedPerplexity,
         double matchedFraction, long evalTokens, double trainWallSeconds, double tokensPerSecond,
         long inferenceParameters, long trainedParameters, long fgrams, long countTokens, long[] historyTokens,
-        double[] historyWall, double[] historyPerplexity) {
+        double[] historyWall, double[] historyPerplexity, Transfer transfer) {
+
+    /**
+     * The held-out perplexity on a second evaluation set.
+     *
+     * @param perplexity overall
+     * @param matchedPerplexity on positions with an f-gram match
+     * @param unmatchedPerplexity on positions without
+     * @param matchedFraction share of matched positions
+     * @param tokens positions evaluated
+     */
+    record Transfer(double perplexity, double matchedPerplexity, double unmatchedPerplexity, double matchedFraction,
+            long tokens) {}
 
     ExperimentResult {
         if (historyTokens.length != historyWall.length || historyWall.length != historyPerplexity.length) {
@@ -54,6 +68,13 @@ record ExperimentResult(ExperimentArm arm, double perplexity, double matchedPerp
         m.put("historyTokens", historyTokens);
         m.put("historyWall", historyWall);
         m.put("historyPerplexity", historyPerplexity);
+        if (transfer != null) {
+            m.put("transferPerplexity", transfer.perplexity());
+            m.put("transferMatchedPerplexity", transfer.matchedPerplexity());
+            m.put("transferUnmatchedPerplexity", transfer.unmatchedPerplexity());
+            m.put("transferMatchedFraction", transfer.matchedFraction());
+            m.put("transferTokens", transfer.tokens());
+        }
         return JsonLine.write(m);
     }
 
@@ -73,7 +94,10 @@ record ExperimentResult(ExperimentArm arm, double perplexity, double matchedPerp
                 d(m, "tokensPerSecond"), ExperimentArm.l(m, "inferenceParameters"),
                 ExperimentArm.l(m, "trainedParameters"), ExperimentArm.l(m, "fgrams"),
                 ExperimentArm.l(m, "countTokens"), longs(m, "historyTokens"), doubles(m, "historyWall"),
-                doubles(m, "historyPerplexity"));
+                doubles(m, "historyPerplexity"), !m.containsKey("transferPerplexity") ? null
+                        : new Transfer(d(m, "transferPerplexity"), d(m, "transferMatchedPerplexity"),
+                                d(m, "transferUnmatchedPerplexity"), d(m, "transferMatchedFraction"),
+                                ExperimentArm.l(m, "transferTokens")));
     }
 
     private static double d(Map<String, Object> m, String k) {

@@ -1,5 +1,9 @@
 package dev.scone.examples;
 
+import dev.scone.core.FgramCombine;
+import dev.scone.core.LanguageModelConfig;
+import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramOutput;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,4 +39,38 @@ public final class ModelSizeOptions {
     /** A_fgram layers. */
     @Option(names = "--fgram-layers", description = "A_fgram layers (default: ${DEFAULT-VALUE}).")
     public int fgramLayers = 1;
+
+    /** Whether the main model RMS-normalises its input embedding (both models). */
+    @Option(names = "--input-norm", negatable = true, fallbackValue = "true",
+            description = "RMS-normalise every vector leaving the input embedding, baseline and SCONE alike"
+                    + " (default: ${DEFAULT-VALUE}).")
+    public boolean inputNorm = LanguageModelConfig.DEFAULT_INPUT_NORM;
+
+    /** A_fgram's output. */
+    @Option(names = "--fgram-output", converter = FgramOutputConverter.class,
+            description = "A_fgram's output: layernorm, none (no final norm) or scaled (layer norm times a learned"
+                    + " scalar gain that starts at 0.02) (default: ${DEFAULT-VALUE}).")
+    public FgramOutput fgramOutput = FgramModelConfig.DEFAULT_OUTPUT;
+
+    /** How the f-gram vector enters the main model. */
+    @Option(names = "--fgram-combine", converter = FgramCombineConverter.class,
+            description = "replace T(token) with the f-gram vector (the paper), or add it (an ablation)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    public FgramCombine fgramCombine = FgramCombine.REPLACE;
+
+    /** Reads {@link FgramOutput#of}. */
+    static final class FgramOutputConverter implements picocli.CommandLine.ITypeConverter<FgramOutput> {
+        @Override
+        public FgramOutput convert(String value) {
+            return FgramOutput.of(value);
+        }
+    }
+
+    /** Reads {@link FgramCombine#of}. */
+    static final class FgramCombineConverter implements picocli.CommandLine.ITypeConverter<FgramCombine> {
+        @Override
+        public FgramCombine convert(String value) {
+            return FgramCombine.of(value);
+        }
+    }
 }

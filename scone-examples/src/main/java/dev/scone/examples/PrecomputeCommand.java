@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.scone.fgram.corpus.ProgressBarListener;
 import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.core.InferenceModel;
 import dev.scone.store.FgramStorePrecompute;
 import dev.scone.store.StoreManifest;
 import dev.scone.store.VectorDtype;
@@ -79,6 +80,7 @@ public final class PrecomputeCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             StoreManifest manifest = FgramStorePrecompute.builder()
                     .block(loaded.model().sconeEmbedding())
+                    .mainModelFingerprint(InferenceModel.mainModelFingerprint(loaded.model().block()))
                     .path(out)
                     .dtype(dtype)
                     .tokenVocabularyFingerprint(TrainedModels.tokenVocabularyFingerprint(compaction,

@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "scone", mixinStandardHelpOptions = true, version = "scone 0.1.0",
         description = "SCONE f-gram embedding layers: pipeline steps, demo and benchmarks.",
-        subcommands = {TokenizeCommand.class, CountCommand.class, TrainCommand.class, EvalCommand.class, PrecomputeCommand.class, GenerateCommand.class, DemoCommand.class, ExperimentCommand.class})
+        subcommands = {TokenizeCommand.class, CountCommand.class, TrainCommand.class, EvalCommand.class, PrecomputeCommand.class,
+            ExportCommand.class, GenerateCommand.class, DemoCommand.class, ExperimentCommand.class})
 public final class SconeCli implements Callable<Integer> {
 
     /**

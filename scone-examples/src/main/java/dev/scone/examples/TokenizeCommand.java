@@ -25,12 +25,81 @@ import picocli.CommandLine.Option;
         description = "Tokenize a folder of .txt documents into token-id files (all, train, held-out).")
 final class TokenizeCommand implements Callable<Integer> {
 
-    /** The files one run writes into its output folder. */
-    record Outputs(Path all, Path train, Path heldOut, Path compaction) {
+    /**
+     * The files one run writes into its output folder; {@code transfer} (the most recent documents, held
+     * out besides the held-out split) exists only when a run asked for it.
+     */
+    record Outputs(Path all, Path train, Path heldOut, Path compaction, Path transfer) {
         static Outputs in(Path dir) {
             return new Outputs(dir.resolve("all.tok"), dir.resolve("train.tok"), dir.resolve("heldout.tok"),
-                    dir.resolve("compaction.cmp"));
+                    dir.resolve("compaction.cmp"), dir.resolve("transfer.tok"));
         }
+    }
+
+    /**
+     * Draws documents at random with a seed (the same draw for the same arguments on any machine).
+     *
+     * @param n draw among documents 0..n-1
+     * @param count how many, in [1, n)
+     * @param seed the seed
+     * @return the drawn indices, ascending
+     */
+    static int[] randomDocuments(int n, int count, long seed) {
+        if (count < 1 || count >= n) {
+            throw new IllegalArgumentException("cannot hold out " + count + " of " + n
+                    + " documents and keep any for training");
+        }
+        int[] perm = IntStream.range(0, n).toArray();
+        java.util.Random rnd = new java.util.Random(seed);
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        int[] out = java.util.Arrays.copyOf(perm, count);
+        java.util.Arrays.sort(out);
+        return out;
+    }
+
+    /**
+     * Holds out {@code heldOut} documents drawn at random (seeded) among all but the most recent
+     * {@code transfer}, and the most recent {@code transfer} as a second evaluation set: training and the
+     * compaction see neither.
+     *
+     * @return the files written, {@code transfer.tok} included
+     */
+    static Outputs runWithTransfer(Path folder, Path json, Path out, int maxDocuments, int compact, boolean quiet,
+            PrintStream log, int heldOut, int transfer, long seed) throws Exception {
+        if (heldOut < 1 || transfer < 1) {
+            throw new IllegalArgumentException("hold out at least one document at random and one as the transfer set,"
+                    + " got " + heldOut + " and " + transfer);
+        }
+        int[] count = new int[1];
+        Outputs o = run(folder, json, out, maxDocuments, compact, quiet, log, all -> {
+            int n = all.documentCount();
+            if (n <= heldOut + transfer) {
+                throw new IllegalArgumentException("only " + n + " documents: cannot hold out " + heldOut + " at random"
+                        + " and the " + transfer + " most recent, and keep any for training");
+            }
+            count[0] = n;
+            int[] random = randomDocuments(n - transfer, heldOut, seed);
+            return IntStream.concat(IntStream.of(random), IntStream.range(n - transfer, n)).toArray();
+        });
+        // The held-out file holds the random documents, then the most recent: split it in two.
+        Path both = out.resolve("heldout-both.tok");
+        Files.move(o.heldOut(), both, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (TokenIdFile held = TokenIdFile.open(both)) {
+            TokenIdFile.writeSubset(o.heldOut(), held, IntStream.range(0, heldOut).toArray());
+            TokenIdFile.writeSubset(o.transfer(), held, IntStream.range(heldOut, heldOut + transfer).toArray());
+        }
+        Files.delete(both);
+        try (TokenIdFile h = TokenIdFile.open(o.heldOut()); TokenIdFile t = TokenIdFile.open(o.transfer())) {
+            log.printf("held out %d documents at random (seed %d) / %,d tokens, and the %d most recent as the transfer"
+                    + " set / %,d tokens%n", h.documentCount(), seed, h.tokenCount(), t.documentCount(),
+                    t.tokenCount());
+        }
+        return o;
     }
 
     @Option(names = "--corpus", description = "Folder of .txt documents (default: <data>/sotu).")
@@ -103,6 +172,7 @@ final class TokenizeCommand implements Callable<Integer> {
             PrintStream log, HeldOutChoice choice) throws Exception {
         Files.createDirectories(out);
         Outputs o = Outputs.in(out);
+        Files.deleteIfExists(o.transfer()); // written again only by a run that holds out a transfer set
         Path source = folder;
         List<Path> docs = CorpusTokenizer.listDocuments(folder);
         if (docs.size() > maxDocuments) {

@@ -1,5 +1,6 @@
 package dev.scone.examples;
 
+import dev.scone.core.FgramCombine;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.WindowDataset;
@@ -16,6 +17,7 @@ import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramOutput;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;
@@ -81,11 +83,19 @@ public final class TrainCommand implements Callable<Integer> {
      * @param fgramLayers A_fgram's layers (SCONE)
      * @param fgramHeads A_fgram's heads (SCONE)
      * @param fgramFfn A_fgram's feed-forward width (SCONE)
+     * @param fgramOutput A_fgram's output (SCONE)
      * @param trainer the training configuration
      * @param checkpointEvery steps between periodic checkpoints (0 = only the final one)
      */
     public record Options(String model, Path train, Path heldOut, Path fgrams, LanguageModelConfig architecture,
-            int fgramLayers, int fgramHeads, int fgramFfn, TrainerConfig trainer, int checkpointEvery) {}
+            int fgramLayers, int fgramHeads, int fgramFfn, FgramOutput fgramOutput, TrainerConfig trainer,
+            int checkpointEvery) {
+
+        /** Checks the output is given. */
+        public Options {
+            java.util.Objects.requireNonNull(fgramOutput, "fgramOutput");
+        }
+    }
 
     @Option(names = "--model", required = true, description = "baseline or scone.")
     String model;
@@ -184,11 +194,10 @@ public final class TrainCommand implements Callable<Integer> {
                     .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
                     .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
             LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers,
-                    size.heads, size.ffn, tied, dropout,
-                    null);
+                    size.heads, size.ffn, tied, dropout, null, size.inputNorm, size.fgramCombine);
             Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
-                    fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn, tc,
-                    checkpointEvery == null ? evalEvery : checkpointEvery);
+                    fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn,
+                    size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery);
             run(o, dir, quiet, System.out);
             return 0;
         } catch (IllegalArgumentException | SconeFormatException e) {
@@ -230,7 +239,8 @@ public final class TrainCommand implements Callable<Integer> {
             LanguageModelConfig arch = new LanguageModelConfig(trainFile.vocabularySize(), a.contextLength(),
                     a.embeddingSize(), a.layers(), a.heads(), a.ffnSize(), a.tiedOutput(), a.dropout(),
                     scone ? new FgramModelConfig(a.embeddingSize(), o.fgramLayers(), o.fgramHeads(), o.fgramFfn(),
-                            vocabulary.maxN(), a.dropout()) : null);
+                            vocabulary.maxN(), a.dropout(), o.fgramOutput()) : null, a.inputNorm(),
+                    scone ? a.fgramCombine() : FgramCombine.REPLACE);
             if (arch.contextLength() != o.trainer().contextLength()) {
                 throw new IllegalArgumentException("model context " + arch.contextLength()
                         + " differs from the trainer's " + o.trainer().contextLength());
@@ -252,8 +262,10 @@ public final class TrainCommand implements Callable<Integer> {
             log.printf(Locale.ROOT, "training a %s model (E %d, %d layers, %d heads, FFN %d, T %d%s) on %,d windows"
                     + " of %s (V = %,d)%s for %,d steps of %,d tokens, seed %d%n", o.model(), arch.embeddingSize(),
                     arch.layers(), arch.heads(), arch.ffnSize(), arch.contextLength(),
-                    scone ? String.format(Locale.ROOT, "; A_fgram %d layers over %,d f-grams, K = %d", o.fgramLayers(),
-                            vocabulary.size(), vocabulary.maxN()) : "",
+                    (arch.inputNorm() ? ", RMS-normalised input" : "") + (scone ? String.format(Locale.ROOT,
+                            "; A_fgram %d layers (output %s, %s) over %,d f-grams, K = %d", o.fgramLayers(),
+                            o.fgramOutput().id(), arch.fgramCombine().id(), vocabulary.size(), vocabulary.maxN())
+                            : ""),
                     training.windowCount(), o.train(), arch.vocabularySize(),
                     validation == null ? "" : String.format(Locale.ROOT, ", validating on %,d windows of %s",
                             validation.windowCount(), o.heldOut()),

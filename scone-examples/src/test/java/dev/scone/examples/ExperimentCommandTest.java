@@ -159,12 +159,14 @@ class ExperimentCommandTest {
         ExperimentCommand c = new ExperimentCommand();
         new CommandLine(c).parseArgs("--work", tmp.toString(), "--seeds", "3", "--dry-run");
         List<ExperimentArm> arms = c.arms(c.groups());
-        // main 2, vsize +2, asize +1, smaller +1, ksweep +3, random 2, docs 2, docs-size +1 = 14 settings.
-        assertEquals(14 * 3, arms.size());
+        // main 2, vsize +2, asize +1, smaller +1, ksweep +3, random 2, docs 2, docs-size +1, junction +6 (its
+        // baseline and layer-norm SCONE arm are random's), junction-docs +6 (docs'), capacity +0 (the main and
+        // smaller groups' baselines), demo 2 = 28 settings.
+        assertEquals(28 * 3, arms.size());
         assertEquals(arms.size(), arms.stream().map(ExperimentArm::key).distinct().count());
         StringBuilder out = new StringBuilder();
         run(c, out);
-        assertTrue(out.toString().contains("42 arms (3 seeds), 42 to run"), out.toString());
+        assertTrue(out.toString().contains("84 arms (3 seeds), 84 to run"), out.toString());
     }
 
     @Test
@@ -189,10 +191,10 @@ class ExperimentCommandTest {
     @Test
     void resultLineRoundTrips() {
         ExperimentArm arm = new ExperimentArm("sotu", "chrono", "scone", 128, 2, 2, 512, 128, 16, 8191, 5, 5, 50_000,
-                1, 1, 512, 524_288, 3);
+                1, 1, 512, 524_288, 3, false, "layernorm", "replace");
         ExperimentResult r = new ExperimentResult(arm, 210.5, 230.25, 190.125, 0.61, 141_980, 123.4, 3616.5,
                 2_510_336, 2_709_504, 50_000, 1_932_299, new long[] {65_536, 131_072, 196_608},
-                new double[] {10.5, 21.0, Double.NaN}, new double[] {600.0, 400.5, 300.25});
+                new double[] {10.5, 21.0, Double.NaN}, new double[] {600.0, 400.5, 300.25}, null);
         String line = r.toJson();
         assertTrue(!line.contains("\n") && line.startsWith("{\"key\":\"sotu/chrono/scone/"), line);
         ExperimentResult back = ExperimentResult.fromJson(line);
@@ -202,9 +204,27 @@ class ExperimentCommandTest {
         assertTrue(Double.isNaN(back.historyWall()[2]), "NaN survives as null");
         assertEquals(2_709_504, back.trainedParameters());
 
+        // The junction: the legacy one adds nothing to the key (lines written before it existed lack the
+        // fields and read back as it); any other one is part of the key; a baseline never carries one.
+        assertTrue(!arm.key().contains("/J"), arm.key());
+        String legacyLine = line.replace(",\"inputNorm\":false,\"fgramOutput\":\"layernorm\",\"combine\":\"replace\"", "");
+        assertTrue(!legacyLine.contains("inputNorm"), legacyLine);
+        assertEquals(arm, ExperimentResult.fromJson(legacyLine).arm());
+        ExperimentArm junction = arm.withJunction(true, "scaled", "add");
+        assertTrue(junction.key().endsWith("/tok524288/Jnorm-scaled-add/seed3"), junction.key());
+        assertEquals(junction, ExperimentResult.fromJson(new ExperimentResult(junction, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1,
+                1, new long[0], new double[0], new double[0], null).toJson()).arm());
+        ExperimentResult withTransfer = new ExperimentResult(junction, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, new long[0],
+                new double[0], new double[0], new ExperimentResult.Transfer(301.5, 320.25, 280.0, 0.55, 12_345));
+        assertEquals(withTransfer.transfer(), ExperimentResult.fromJson(withTransfer.toJson()).transfer());
+        ExperimentArm base = new ExperimentArm("sotu", "chrono", "baseline", 128, 2, 2, 512, 128, 16, 8191, 5, 5,
+                50_000, 1, 0, 0, 524_288, 3, false, "scaled", "add");
+        assertTrue(!base.key().contains("/J"), "a baseline has no f-gram junction: " + base.key());
+        assertTrue(base.withJunction(true, "none", "add").key().endsWith("/Jnorm-layernorm-replace/seed3"));
+
         // Interpolation on the validation curve, and n/a outside it.
         ExperimentResult curve = new ExperimentResult(arm, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1,
-                new long[] {1, 2, 3}, new double[] {10, 20, 30}, new double[] {600, 400, 300});
+                new long[] {1, 2, 3}, new double[] {10, 20, 30}, new double[] {600, 400, 300}, null);
         assertEquals(500, curve.perplexityAtWall(15), 1e-9);
         assertEquals(300, curve.perplexityAtWall(30), 1e-9);
         assertTrue(Double.isNaN(curve.perplexityAtWall(31)) && Double.isNaN(curve.perplexityAtWall(5)));

@@ -11,6 +11,7 @@ import dev.scone.core.train.Checkpoint;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.count.CountingResult;
+import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.testing.TestData;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
@@ -72,7 +73,8 @@ class PipelineCommandsTest {
         TrainerConfig tc = TrainerConfig.builder().setSeed(42).optBatchSize(4).optContextLength(CONTEXT)
                 .optLearningRate(3e-3f, 3e-4f).optSteps(2, STEPS).optEvaluation(3, 8).build();
         LanguageModelConfig arch = new LanguageModelConfig(1, CONTEXT, 16, 1, 2, 32, false, 0f, null);
-        return new TrainCommand.Options(model, train, heldOut, vocabulary, arch, 1, 2, 32, tc, 3);
+        return new TrainCommand.Options(model, train, heldOut, vocabulary, arch, 1, 2, 32,
+                FgramModelConfig.DEFAULT_OUTPUT, tc, 3);
     }
 
     private static List<String[]> history(Path csv) throws Exception {
@@ -155,7 +157,8 @@ class PipelineCommandsTest {
         TrainCommand.Options o = options("scone", fgrams);
         TrainerConfig two = TrainerConfig.builder().setSeed(7).optBatchSize(2).optContextLength(CONTEXT)
                 .optSteps(1, 2).optEvaluation(0, 0).build();
-        TrainCommand.run(new TrainCommand.Options("scone", train, null, fgrams, o.architecture(), 1, 2, 32, two, 0),
+        TrainCommand.run(new TrainCommand.Options("scone", train, null, fgrams, o.architecture(), 1, 2, 32,
+                FgramModelConfig.DEFAULT_OUTPUT, two, 0),
                 dir, true, sink(new ByteArrayOutputStream()));
         Path other = work.resolve("fgrams-other.bin");
         CountCommand.run(train, 4, 3, 200, 1, 1L << 24, other, sink(new ByteArrayOutputStream()));
@@ -198,5 +201,78 @@ class PipelineCommandsTest {
         assertEquals(2, SconeCli.runExample(resume), "another seed than the checkpoint's");
         assertEquals(0, SconeCli.runExample(new String[] {"eval", "--model", dir.toString(), "--data",
             heldOut.toString(), "--max-windows", "4"}));
+    }
+
+    @Test
+    void exportsServeFromTheStoreAndEvaluateAFolderOfText() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Path dir = work.resolve("models").resolve("scone-served");
+        TrainCommand.run(options("scone", fgrams), dir, true, sink(out));
+        Path compaction = work.resolve("tokens").resolve("compaction.cmp");
+        assertEquals(0, SconeCli.runExample(new String[] {"export", "--model", dir.toString(), "--token-compaction",
+            compaction.toString()}));
+        Path export = dir.resolve(ServingModels.FILE_NAME);
+        assertTrue(Files.isRegularFile(export));
+        Path store = work.resolve("store-served");
+        PrecomputeCommand.run(dir, store, dev.scone.store.VectorDtype.FLOAT32, compaction, true, sink(out));
+
+        // A folder of text: two addresses, tokenized with the model's tokenizer and compaction.
+        Path text = work.resolve("text");
+        Files.createDirectories(text);
+        try (var s = Files.list(TestData.sotuDir())) {
+            List<Path> docs = s.filter(p -> p.toString().endsWith(".txt")).sorted().limit(2).toList();
+            for (Path d : docs) {
+                Files.copy(d, text.resolve(d.getFileName()));
+            }
+        }
+        Files.writeString(text.resolve("notes.md"), "not a .txt document: ignored");
+        Path tokenizer = TestData.gpt2TokenizerJson();
+        EvalCommand.Result viaCheckpoint = EvalCommand.runOnText(dir, text, tokenizer, null, false, null, compaction,
+                4, 6, sink(out));
+        EvalCommand.Result viaStore = EvalCommand.runOnText(dir, text, tokenizer, null, false, store, null, 4, 6,
+                sink(out));
+        assertEquals(6L * CONTEXT, viaStore.result().tokens());
+        assertEquals(viaCheckpoint.result().perplexity(), viaStore.result().perplexity(),
+                1e-5 * viaCheckpoint.result().perplexity(), "float32 store = A_fgram");
+        assertEquals(viaCheckpoint.result().matchedTokens(), viaStore.result().matchedTokens());
+        assertTrue(viaStore.throughTable());
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("tokenized 2 documents of " + text), out.toString());
+
+        assertEquals(0, SconeCli.runExample(new String[] {"eval", "--model", export.toString(), "--store",
+            store.toString(), "--text", text.toString(), "--tokenizer", tokenizer.toString(), "--max-windows", "2"}));
+        // Refused with exit code 2: a file given as --text, an empty folder, a SCONE export without its
+        // store, a checkpoint given where an export is needed, a store of another model.
+        Path empty = work.resolve("empty-text");
+        Files.createDirectories(empty);
+        for (String[] bad : new String[][] {
+            {"eval", "--model", dir.toString(), "--text", export.toString(), "--tokenizer", tokenizer.toString()},
+            {"eval", "--model", dir.toString(), "--text", empty.toString(), "--tokenizer", tokenizer.toString()},
+            {"eval", "--model", export.toString(), "--data", heldOut.toString()},
+            {"eval", "--model", dir.resolve("final.ckpt").toString(), "--store", store.toString(), "--data",
+                heldOut.toString()},
+            {"generate", "--model", dir.resolve("final.ckpt").toString(), "--store", store.toString(), "--tokenizer",
+                tokenizer.toString()},
+            {"export", "--model", work.resolve("nothing-here").toString()}}) {
+            assertEquals(2, SconeCli.runExample(bad), String.join(" ", bad));
+        }
+        Path other = work.resolve("models").resolve("scone-other");
+        TrainCommand.Options o = options("scone", fgrams);
+        TrainerConfig seven = TrainerConfig.builder().setSeed(7).optBatchSize(2).optContextLength(CONTEXT)
+                .optSteps(1, 2).optEvaluation(0, 0).build();
+        TrainCommand.run(new TrainCommand.Options("scone", train, null, fgrams, o.architecture(), 1, 2, 32,
+                FgramModelConfig.DEFAULT_OUTPUT, seven, 0), other, true, sink(out));
+        ExportCommand.run(other, compaction, null, sink(out));
+        assertEquals(2, SconeCli.runExample(new String[] {"eval", "--model", other.toString(), "--store",
+            store.toString(), "--data", heldOut.toString()}), "the store of another model");
+    }
+
+    @Test
+    void theDemoVerdictNeedsEverySeedToAgree() {
+        assertTrue(DemoCommand.verdict(-3, new double[] {-2, -4, -1}).startsWith("SCONE is ahead"));
+        assertTrue(DemoCommand.verdict(2, new double[] {1, 3, 0.5}).startsWith("SCONE is behind"));
+        assertTrue(DemoCommand.verdict(-3, new double[] {-2, 1, -1}).startsWith("SCONE is level"));
+        assertTrue(DemoCommand.verdict(1, new double[] {-2, -4, -1}).startsWith("SCONE is level"),
+                "this run disagrees with the seeds");
+        assertTrue(DemoCommand.verdict(-3, new double[] {-2}).contains("no spread measured"));
     }
 }
