@@ -122,6 +122,14 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--larger-layers", description = "Main model layers of the smaller group's larger baseline (default: main + 2).")
     Integer largerLayers;
 
+    @Option(names = "--larger-embedding", description = "E of the smaller group's larger baseline (default: the main model's;"
+            + " given alone, the larger baseline is wider, not deeper).")
+    Integer largerEmbedding;
+
+    @Option(names = "--larger-ffn", description = "Feed-forward width of the smaller group's larger baseline (default: the"
+            + " main model's, times the E ratio).")
+    Integer largerFfn;
+
     @Option(names = "--count-divisor", description = "docs-size counts the vocabulary on every N-th training document (default: ${DEFAULT-VALUE}).")
     int countDivisor = 4;
 
@@ -235,7 +243,13 @@ public final class ExperimentCommand implements Callable<Integer> {
         }
         String where = (corpus.equals("sotu") ? "SOTU" : "Debian docs") + ", " + splitName(split);
         List<Integer> sizes = vsizes != null ? vsizes : List.of(5_000, 20_000, topS);
-        int bigLayers = largerLayers != null ? largerLayers : size.layers + 2;
+        int bigEmbedding = largerEmbedding != null ? largerEmbedding : size.embedding;
+        int bigLayers = largerLayers != null ? largerLayers : largerEmbedding != null ? size.layers : size.layers + 2;
+        int bigFfn = largerFfn != null ? largerFfn : (int) ((long) size.ffn * bigEmbedding / size.embedding);
+        if (bigEmbedding < 1 || bigLayers < 1 || bigFfn < 1 || bigEmbedding % size.heads != 0) {
+            throw new IllegalArgumentException("the larger baseline needs E, layers and FFN >= 1 and E divisible by the "
+                    + size.heads + " heads, got E=" + bigEmbedding + ", " + bigLayers + " layers, FFN " + bigFfn);
+        }
         ExperimentArm base = arm(corpus, split, "baseline", size.layers, maxN, topS, 1, 0, 0);
         ExperimentArm scone = arm(corpus, split, "scone", size.layers, maxN, topS, 1, size.fgramLayers, size.ffn);
         String sconeLabel = sconeLabel(maxN, topS, size.fgramLayers, size.ffn);
@@ -272,8 +286,11 @@ public final class ExperimentCommand implements Callable<Integer> {
                             "A_fgram layers (the larger one also twice as wide)"));
                 }
                 case "smaller" -> {
-                    e.add(new ExperimentArm.Entry("baseline (" + bigLayers + " layers)",
-                            arm(corpus, split, "baseline", bigLayers, maxN, topS, 1, 0, 0), true, Double.NaN));
+                    String bigLabel = bigEmbedding == size.embedding && bigFfn == size.ffn
+                            ? "baseline (" + bigLayers + " layers)"
+                            : "baseline (E=" + bigEmbedding + ", " + bigLayers + " layers, FFN " + bigFfn + ")";
+                    e.add(new ExperimentArm.Entry(bigLabel, arm(corpus, split, "baseline", bigEmbedding, bigLayers,
+                            bigFfn, maxN, topS, 1, 0, 0), true, Double.NaN));
                     e.add(new ExperimentArm.Entry(baseLabel, base, false, Double.NaN));
                     e.add(new ExperimentArm.Entry(sconeLabel + ", " + size.layers + " layers", scone, false,
                             Double.NaN));
@@ -372,7 +389,12 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     private ExperimentArm arm(String corpus, String split, String model, int layers, int k, int s, int divisor,
             int fgramLayers, int fgramFfn) {
-        return new ExperimentArm(corpus, split, model, size.embedding, layers, size.heads, size.ffn, size.context,
+        return arm(corpus, split, model, size.embedding, layers, size.ffn, k, s, divisor, fgramLayers, fgramFfn);
+    }
+
+    private ExperimentArm arm(String corpus, String split, String model, int embedding, int layers, int ffn, int k,
+            int s, int divisor, int fgramLayers, int fgramFfn) {
+        return new ExperimentArm(corpus, split, model, embedding, layers, size.heads, ffn, size.context,
                 size.batch, compact, k, minCount, s, divisor, fgramLayers, fgramFfn, tokens, 0, size.inputNorm,
                 size.fgramOutput.id(), size.fgramCombine.id());
     }
