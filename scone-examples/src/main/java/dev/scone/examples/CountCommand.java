@@ -47,14 +47,14 @@ public final class CountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            run(train, maxN, minCount, topS, threads, memoryMb << 20, out, System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            // Bad options or a damaged input file: say what is wrong, without a stack trace.
-            System.err.println("count: " + e.getMessage());
-            return 2;
-        }
+        CliSupport.requireFile(train, "--train");
+        CliSupport.requireAtLeast(maxN, 2, "--max-n");
+        CliSupport.requireAtLeast(minCount, 1, "--min-count");
+        CliSupport.requireAtLeast(topS, 1, "--top-s");
+        CliSupport.requireAtLeast(threads, 1, "--threads");
+        CliSupport.requireAtLeast(memoryMb, 1, "--memory-mb");
+        run(train, maxN, minCount, topS, threads, memoryMb << 20, out, System.out);
+        return 0;
     }
 
     /**

@@ -137,16 +137,10 @@ public final class DemoCommand implements Callable<Integer> {
         Path sotu = dataDir.resolve("sotu");
         Path tokenizerJson = dataDir.resolve("gpt2").resolve("tokenizer.json");
         if (!Files.isDirectory(sotu) || !Files.isRegularFile(tokenizerJson)) {
-            System.err.println("demo: " + dataDir + " lacks sotu/ or gpt2/tokenizer.json: run scripts/fetch-data.sh");
-            return 2;
+            throw new IllegalArgumentException(dataDir + " lacks sotu/ or gpt2/tokenizer.json: run scripts/fetch-data.sh");
         }
-        try {
-            run(sotu, tokenizerJson, System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            System.err.println("demo: " + e.getMessage());
-            return 2;
-        }
+        run(sotu, tokenizerJson, System.out);
+        return 0;
     }
 
     /**

@@ -92,21 +92,21 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            if (text != null) {
-                Path json = tokenizerJson != null ? tokenizerJson
-                        : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
-                runOnText(model, text, json, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
-            } else {
-                run(model, data, fgrams, throughTable, store, batch, maxWindows, System.out);
-            }
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException | StoreMismatchException
-                | FgramStoreCorruptedException e) {
-            // Bad options, a damaged input file or files that do not belong together: one line, no stack trace.
-            System.err.println("eval: " + e.getMessage());
-            return 2;
+        CliSupport.requireExists(model, "--model");
+        // the model's file is found (or refused) before any data is read
+        if (store != null || ServingModels.isExport(model)) {
+            ServingModels.exportOf(model);
+        } else {
+            TrainedModels.checkpointOf(model);
         }
+        if (text != null) {
+            Path json = tokenizerJson != null ? tokenizerJson
+                    : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
+            runOnText(model, text, json, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
+        } else {
+            run(model, data, fgrams, throughTable, store, batch, maxWindows, System.out);
+        }
+        return 0;
     }
 
     /**
@@ -143,7 +143,7 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, int batch,
             long maxWindows, PrintStream log) throws Exception {
-        requireFile(data, "--data");
+        CliSupport.requireFile(data, "--data");
         try (TokenIdFile corpus = TokenIdFile.open(data)) {
             return evaluate(model, corpus, data.toString(), fgrams, throughTable, store, batch, maxWindows, log);
         }
@@ -171,7 +171,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (!Files.isDirectory(text)) {
             throw new IllegalArgumentException("--text " + text + " is not a folder of .txt documents");
         }
-        requireFile(tokenizerJson, "--tokenizer");
+        CliSupport.requireFile(tokenizerJson, "--tokenizer");
         List<Path> files;
         try (Stream<Path> s = Files.list(text)) {
             files = s.filter(p -> p.getFileName().toString().endsWith(".txt") && Files.isRegularFile(p)).sorted()
@@ -283,14 +283,5 @@ public final class EvalCommand implements Callable<Integer> {
         }
         log.printf(Locale.ROOT, "%.1f s, %.0f tokens/s%n", secs, res.tokensPerSecond());
         return res;
-    }
-
-    private static void requireFile(Path file, String option) throws IOException {
-        if (file == null || !Files.exists(file)) {
-            throw new IllegalArgumentException(option + " " + file + " does not exist");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(option + " " + file + " is a folder, not a file");
-        }
     }
 }

@@ -151,13 +151,8 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            run(System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            System.err.println("experiment: " + e.getMessage());
-            return 2;
-        }
+        run(System.out);
+        return 0;
     }
 
     /** What one invocation did. */

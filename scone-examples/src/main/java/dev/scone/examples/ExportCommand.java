@@ -42,13 +42,9 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            run(model, compaction, out, System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            System.err.println("export: " + e.getMessage());
-            return 2;
-        }
+        CliSupport.requireExists(model, "--model");
+        run(model, compaction, out, System.out);
+        return 0;
     }
 
     /**

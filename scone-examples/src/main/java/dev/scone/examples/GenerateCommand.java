@@ -86,25 +86,29 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            Path json = tokenizerJson != null ? tokenizerJson : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
-            List<String> p = prompts == null || prompts.isEmpty() ? List.of("The state of the Union") : prompts;
-            Result r = run(model, store, json, compaction, p, stops == null ? List.of() : stops, tokens,
-                    new Sampling(topK, topP, temperature), seed, !noCache, 16);
-            for (int i = 0; i < p.size(); i++) {
-                System.out.println(r.prompts().get(i) + r.texts().get(i));
-                if (p.size() > 1) {
-                    System.out.println();
-                }
-            }
-            long n = r.tokens().stream().mapToLong(t -> t.length).sum();
-            System.out.printf(Locale.ROOT, "(%d tokens, %.1f tokens/s)%n", n, r.tokensPerSecond());
-            return 0;
-        } catch (IllegalArgumentException | IllegalStateException | SconeFormatException
-                | dev.scone.store.FgramStoreCorruptedException e) {
-            System.err.println("generate: " + e.getMessage());
-            return 2;
+        CliSupport.requireExists(model, "--model");
+        CliSupport.requireAtLeast(tokens, 1, "--tokens");
+        CliSupport.requireAtLeast(topK, 0, "--top-k");
+        if (!(topP > 0f && topP <= 1f)) {
+            throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
         }
+        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("--temperature must be > 0, got " + temperature);
+        }
+        Path json = tokenizerJson != null ? tokenizerJson : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
+        CliSupport.requireFile(json, "--tokenizer");
+        List<String> p = prompts == null || prompts.isEmpty() ? List.of("The state of the Union") : prompts;
+        Result r = run(model, store, json, compaction, p, stops == null ? List.of() : stops, tokens,
+                new Sampling(topK, topP, temperature), seed, !noCache, 16);
+        for (int i = 0; i < p.size(); i++) {
+            System.out.println(r.prompts().get(i) + r.texts().get(i));
+            if (p.size() > 1) {
+                System.out.println();
+            }
+        }
+        long n = r.tokens().stream().mapToLong(t -> t.length).sum();
+        System.out.printf(Locale.ROOT, "(%d tokens, %.1f tokens/s)%n", n, r.tokensPerSecond());
+        return 0;
     }
 
     /**

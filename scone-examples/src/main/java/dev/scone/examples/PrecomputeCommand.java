@@ -49,13 +49,9 @@ public final class PrecomputeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            run(model, out, dtype, compaction, quiet, System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            System.err.println("precompute: " + e.getMessage());
-            return 2;
-        }
+        CliSupport.requireExists(model, "--model");
+        run(model, out, dtype, compaction, quiet, System.out);
+        return 0;
     }
 
     /**

@@ -128,6 +128,8 @@ final class TokenizeCommand implements Callable<Integer> {
         Path data = CliSupport.dataDir();
         Path folder = corpus != null ? corpus : data.resolve("sotu");
         Path json = tokenizerJson != null ? tokenizerJson : data.resolve("gpt2").resolve("tokenizer.json");
+        CliSupport.requireFolder(folder, "--corpus");
+        CliSupport.requireFile(json, "--tokenizer");
         run(folder, json, out, heldOut, maxDocuments, compact, quiet, System.out);
         return 0;
     }
@@ -170,11 +172,17 @@ final class TokenizeCommand implements Callable<Integer> {
      */
     static Outputs run(Path folder, Path json, Path out, int maxDocuments, int compact, boolean quiet,
             PrintStream log, HeldOutChoice choice) throws Exception {
+        if (compact < 0) {
+            throw new IllegalArgumentException("--compact must be >= 0 (0 = no compaction), got " + compact);
+        }
+        if (maxDocuments < 1) {
+            throw new IllegalArgumentException("--max-documents must be >= 1, got " + maxDocuments);
+        }
+        List<Path> docs = CorpusTokenizer.listDocuments(folder);
         Files.createDirectories(out);
         Outputs o = Outputs.in(out);
         Files.deleteIfExists(o.transfer()); // written again only by a run that holds out a transfer set
         Path source = folder;
-        List<Path> docs = CorpusTokenizer.listDocuments(folder);
         if (docs.size() > maxDocuments) {
             // Tokenize only the most recent documents: copy-free, through a temporary folder of links.
             source = Files.createTempDirectory(out, ".subset");

@@ -165,46 +165,51 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            Path dir = out != null ? out : Path.of("out", "models", model);
-            if (resume != null) {
-                Checkpoint.Header h = Checkpoint.readHeader(resume);
-                boolean scone = LanguageModel.Spec.parse(h.modelConfigText()).config().isScone();
-                if (h.trainerConfig().seed() != seed || scone != model.equals("scone")) {
-                    throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
-                            + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
-                }
-                resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
-                        System.out);
-                return 0;
-            }
-            if ((tokens == null) == (steps == null)) {
-                throw new IllegalArgumentException("give exactly one of --tokens and --steps");
-            }
-            long perStep = (long) size.batch * size.context;
-            if (tokens != null && tokens < 1) {
-                throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
-            }
-            long total = tokens != null ? (tokens + perStep - 1) / perStep : steps;
-            if (total > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
-            }
-            TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
-                    .optContextLength(size.context)
-                    .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
-                    .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
-            LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers,
-                    size.heads, size.ffn, tied, dropout, null, size.inputNorm, size.fgramCombine);
-            Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
-                    fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn,
-                    size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery);
-            run(o, dir, quiet, System.out);
-            return 0;
-        } catch (IllegalArgumentException | SconeFormatException e) {
-            // Bad options or a damaged input file: say what is wrong, without a stack trace.
-            System.err.println("train: " + e.getMessage());
-            return 2;
+        if (!model.equals("baseline") && !model.equals("scone")) {
+            throw new IllegalArgumentException("--model must be baseline or scone, got " + model);
         }
+        CliSupport.requireFile(train, "--train");
+        CliSupport.requireFile(heldOut, "--held-out");
+        if (fgrams != null) {
+            CliSupport.requireFile(fgrams, "--fgrams");
+        }
+        if (resume != null) {
+            CliSupport.requireFile(resume, "--resume");
+        }
+        Path dir = out != null ? out : Path.of("out", "models", model);
+        if (resume != null) {
+            Checkpoint.Header h = Checkpoint.readHeader(resume);
+            boolean scone = LanguageModel.Spec.parse(h.modelConfigText()).config().isScone();
+            if (h.trainerConfig().seed() != seed || scone != model.equals("scone")) {
+                throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
+                        + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
+            }
+            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
+                    System.out);
+            return 0;
+        }
+        if ((tokens == null) == (steps == null)) {
+            throw new IllegalArgumentException("give exactly one of --tokens and --steps");
+        }
+        long perStep = (long) size.batch * size.context;
+        if (tokens != null && tokens < 1) {
+            throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+        }
+        long total = tokens != null ? (tokens + perStep - 1) / perStep : steps;
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--tokens " + tokens + " needs " + total + " steps: too many");
+        }
+        TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
+                .optContextLength(size.context)
+                .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
+                .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
+        LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers,
+                size.heads, size.ffn, tied, dropout, null, size.inputNorm, size.fgramCombine);
+        Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
+                fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn,
+                size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery);
+        run(o, dir, quiet, System.out);
+        return 0;
     }
 
     /**

@@ -240,21 +240,23 @@ class PipelineCommandsTest {
 
         assertEquals(0, SconeCli.runExample(new String[] {"eval", "--model", export.toString(), "--store",
             store.toString(), "--text", text.toString(), "--tokenizer", tokenizer.toString(), "--max-windows", "2"}));
-        // Refused with exit code 2: a file given as --text, an empty folder, a SCONE export without its
-        // store, a checkpoint given where an export is needed, a store of another model.
+        // Refused with exit code 2 and one line naming the file: a file given as --text, an empty folder,
+        // a SCONE export without its store, a checkpoint given where an export is needed, a store of
+        // another model, a damaged row of the store.
         Path empty = work.resolve("empty-text");
         Files.createDirectories(empty);
-        for (String[] bad : new String[][] {
-            {"eval", "--model", dir.toString(), "--text", export.toString(), "--tokenizer", tokenizer.toString()},
-            {"eval", "--model", dir.toString(), "--text", empty.toString(), "--tokenizer", tokenizer.toString()},
-            {"eval", "--model", export.toString(), "--data", heldOut.toString()},
-            {"eval", "--model", dir.resolve("final.ckpt").toString(), "--store", store.toString(), "--data",
-                heldOut.toString()},
-            {"generate", "--model", dir.resolve("final.ckpt").toString(), "--store", store.toString(), "--tokenizer",
-                tokenizer.toString()},
-            {"export", "--model", work.resolve("nothing-here").toString()}}) {
-            assertEquals(2, SconeCli.runExample(bad), String.join(" ", bad));
-        }
+        Path ckpt = dir.resolve("final.ckpt");
+        CliRuns.assertFailsInOneLine(export.toString(), "eval", "--model", dir.toString(), "--text",
+                export.toString(), "--tokenizer", tokenizer.toString());
+        CliRuns.assertFailsInOneLine(empty.toString(), "eval", "--model", dir.toString(), "--text",
+                empty.toString(), "--tokenizer", tokenizer.toString());
+        CliRuns.assertFailsInOneLine(export.toString(), "eval", "--model", export.toString(), "--data",
+                heldOut.toString());
+        CliRuns.assertFailsInOneLine(ckpt.toString(), "eval", "--model", ckpt.toString(), "--store",
+                store.toString(), "--data", heldOut.toString());
+        CliRuns.assertFailsInOneLine(ckpt.toString(), "generate", "--model", ckpt.toString(), "--store",
+                store.toString(), "--tokenizer", tokenizer.toString());
+        CliRuns.assertFailsInOneLine("nothing-here", "export", "--model", work.resolve("nothing-here").toString());
         Path other = work.resolve("models").resolve("scone-other");
         TrainCommand.Options o = options("scone", fgrams);
         TrainerConfig seven = TrainerConfig.builder().setSeed(7).optBatchSize(2).optContextLength(CONTEXT)
@@ -262,8 +264,22 @@ class PipelineCommandsTest {
         TrainCommand.run(new TrainCommand.Options("scone", train, null, fgrams, o.architecture(), 1, 2, 32,
                 FgramModelConfig.DEFAULT_OUTPUT, seven, 0), other, true, sink(out));
         ExportCommand.run(other, compaction, null, sink(out));
-        assertEquals(2, SconeCli.runExample(new String[] {"eval", "--model", other.toString(), "--store",
-            store.toString(), "--data", heldOut.toString()}), "the store of another model");
+        CliRuns.assertFailsInOneLine(store.toString(), "eval", "--model", other.toString(), "--store",
+                store.toString(), "--data", heldOut.toString());
+        // a flipped byte in the first row (the most frequent f-gram, matched in any window)
+        Path damaged = work.resolve("store-damaged");
+        Files.createDirectories(damaged);
+        try (var s = Files.list(store)) {
+            for (Path f : s.toList()) {
+                Files.copy(f, damaged.resolve(f.getFileName()));
+            }
+        }
+        Path vectors = damaged.resolve("vectors.bin");
+        byte[] bytes = Files.readAllBytes(vectors);
+        bytes[64 + 3] ^= 0x10;
+        Files.write(vectors, bytes);
+        CliRuns.assertFailsInOneLine(vectors.toString(), "eval", "--model", export.toString(), "--store",
+                damaged.toString(), "--data", heldOut.toString(), "--max-windows", "4");
     }
 
     @Test
