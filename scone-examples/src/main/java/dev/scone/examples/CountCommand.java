@@ -5,7 +5,6 @@ import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.count.CountingResult;
 import dev.scone.fgram.count.FgramCounter;
 import dev.scone.fgram.count.ScanStats;
-import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.PrintStream;

@@ -5,7 +5,6 @@ import dev.scone.core.generate.Sampling;
 import dev.scone.core.train.HistoryPoint;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.count.CountingResult;
-import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.store.VectorDtype;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -8,7 +8,6 @@ import dev.scone.core.train.PerplexityResult;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
-import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.FgramOutput;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;

@@ -2,7 +2,6 @@ package dev.scone.examples;
 
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.InferenceModel;
-import dev.scone.fgram.io.SconeFormatException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

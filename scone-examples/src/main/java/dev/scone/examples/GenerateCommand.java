@@ -7,7 +7,6 @@ import dev.scone.fgram.corpus.CompactingTokenizer;
 import dev.scone.fgram.corpus.TokenCompaction;
 import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
-import dev.scone.fgram.io.SconeFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

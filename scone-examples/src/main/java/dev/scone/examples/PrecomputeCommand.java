@@ -3,7 +3,6 @@ package dev.scone.examples;
 import ai.djl.ndarray.NDManager;
 import dev.scone.fgram.corpus.ProgressBarListener;
 import dev.scone.fgram.corpus.ProgressListener;
-import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.core.InferenceModel;
 import dev.scone.store.FgramStorePrecompute;
 import dev.scone.store.StoreManifest;

@@ -15,7 +15,6 @@ import dev.scone.core.train.TrainerConfig;
 import dev.scone.core.train.TrainingProgress;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
-import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.nn.FgramOutput;
 import dev.scone.fgram.vocab.FgramVocabulary;
