@@ -4,10 +4,8 @@ import ai.djl.MalformedModelException;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.store.FgramStoreCorruptedException;
 import dev.scone.store.StoreMismatchException;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -125,22 +123,13 @@ final class CliErrors implements IExecutionExceptionHandler, IParameterException
             String reason = e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
             return e.getFile() + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + reason;
         }
-        if (t instanceof FileNotFoundException) {
-            return t.getMessage();
-        }
         if (t instanceof MalformedModelException) {
             return "not a model this version of scone can read: " + t.getMessage();
         }
-        if (t instanceof UncheckedIOException) {
-            return null; // its cause says more
-        }
-        if (t instanceof IOException) {
+        if (t instanceof IOException || t instanceof IllegalArgumentException) {
             return t.getMessage() != null ? t.getMessage() : t.toString();
         }
-        if (t instanceof IllegalArgumentException) {
-            return t.getMessage() != null ? t.getMessage() : t.toString();
-        }
-        return null;
+        return null; // an UncheckedIOException's cause says more; anything else is a bug
     }
 
     private CliErrors() {}

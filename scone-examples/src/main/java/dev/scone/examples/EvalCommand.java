@@ -17,6 +17,7 @@ import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -88,13 +89,6 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CliSupport.requireExists(model, "--model");
-        // the model's file is found (or refused) before any data is read
-        if (store != null || ServingModels.isExport(model)) {
-            ServingModels.exportOf(model);
-        } else {
-            TrainedModels.checkpointOf(model);
-        }
         if (text != null) {
             Path json = tokenizerJson != null ? tokenizerJson
                     : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
@@ -139,10 +133,26 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, int batch,
             long maxWindows, PrintStream log) throws Exception {
+        requireModel(model, store);
         CliSupport.requireFile(data, "--data");
         try (TokenIdFile corpus = TokenIdFile.open(data)) {
             return evaluate(model, corpus, data.toString(), fgrams, throughTable, store, batch, maxWindows, log);
         }
+    }
+
+    /** Finds the model's file, or refuses it, before any data is read. */
+    private static void requireModel(Path model, Path store) throws IOException {
+        CliSupport.requireExists(model, "--model");
+        if (servesExport(model, store)) {
+            ServingModels.exportOf(model);
+        } else {
+            TrainedModels.checkpointOf(model);
+        }
+    }
+
+    /** Whether the model is served from its inference export (with a store, or an export given). */
+    private static boolean servesExport(Path model, Path store) throws IOException {
+        return store != null || ServingModels.isExport(model);
     }
 
     /**
@@ -164,6 +174,7 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result runOnText(Path model, Path text, Path tokenizerJson, Path fgrams, boolean throughTable,
             Path store, Path compaction, int batch, long maxWindows, PrintStream log) throws Exception {
+        requireModel(model, store);
         if (!Files.isDirectory(text)) {
             throw new IllegalArgumentException("--text " + text + " is not a folder of .txt documents");
         }
@@ -204,7 +215,7 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give at most one of --through-table and --store");
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            if (store != null || ServingModels.isExport(model)) {
+            if (servesExport(model, store)) {
                 return evaluateExport(model, corpus, dataName, fgrams, store, batch, maxWindows, manager, log);
             }
             TrainedModels.Loaded loaded = TrainedModels.load(model, fgrams, manager);
