@@ -162,6 +162,7 @@ final class StoreLayout {
 
     /** The Chronicle Map builder of the key index (byte[] exact key -> 4-byte row index). */
     static ChronicleMapBuilder<byte[], byte[]> indexBuilder(FgramKeyCodec codec, long entries) {
+        ChronicleValueClasses.install(); // before Chronicle Map needs them: no javac at run time
         ChronicleMapBuilder<byte[], byte[]> b = ChronicleMap.of(byte[].class, byte[].class)
                 .name("scone-fgram-index")
                 .entries(Math.max(16, entries))
