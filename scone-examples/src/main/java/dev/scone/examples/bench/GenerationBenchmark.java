@@ -35,8 +35,9 @@ import picocli.CommandLine.Option;
  * Serving cost of a SCONE model against its baseline (the same main model), from their inference
  * exports ({@code scone export}) and the SCONE model's store.
  *
- * <p>Speed, in one JVM: both models are warmed up, then timed in alternating rounds (baseline,
- * SCONE, baseline, ...) of greedy generation with no stop token, so that every row generates all
+ * <p>Speed, in one JVM: both models are warmed up, then timed in rounds of greedy generation (odd
+ * rounds baseline first, even rounds SCONE first, so that neither always runs right after the
+ * other) with no stop token, so that every row generates all
  * {@code --tokens} new tokens, at each batch size of {@code --batch}; row r of a batch starts from
  * its own window of {@code --prompt-tokens} tokens of {@code --prompt-from} (a held-out token-id
  * file). Decoding runs over the key/value cache, and, for fewer rounds since it is slower,
@@ -48,11 +49,14 @@ import picocli.CommandLine.Option;
  * model, and sampling and the rest ({@link TextGenerator}'s statistics; without the cache, the
  * lookup is timed around the store's calls inside the forward pass, see {@link TimedTable}).
  *
- * <p>Memory: each model is then served by a child JVM of its own ({@link ServingMemoryProbe}) with
- * this JVM's options and class path, which loads only the export (and the store), generates
- * {@code --tokens} tokens at the largest batch size, and reports its resident set, its Java heap
- * after a GC and its native share. The two processes' difference is printed next to the store's
- * file sizes and the store's resident pages in the SCONE process. {@code --no-memory} skips it.
+ * <p>Memory: then child JVMs ({@link ServingMemoryProbe}, {@code --memory-runs} of each kind, in
+ * rotating order, with this JVM's options and class path) serve the baseline, the baseline while
+ * holding SCONE's store open and unread (the control: what an open store costs by itself), and
+ * SCONE from its store; each loads only the export (and the store), generates {@code --tokens}
+ * tokens at the largest batch size, and reports its resident set after a GC and after returning
+ * the C allocator's free pages, its Java heap and its native share. The medians of each kind, and
+ * their differences, are printed next to the store's file sizes and resident pages.
+ * {@code --no-memory} skips it.
  *
  * <p>Exit status 0, or 2 with a one-line message when inputs are missing or do not fit together (a
  * baseline given as {@code --scone}, a store precomputed from another model, prompts outside the
@@ -95,8 +99,9 @@ public final class GenerationBenchmark implements Callable<Integer> {
             + " and batch size (default: ${DEFAULT-VALUE}).")
     int warmup = 128;
 
-    @Option(names = "--rounds", description = "Timed rounds with the KV cache (default: ${DEFAULT-VALUE}).")
-    int rounds = 5;
+    @Option(names = "--rounds", description = "Timed rounds with the KV cache; an even count runs each model first"
+            + " equally often (default: ${DEFAULT-VALUE}).")
+    int rounds = 20;
 
     @Option(names = "--no-cache-rounds", description = "Of these, rounds that also time decoding without the cache"
             + " (every window recomputed; slower); 0 = none (default: ${DEFAULT-VALUE}).")
@@ -111,6 +116,10 @@ public final class GenerationBenchmark implements Callable<Integer> {
 
     @Option(names = "--memory-timeout", description = "Seconds to wait for each child JVM (default: ${DEFAULT-VALUE}).")
     long memoryTimeout = 600;
+
+    @Option(names = "--memory-runs", description = "Serving processes per model, alternating; the tables show their"
+            + " medians (default: ${DEFAULT-VALUE}).")
+    int memoryRuns = 3;
 
     /** How a run decodes. */
     enum Mode {
@@ -221,8 +230,10 @@ public final class GenerationBenchmark implements Callable<Integer> {
     }
 
     private void checkOptions() throws InputException {
-        if (rounds < 1 || tokens < 1 || promptTokens < 1 || warmup < 0 || noCacheRounds < 0 || memoryTimeout < 1) {
-            throw new InputException("--rounds, --tokens, --prompt-tokens and --memory-timeout must be >= 1,"
+        if (rounds < 1 || tokens < 1 || promptTokens < 1 || warmup < 0 || noCacheRounds < 0 || memoryTimeout < 1
+                || memoryRuns < 1) {
+            throw new InputException("--rounds, --tokens, --prompt-tokens, --memory-timeout and --memory-runs must be"
+                    + " >= 1,"
                     + " --warmup and --no-cache-rounds >= 0");
         }
         if (noCacheRounds > rounds) {
@@ -390,7 +401,8 @@ public final class GenerationBenchmark implements Callable<Integer> {
                     for (int b : batches) {
                         int[][] prompts = Arrays.copyOf(in.prompts, b);
                         Run[] pair = new Run[2];
-                        for (int k = 0; k < 2; k++) {
+                        for (int j = 0; j < 2; j++) {
+                            int k = r % 2 == 1 ? j : 1 - j; // odd rounds baseline first, even rounds SCONE first
                             Contender x = both[k];
                             int[][] generated = new int[b][];
                             pair[k] = timed(x, m, prompts, generated);
@@ -425,7 +437,7 @@ public final class GenerationBenchmark implements Callable<Integer> {
                 + " %d new tokens per row, greedy, no stop token; V = %,d, C = %d: a window that reaches C keeps its"
                 + " last %d tokens and is prefilled again%n", in.prompts.length, promptTokens, promptFrom, tokens,
                 base.block.config().vocabularySize(), c, Math.max(1, c / 2)));
-        sb.append(String.format(Locale.ROOT, "rounds: %d with the KV cache (baseline, then SCONE, at each batch size %s)",
+        sb.append(String.format(Locale.ROOT, "rounds: %d with the KV cache (odd rounds baseline first, even rounds SCONE first, at each batch size %s)",
                 rounds, Arrays.toString(batches)));
         if (noCacheRounds == 0) {
             sb.append("; without the cache: skipped (--no-cache-rounds 0)");
@@ -560,52 +572,109 @@ public final class GenerationBenchmark implements Callable<Integer> {
 
     private void measureMemory(Inputs in, int[][] prompts, PrintStream out) throws IOException, InterruptedException {
         out.println();
-        out.printf(Locale.ROOT, "serving memory: each model in a child JVM of its own (this JVM's options%s and class"
-                + " path) that loads only the export (+ the store), generates %d tokens per row at B = %d with the"
-                + " cache, runs a GC and reads /proc/self/status and /proc/self/smaps (MiB):%n",
-                noNmt ? "" : " + -XX:NativeMemoryTracking=summary", tokens, prompts.length);
-        long t0 = System.nanoTime();
-        ServingMemoryProbe.Sample b = ServingMemoryProbe.launch(in.baselineFile, null, prompts, tokens, !noNmt,
-                memoryTimeout);
-        long t1 = System.nanoTime();
-        ServingMemoryProbe.Sample s = ServingMemoryProbe.launch(in.sconeFile, store, prompts, tokens, !noNmt,
-                memoryTimeout);
-        long t2 = System.nanoTime();
-        out.println("| process | VmRSS | VmHWM | RssAnon | RssFile | heap used after GC | heap committed | native"
-                + " (VmRSS - heap committed) | JVM native (NMT, heap excluded) | store resident / mapped |");
-        out.println("|---|---|---|---|---|---|---|---|---|---|");
+        out.printf(Locale.ROOT, "serving memory: three kinds of child JVM (this JVM's options%s and class path), %d of"
+                + " each, in rotating order: the baseline, the baseline holding SCONE's store open but never reading"
+                + " it (the control: what the store costs by being open), and SCONE reading it; each loads only the"
+                + " export (+ the store), generates %d tokens per row at B = %d with the cache, runs a GC, returns"
+                + " the C allocator's free pages (malloc_trim) and reads /proc/self/status and /proc/self/smaps;"
+                + " medians of the runs (MiB):%n", noNmt ? "" : " + -XX:NativeMemoryTracking=summary", memoryRuns,
+                tokens, prompts.length);
+        List<List<ServingMemoryProbe.Sample>> runs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        double[] seconds = new double[3];
+        for (int r = 0; r < memoryRuns; r++) {
+            for (int j = 0; j < 3; j++) {
+                int kind = (r + j) % 3; // each kind first, second and third in turn
+                long t0 = System.nanoTime();
+                runs.get(kind).add(switch (kind) {
+                    case 0 -> ServingMemoryProbe.launch(in.baselineFile, null, null, prompts, tokens, !noNmt,
+                            memoryTimeout);
+                    case 1 -> ServingMemoryProbe.launch(in.baselineFile, null, store, prompts, tokens, !noNmt,
+                            memoryTimeout);
+                    default -> ServingMemoryProbe.launch(in.sconeFile, store, null, prompts, tokens, !noNmt,
+                            memoryTimeout);
+                });
+                seconds[kind] += (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        ServingMemoryProbe.Sample b = ServingMemoryProbe.Sample.median(runs.get(0));
+        ServingMemoryProbe.Sample h = ServingMemoryProbe.Sample.median(runs.get(1));
+        ServingMemoryProbe.Sample s = ServingMemoryProbe.Sample.median(runs.get(2));
+        out.println("| process | VmRSS | VmRSS before trim | VmHWM | RssAnon | RssFile | heap used after GC | heap"
+                + " committed | native (VmRSS - heap committed) | JVM native (NMT, heap excluded) | store resident /"
+                + " mapped |");
+        out.println("|---|---|---|---|---|---|---|---|---|---|---|");
         out.println(memoryRow("baseline", b, false));
+        out.println(memoryRow("baseline + store held", h, true));
         out.println(memoryRow("SCONE", s, true));
-        out.printf(Locale.ROOT, "| SCONE - baseline | %s | %s | %s | %s | %s | %s | %s | %s | |%n",
-                diff(s.vmRss(), b.vmRss()), diff(s.vmHwm(), b.vmHwm()), diff(s.rssAnon(), b.rssAnon()),
-                diff(s.rssFile(), b.rssFile()), diff(s.heapUsed(), b.heapUsed()),
-                diff(s.heapCommitted(), b.heapCommitted()), diff(s.nativeShare(), b.nativeShare()),
-                diff(s.jvmNative(), b.jvmNative()));
-        out.printf(Locale.ROOT, "(child JVMs' wall time, start to exit: baseline %.1f s, SCONE %.1f s)%n",
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        out.println(differenceRow("SCONE - baseline", s, b));
+        out.println(differenceRow("store held - baseline", h, b));
+        out.println(differenceRow("SCONE - store held", s, h));
+        String[] names = {"baseline", "store held", "SCONE"};
+        StringBuilder each = new StringBuilder("VmRSS of each run (MiB):");
+        for (int k = 0; k < 3; k++) {
+            each.append(k == 0 ? " " : ", ").append(names[k]).append(' ')
+                    .append(each(runs.get(k), ServingMemoryProbe.Sample::vmRss));
+        }
+        each.append("; before the trim:");
+        for (int k = 0; k < 3; k++) {
+            each.append(k == 0 ? " " : ", ").append(names[k]).append(' ')
+                    .append(each(runs.get(k), ServingMemoryProbe.Sample::vmRssUntrimmed));
+        }
+        each.append(String.format(Locale.ROOT, " (child JVMs' wall time, start to exit, mean: %.1f s, %.1f s, %.1f s)",
+                seconds[0] / memoryRuns, seconds[1] / memoryRuns, seconds[2] / memoryRuns));
+        out.println(each);
         Map<String, Long> files = storeFiles(store);
         long storeBytes = files.values().stream().mapToLong(Long::longValue).sum();
         StringBuilder sb = new StringBuilder();
         files.forEach((name, size) -> sb.append(String.format(Locale.ROOT, ", %s %,d", name, size)));
         out.printf(Locale.ROOT, "store files: %,d bytes (%s MiB)%s%n", storeBytes, mib(storeBytes), sb);
-        if (!s.nmtCategories().isEmpty() && !b.nmtCategories().isEmpty()) {
-            out.println("JVM native memory (NMT committed), SCONE - baseline by category (MiB, those over 0.5):"
-                    + nmtDifference(s.nmtCategories(), b.nmtCategories()));
+        if (!s.nmtCategories().isEmpty() && !b.nmtCategories().isEmpty() && !h.nmtCategories().isEmpty()) {
+            out.println("JVM native memory (NMT committed) by category (MiB, those over 0.5): store held - baseline"
+                    + nmtDifference(h.nmtCategories(), b.nmtCategories()) + "; SCONE - store held"
+                    + nmtDifference(s.nmtCategories(), h.nmtCategories()));
         }
         if (s.jvmNative() >= 0 && b.jvmNative() >= 0 && s.vmRss() >= 0 && b.vmRss() >= 0) {
             long dRss = s.vmRss() - b.vmRss();
             long dHeap = s.heapCommitted() - b.heapCommitted();
             long dJvm = s.jvmNative() - b.jvmNative();
-            out.printf(Locale.ROOT, "the VmRSS difference, roughly (committed is not all resident): store pages %s,"
-                    + " Java heap committed %s, JVM native (NMT) %s, the rest %s MiB%n", mib(s.storeResident()),
-                    diff(s.heapCommitted(), b.heapCommitted()), diff(s.jvmNative(), b.jvmNative()),
+            out.printf(Locale.ROOT, "the SCONE - baseline VmRSS difference, roughly (committed is not all resident):"
+                    + " store pages %s, Java heap committed %s, JVM native (NMT) %s, the rest %s MiB%n",
+                    mib(s.storeResident()), diff(s.heapCommitted(), b.heapCommitted()),
+                    diff(s.jvmNative(), b.jvmNative()),
                     String.format(Locale.ROOT, "%+.1f", (dRss - s.storeResident() - dHeap - dJvm) / 1048576.0));
         }
         long d = s.vmRss() - b.vmRss();
         out.printf(Locale.ROOT, "SCONE - baseline VmRSS: %s MiB against the store's %s MiB on disk, of which %s MiB"
-                + " resident in the SCONE process; within the store's size: %s%n", diff(s.vmRss(), b.vmRss()),
-                mib(storeBytes), mib(s.storeResident()),
-                d <= storeBytes ? "yes" : "no (" + mib(d - storeBytes) + " MiB more)");
+                + " resident in the SCONE process; within the store's resident pages: %s; within its size on disk:"
+                + " %s%n", diff(s.vmRss(), b.vmRss()), mib(storeBytes), mib(s.storeResident()),
+                within(d, s.storeResident()), within(d, storeBytes));
+        long dh = s.vmRss() - h.vmRss();
+        long pages = s.storeResident() - h.storeResident();
+        out.printf(Locale.ROOT, "SCONE - store held VmRSS: %s MiB against the %s MiB of store pages that SCONE's"
+                + " reads made resident beyond the control's; within them: %s (the store open and unused costs %s"
+                + " MiB)%n", diff(s.vmRss(), h.vmRss()), mib(pages), within(dh, pages), diff(h.vmRss(), b.vmRss()));
+    }
+
+    private static String differenceRow(String name, ServingMemoryProbe.Sample x, ServingMemoryProbe.Sample y) {
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", name,
+                diff(x.vmRss(), y.vmRss()), diff(x.vmRssUntrimmed(), y.vmRssUntrimmed()), diff(x.vmHwm(), y.vmHwm()),
+                diff(x.rssAnon(), y.rssAnon()), diff(x.rssFile(), y.rssFile()), diff(x.heapUsed(), y.heapUsed()),
+                diff(x.heapCommitted(), y.heapCommitted()), diff(x.nativeShare(), y.nativeShare()),
+                diff(x.jvmNative(), y.jvmNative()), y.storeMapped() > 0 || x.storeMapped() > 0
+                        ? diff(x.storeResident(), y.storeResident()) : "");
+    }
+
+    private static String within(long difference, long limit) {
+        return difference <= limit ? "yes" : "no (" + mib(difference - limit) + " MiB more)";
+    }
+
+    private static String each(List<ServingMemoryProbe.Sample> samples,
+            java.util.function.ToLongFunction<ServingMemoryProbe.Sample> field) {
+        StringBuilder sb = new StringBuilder("[");
+        for (ServingMemoryProbe.Sample x : samples) {
+            sb.append(sb.length() == 1 ? "" : ", ").append(mib(field.applyAsLong(x)));
+        }
+        return sb.append(']').toString();
     }
 
     /** The categories whose committed memory differs by more than half a MiB, largest difference first. */
@@ -629,9 +698,9 @@ public final class GenerationBenchmark implements Callable<Integer> {
     }
 
     private static String memoryRow(String name, ServingMemoryProbe.Sample m, boolean scone) {
-        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", name, mib(m.vmRss()),
-                mib(m.vmHwm()), mib(m.rssAnon()), mib(m.rssFile()), mib(m.heapUsed()), mib(m.heapCommitted()),
-                mib(m.nativeShare()), mib(m.jvmNative()),
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", name,
+                mib(m.vmRss()), mib(m.vmRssUntrimmed()), mib(m.vmHwm()), mib(m.rssAnon()), mib(m.rssFile()),
+                mib(m.heapUsed()), mib(m.heapCommitted()), mib(m.nativeShare()), mib(m.jvmNative()),
                 scone ? mib(m.storeResident()) + " / " + mib(m.storeMapped()) : "-");
     }
 

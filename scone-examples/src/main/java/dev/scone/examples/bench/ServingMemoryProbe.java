@@ -33,8 +33,10 @@ import picocli.CommandLine.Option;
 /**
  * The memory of a process that serves one model and nothing else: it loads an inference export
  * (and, for a SCONE model, opens its store), generates greedily over the key/value cache, runs a
- * GC, and prints one line ({@value #PREFIX} followed by {@code key=value} pairs) with its resident
- * set ({@code VmRSS}, {@code VmHWM}, {@code RssAnon}, {@code RssFile} from {@code /proc/self/status}),
+ * GC, asks the C allocator to return its free pages to the system ({@code malloc_trim(0)}, glibc),
+ * and prints one line ({@value #PREFIX} followed by {@code key=value} pairs) with its resident
+ * set ({@code VmRSS}, {@code VmHWM}, {@code RssAnon}, {@code RssFile} from {@code /proc/self/status};
+ * {@code VmRSS} also as it was before the trim: memory that PyTorch freed and the allocator kept),
  * the Java heap used and committed, the non-heap committed, the resident and mapped pages of the
  * store's files (from {@code /proc/self/smaps}) and, when the JVM tracks its native memory
  * ({@code -XX:NativeMemoryTracking=summary}), the JVM's own committed total.
@@ -56,6 +58,10 @@ public final class ServingMemoryProbe implements Callable<Integer> {
     @Option(names = "--store", description = "The store folder (a SCONE model only).")
     Path store;
 
+    @Option(names = "--hold-store", description = "A baseline only: open this store folder and hold it, unused, while"
+            + " the baseline generates (the control that separates the store's own cost from SCONE's).")
+    Path holdStore;
+
     @Option(names = "--prompts", required = true, description = "The prompts: token ids separated by ',', rows by ';'.")
     String prompts;
 
@@ -67,6 +73,8 @@ public final class ServingMemoryProbe implements Callable<Integer> {
      *
      * @param vmRss resident set ({@code VmRSS})
      * @param vmHwm peak resident set ({@code VmHWM})
+     * @param vmRssUntrimmed resident set after the GC, before {@code malloc_trim} (equal to {@code vmRss}
+     *     where there is no glibc to trim)
      * @param rssAnon anonymous resident memory ({@code RssAnon}: heap, native allocations)
      * @param rssFile file-backed resident memory ({@code RssFile}: libraries, mapped files)
      * @param heapUsed Java heap used after a GC
@@ -81,13 +89,45 @@ public final class ServingMemoryProbe implements Callable<Integer> {
      * @param nmtCategories committed bytes per native memory tracking category (spaces in names as
      *     {@code _}), empty without NMT
      */
-    public record Sample(long vmRss, long vmHwm, long rssAnon, long rssFile, long heapUsed, long heapCommitted,
+    public record Sample(long vmRss, long vmHwm, long vmRssUntrimmed, long rssAnon, long rssFile, long heapUsed, long heapCommitted,
             long nonHeapCommitted, long nmtCommitted, long nmtHeapCommitted, long storeResident, long storeMapped,
             long generated, double seconds, Map<String, Long> nmtCategories) {
 
         /** Copies the categories. */
         public Sample {
             nmtCategories = Map.copyOf(nmtCategories);
+        }
+
+        /**
+         * The median of each figure over several processes' samples (of two middle values, their mean),
+         * NMT categories included (those that every sample has); the wall time is the mean.
+         *
+         * @param samples one or more samples
+         * @return their median sample
+         */
+        static Sample median(List<Sample> samples) {
+            if (samples.isEmpty()) {
+                throw new IllegalArgumentException("no samples");
+            }
+            Map<String, Long> categories = new TreeMap<>();
+            for (String k : samples.get(0).nmtCategories().keySet()) {
+                if (samples.stream().allMatch(x -> x.nmtCategories().containsKey(k))) {
+                    categories.put(k, med(samples, x -> x.nmtCategories().get(k)));
+                }
+            }
+            return new Sample(med(samples, Sample::vmRss), med(samples, Sample::vmHwm),
+                    med(samples, Sample::vmRssUntrimmed), med(samples, Sample::rssAnon), med(samples, Sample::rssFile),
+                    med(samples, Sample::heapUsed), med(samples, Sample::heapCommitted),
+                    med(samples, Sample::nonHeapCommitted), med(samples, Sample::nmtCommitted),
+                    med(samples, Sample::nmtHeapCommitted), med(samples, Sample::storeResident),
+                    med(samples, Sample::storeMapped), med(samples, Sample::generated),
+                    samples.stream().mapToDouble(Sample::seconds).average().orElseThrow(), categories);
+        }
+
+        private static long med(List<Sample> samples, java.util.function.ToLongFunction<Sample> field) {
+            long[] v = samples.stream().mapToLong(field).sorted().toArray();
+            int n = v.length;
+            return n % 2 == 1 ? v[n / 2] : Math.floorDiv(v[n / 2 - 1] + v[n / 2], 2);
         }
 
         /** @return the resident set less the committed Java heap: what the process holds besides the heap */
@@ -102,9 +142,9 @@ public final class ServingMemoryProbe implements Callable<Integer> {
 
         /** @return the report line */
         String format() {
-            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s vmRss=%d vmHwm=%d rssAnon=%d"
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s vmRss=%d vmHwm=%d vmRssUntrimmed=%d rssAnon=%d"
                     + " rssFile=%d heapUsed=%d heapCommitted=%d nonHeapCommitted=%d nmtCommitted=%d nmtHeapCommitted=%d"
-                    + " storeResident=%d storeMapped=%d generated=%d seconds=%.3f", PREFIX, vmRss, vmHwm, rssAnon,
+                    + " storeResident=%d storeMapped=%d generated=%d seconds=%.3f", PREFIX, vmRss, vmHwm, vmRssUntrimmed, rssAnon,
                     rssFile, heapUsed, heapCommitted, nonHeapCommitted, nmtCommitted, nmtHeapCommitted, storeResident,
                     storeMapped, generated, seconds));
             new TreeMap<>(nmtCategories).forEach((k, v) -> sb.append(" nmt.").append(k).append('=').append(v));
@@ -135,7 +175,7 @@ public final class ServingMemoryProbe implements Callable<Integer> {
                         categories.put(e.getKey().substring(4), Long.parseLong(e.getValue()));
                     }
                 }
-                return new Sample(num(kv, "vmRss"), num(kv, "vmHwm"), num(kv, "rssAnon"), num(kv, "rssFile"),
+                return new Sample(num(kv, "vmRss"), num(kv, "vmHwm"), num(kv, "vmRssUntrimmed"), num(kv, "rssAnon"), num(kv, "rssFile"),
                         num(kv, "heapUsed"), num(kv, "heapCommitted"), num(kv, "nonHeapCommitted"),
                         num(kv, "nmtCommitted"), num(kv, "nmtHeapCommitted"), num(kv, "storeResident"),
                         num(kv, "storeMapped"), num(kv, "generated"), Double.parseDouble(field(kv, "seconds")), categories);
@@ -190,17 +230,23 @@ public final class ServingMemoryProbe implements Callable<Integer> {
             System.err.println("serving-memory-probe: " + e.getMessage());
             return 2;
         }
-        long generated;
+        FgramEmbeddingTable table = null;
+        FgramStore held = null;
         try (NDManager manager = NDManager.newBaseManager()) {
-            FgramEmbeddingTable table = null;
+            long generated;
             try {
                 InferenceModel.Header header = InferenceModel.readHeader(model);
                 if (header.binding().isScone() != (store != null)) {
                     throw new IllegalArgumentException(model + (store == null ? " holds a SCONE model: give --store"
                             : " holds a baseline: it reads no store"));
                 }
+                if (holdStore != null && store != null) {
+                    throw new IllegalArgumentException("--hold-store is for a baseline; a SCONE model reads --store");
+                }
                 if (store != null) {
                     table = FgramStorePrecompute.openFor(store, header, FgramStore.OpenOptions.defaults());
+                } else if (holdStore != null) {
+                    held = FgramStore.open(holdStore); // held, never read: the generator does not see it
                 }
                 InferenceModel served = InferenceModel.load(model, table, manager);
                 TextGenerator g = TextGenerator.builder().setModel(served.block()).setManager(manager).setSeed(1)
@@ -212,13 +258,14 @@ public final class ServingMemoryProbe implements Callable<Integer> {
                 return 2;
             }
             // Measured while the model and the store are still open, as a serving process holds them.
-            try {
-                Sample s = measure(store, generated, (System.nanoTime() - t0) / 1e9);
-                System.out.println(s.format());
-            } finally {
-                if (table != null) {
-                    table.close();
-                }
+            Sample s = measure(store != null ? store : holdStore, generated, (System.nanoTime() - t0) / 1e9);
+            System.out.println(s.format());
+        } finally {
+            if (table != null) {
+                table.close();
+            }
+            if (held != null) {
+                held.close();
             }
         }
         return 0;
@@ -232,13 +279,28 @@ public final class ServingMemoryProbe implements Callable<Integer> {
         long heapUsed = mem.getHeapMemoryUsage().getUsed();
         long heapCommitted = mem.getHeapMemoryUsage().getCommitted();
         long nonHeap = mem.getNonHeapMemoryUsage().getCommitted();
+        long untrimmed = procStatus().getOrDefault("VmRSS", -1L);
+        trimNativeHeap();
         Map<String, Long> status = procStatus();
         long[] storePages = store == null ? new long[] {0, 0} : mappedUnder(store);
         Map<String, Long> nmt = nativeMemoryTracking();
-        return new Sample(status.getOrDefault("VmRSS", -1L), status.getOrDefault("VmHWM", -1L),
+        return new Sample(status.getOrDefault("VmRSS", -1L), status.getOrDefault("VmHWM", -1L), untrimmed,
                 status.getOrDefault("RssAnon", -1L), status.getOrDefault("RssFile", -1L), heapUsed, heapCommitted,
                 nonHeap, nmt.getOrDefault(NMT_TOTAL_KEY, -1L), nmt.getOrDefault("Java_Heap", -1L), storePages[0],
                 storePages[1], generated, seconds, without(nmt, NMT_TOTAL_KEY));
+    }
+
+    /**
+     * Asks glibc's allocator to return the free pages of all its arenas to the system, so that the
+     * resident set counts what the process holds rather than what its allocator kept after PyTorch
+     * freed it (which varies by tens of MiB from run to run). Does nothing where there is no glibc.
+     */
+    static void trimNativeHeap() {
+        try {
+            com.sun.jna.Function.getFunction("c", "malloc_trim").invokeInt(new Object[] {0});
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            // not glibc: nothing to trim, VmRSS stays as it is
+        }
     }
 
     /** The kB fields of {@code /proc/self/status}, in bytes; empty where there is no /proc. */
@@ -400,7 +462,8 @@ public final class ServingMemoryProbe implements Callable<Integer> {
      * Runs the probe in a child JVM and reads its report.
      *
      * @param model the export file
-     * @param store the store folder, or null for a baseline
+     * @param store the store folder of a SCONE model, or null for a baseline
+     * @param holdStore for a baseline: a store folder to open and hold unused (the control), or null
      * @param prompts the prompts
      * @param tokens new tokens per row
      * @param nmt whether the child tracks its native memory
@@ -408,13 +471,17 @@ public final class ServingMemoryProbe implements Callable<Integer> {
      * @return its sample
      * @throws IOException when the child fails, times out or prints no report (the message holds its last line)
      */
-    static Sample launch(Path model, Path store, int[][] prompts, int tokens, boolean nmt, long timeoutSeconds)
-            throws IOException, InterruptedException {
+    static Sample launch(Path model, Path store, Path holdStore, int[][] prompts, int tokens, boolean nmt,
+            long timeoutSeconds) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--model", model.toString(), "--prompts", formatPrompts(prompts),
                 "--tokens", Integer.toString(tokens)));
         if (store != null) {
             args.add("--store");
             args.add(store.toString());
+        }
+        if (holdStore != null) {
+            args.add("--hold-store");
+            args.add(holdStore.toString());
         }
         Path log = Files.createTempFile("serving-memory", ".log");
         try {
