@@ -46,6 +46,14 @@ import org.slf4j.LoggerFactory;
  * {@link FgramStoreCorruptedException} instead of returning a wrong vector. The vector file is
  * mapped read-only. {@link #verify()} checks every entry.
  *
+ * <p>Several processes: any number may open and read one store at once. Reading writes nothing
+ * to the vector file; in the index, Chronicle Map takes and releases a segment's read lock in
+ * the file for each query that reaches it (in {@link IndexMode#HEAP} mode only while the index
+ * is loaded at open), and the open-time checksum counts those lock words as written. A file cut
+ * or replaced while a store is open is a {@link FgramStoreCorruptedException} naming the file
+ * (and, for the vector file, the row), never a JVM crash: rows are copied out of the mapping
+ * before they are checked.
+ *
  * <p>Vectors decode exactly for {@link VectorDtype#FLOAT32} and within the bounds documented on
  * {@link VectorDtype} otherwise.
  *
@@ -85,9 +93,9 @@ public final class FgramStore implements FgramEmbeddingTable {
      * @param expectations what the manifest must say (see {@link StoreExpectations})
      * @param indexMode where the key index lives while open
      * @param verifyIndexChecksum whether to check the whole index file's CRC32C at open (reads
-     *     the whole file; it refuses a damaged index before Chronicle Map maps it, and also an
-     *     index left locked by a process that died mid-lookup; turn off only for stores shared
-     *     by concurrently running processes)
+     *     the whole file once; an intact index is checked before Chronicle Map maps it). The
+     *     segment lock words that other processes reading the same store take and release count
+     *     as written (zero), so any number of readers may open a store that others are reading
      * @param prefetchExecutor where {@link #prefetch} runs; {@code null}: one daemon thread owned by the store
      */
     public record OpenOptions(StoreExpectations expectations, IndexMode indexMode, boolean verifyIndexChecksum,
@@ -143,6 +151,7 @@ public final class FgramStore implements FgramEmbeddingTable {
     private final FloatBuffer[] floatChunks; // FLOAT32 only
     private final ChronicleMap<byte[], byte[]> chronicle; // null in HEAP mode
     private final Long2IntOpenHashMap heap; // null in CHRONICLE mode
+    private final long indexBytes; // the index file's size at open
     private final ThreadLocal<Scratch> scratch;
     private final StampedLock lock = new StampedLock();
     private final Executor prefetchExecutor;
@@ -150,7 +159,8 @@ public final class FgramStore implements FgramEmbeddingTable {
     private volatile boolean closed;
 
     private FgramStore(Path dir, StoreManifest m, FgramBloomFilter filter, ByteBuffer[] chunks,
-            ChronicleMap<byte[], byte[]> chronicle, Long2IntOpenHashMap heap, Executor executor) {
+            ChronicleMap<byte[], byte[]> chronicle, Long2IntOpenHashMap heap, long indexBytes, Executor executor) {
+        this.indexBytes = indexBytes;
         this.dir = dir;
         this.vectorFile = dir.resolve(StoreLayout.VECTORS);
         this.indexFile = dir.resolve(StoreLayout.INDEX);
@@ -225,22 +235,26 @@ public final class FgramStore implements FgramEmbeddingTable {
         if (!Files.isRegularFile(indexFile)) {
             throw new SconeFormatException(indexFile, "index file is missing");
         }
-        if (options.verifyIndexChecksum()) {
-            long crc = StoreLayout.crc32cOf(indexFile);
-            if ((crc & 0xFFFFFFFFL) != m.indexChecksum()) {
-                throw new SconeFormatException(indexFile, "index checksum mismatch (stored "
-                        + StoreManifest.hex(m.indexChecksum()) + ", computed " + StoreManifest.hex(crc)
-                        + "): the index is damaged, or a process died while reading it");
-            }
-        }
+        // The whole file as written; another process reading the store holds Chronicle's segment
+        // locks in it for moments, so a mismatch is checked again below with the lock words as written.
+        long crc = options.verifyIndexChecksum() ? StoreLayout.crc32cOf(indexFile) & 0xFFFFFFFFL : m.indexChecksum();
+        long indexBytes = Files.size(indexFile);
         ChronicleMap<byte[], byte[]> map;
         try {
             map = StoreLayout.indexBuilder(codec, m.size()).createPersistedTo(indexFile.toFile());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InternalError e) {
             throw new SconeFormatException(indexFile, "cannot open the index: " + e, e);
         }
         Long2IntOpenHashMap heap = null;
         try {
+            if (crc != m.indexChecksum()) {
+                long unlocked = StoreLayout.crc32cOf(indexFile, StoreLayout.lockWordOffsets(map)) & 0xFFFFFFFFL;
+                if (unlocked != m.indexChecksum()) {
+                    throw new SconeFormatException(indexFile, "index checksum mismatch (stored "
+                            + StoreManifest.hex(m.indexChecksum()) + ", computed " + StoreManifest.hex(unlocked)
+                            + " with Chronicle's lock words as written): the index is damaged");
+                }
+            }
             if (map.longSize() != m.size()) {
                 throw new SconeFormatException(indexFile, "index holds " + map.longSize() + " entries, the manifest says "
                         + m.size());
@@ -257,9 +271,15 @@ public final class FgramStore implements FgramEmbeddingTable {
                 map.close();
             }
             throw e;
+        } catch (InternalError e) {
+            if (map != null) {
+                map.close();
+            }
+            throw new SconeFormatException(indexFile, "the index could not be read (cut or unreadable while"
+                    + " opening): " + e.getMessage(), e);
         }
         LOG.debug("{}: opened {} f-grams, d={}, {}, index {}", dir, m.size(), m.embeddingSize(), m.dtype(), mode);
-        return new FgramStore(dir, m, filter, chunks, map, heap, options.prefetchExecutor());
+        return new FgramStore(dir, m, filter, chunks, map, heap, indexBytes, options.prefetchExecutor());
     }
 
     private static Long2IntOpenHashMap loadHeapIndex(ChronicleMap<byte[], byte[]> map, StoreManifest m,
@@ -435,6 +455,8 @@ public final class FgramStore implements FgramEmbeddingTable {
                 readRow(s, row, key, tokens, from, len, out == null ? s.discard : out, out == null ? 0 : outOffset);
             }
             return row;
+        } catch (InternalError e) {
+            throw faulted(e);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -487,6 +509,8 @@ public final class FgramStore implements FgramEmbeddingTable {
         try {
             return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
                     scratch.get().probe);
+        } catch (InternalError e) {
+            throw faulted(e);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -532,6 +556,8 @@ public final class FgramStore implements FgramEmbeddingTable {
         try {
             return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths,
                     scratch.get().probe);
+        } catch (InternalError e) {
+            throw faulted(e);
         } finally {
             lock.unlockRead(stamp);
         }
@@ -626,6 +652,8 @@ public final class FgramStore implements FgramEmbeddingTable {
             if (entries[0] != size) {
                 throw new SconeFormatException(indexFile, "index holds " + entries[0] + " entries, expected " + size);
             }
+        } catch (InternalError e) {
+            throw faulted(e).getCause();
         } finally {
             lock.unlockRead(stamp);
         }
@@ -698,7 +726,12 @@ public final class FgramStore implements FgramEmbeddingTable {
         if (heap != null) {
             return heap.get(codec.packedKey(tokens, from, len));
         }
-        byte[] v = chronicle.getUsing(key, s.value);
+        byte[] v;
+        try {
+            v = chronicle.getUsing(key, s.value);
+        } catch (InternalError e) {
+            throw faulted(e);
+        }
         if (v == null) {
             return -1;
         }
@@ -715,26 +748,72 @@ public final class FgramStore implements FgramEmbeddingTable {
         ByteBuffer view = s.views[c];
         view.clear();
         view.position(off);
-        view.limit(off + vectorBytes);
+        s.lastRow = row;
+        try {
+            // One bulk copy out of the mapping: a page that is gone (the file was cut after open) raises
+            // InternalError here, where checksumming the mapping in place would kill the JVM with SIGBUS.
+            view.get(s.row, 0, rowBytes);
+        } catch (InternalError e) {
+            throw faulted(e);
+        }
         CRC32C crc = s.crc;
         crc.reset();
         crc.update(key, 0, key.length);
-        try {
-            crc.update(view);
-            if ((int) crc.getValue() != chunks[c].getInt(off + vectorBytes)) {
-                throw corrupted(vectorFile, "row " + row + " (f-gram " + describe(tokens, from, len)
-                        + ") fails its checksum: the vector or the index entry is damaged");
-            }
-            if (dtype == VectorDtype.FLOAT32) {
-                floatChunks[c].get(off >>> 2, out, outOffset, d);
-            } else {
-                dtype.decode(chunks[c], off, d, out, outOffset);
-            }
-        } catch (InternalError e) {
-            // what the JDK throws when a mapped page cannot be read (the file shrank under us, an I/O error)
-            throw corrupted(vectorFile, "row " + row + " cannot be read (file truncated or unreadable since open): "
-                    + e.getMessage());
+        crc.update(s.row, 0, vectorBytes);
+        if ((int) crc.getValue() != s.rowView.getInt(vectorBytes)) {
+            throw corrupted(vectorFile, "row " + row + " (f-gram " + describe(tokens, from, len)
+                    + ") fails its checksum: the vector or the index entry is damaged");
         }
+        if (dtype == VectorDtype.FLOAT32) {
+            s.rowFloats.get(0, out, outOffset, d);
+        } else {
+            dtype.decode(s.rowView, 0, d, out, outOffset);
+        }
+        s.lastRow = -1;
+    }
+
+    /**
+     * What a fault in a mapped page becomes: the JDK raises InternalError when a mapped page cannot
+     * be read (the file shrank under the mapping, or an I/O error), sometimes a little after the
+     * access that faulted. Names the file whose size changed since open and, for the vector file,
+     * the row being read.
+     */
+    private FgramStoreCorruptedException faulted(InternalError e) {
+        Scratch s = scratch.get();
+        int row = s.lastRow;
+        s.lastRow = -1;
+        long vectorsNow = sizeOrMinusOne(vectorFile);
+        long indexNow = sizeOrMinusOne(indexFile);
+        String problem;
+        Path file;
+        if (vectorsNow != manifest.vectorFileBytes()) {
+            file = vectorFile;
+            problem = "the file was cut or replaced while the store was open (" + describeSize(vectorsNow) + ", "
+                    + manifest.vectorFileBytes() + " at open)" + (row >= 0 ? ": row " + row + " cannot be read" : "");
+        } else if (indexNow != indexBytes) {
+            file = indexFile;
+            problem = "the index was cut or replaced while the store was open (" + describeSize(indexNow) + ", "
+                    + indexBytes + " at open)";
+        } else {
+            file = row >= 0 ? vectorFile : indexFile;
+            problem = (row >= 0 ? "row " + row + " " : "a page of the index ") + "cannot be read (I/O error): "
+                    + e.getMessage();
+        }
+        FgramStoreCorruptedException x = corrupted(file, problem);
+        x.getCause().addSuppressed(e);
+        return x;
+    }
+
+    private static long sizeOrMinusOne(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static String describeSize(long bytes) {
+        return bytes < 0 ? "now missing" : "now " + bytes + " bytes";
     }
 
     private static FgramStoreCorruptedException corrupted(Path file, String problem) {
@@ -753,7 +832,11 @@ public final class FgramStore implements FgramEmbeddingTable {
         final byte[][] keys = new byte[maxN + 1][];
         final byte[] value = new byte[4];
         final CRC32C crc = new CRC32C();
+        final byte[] row = new byte[rowBytes];
+        final ByteBuffer rowView = ByteBuffer.wrap(row).order(ByteOrder.LITTLE_ENDIAN);
+        final FloatBuffer rowFloats = rowView.asFloatBuffer();
         final ByteBuffer[] views = new ByteBuffer[chunks.length];
+        int lastRow = -1; // the row being copied out of the mapping, for a fault's message
         final float[] discard = new float[d];
         final WindowLookup.Sequence probe = this::probe;
 

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.CRC32C;
+import net.openhft.chronicle.hash.impl.VanillaChronicleHash;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
 
@@ -174,14 +175,56 @@ final class StoreLayout {
     }
 
     static long crc32cOf(Path file) throws IOException {
+        return crc32cOf(file, new long[0]);
+    }
+
+    /** Bytes of a Chronicle Map segment's lock word (the first field of its segment header). */
+    static final int LOCK_WORD_BYTES = 8;
+
+    /**
+     * The CRC32C of a file with the {@value #LOCK_WORD_BYTES} bytes at each of {@code lockWords}
+     * (ascending file offsets) read as zeros, which is what they hold when no process is inside
+     * the map: the checksum of an index as written, whatever locks other readers hold now.
+     */
+    static long crc32cOf(Path file, long[] lockWords) throws IOException {
         CRC32C crc = new CRC32C();
         byte[] buf = new byte[1 << 20];
+        long at = 0;
+        int next = 0;
         try (InputStream in = Files.newInputStream(file)) {
             int n;
             while ((n = in.read(buf)) > 0) {
+                for (; next < lockWords.length && lockWords[next] < at + n; next++) {
+                    long from = Math.max(lockWords[next], at);
+                    long to = Math.min(lockWords[next] + LOCK_WORD_BYTES, at + n);
+                    java.util.Arrays.fill(buf, (int) (from - at), (int) (to - at), (byte) 0);
+                    if (lockWords[next] + LOCK_WORD_BYTES > at + n) {
+                        break; // the word runs on into the next read
+                    }
+                }
                 crc.update(buf, 0, n);
+                at += n;
             }
         }
         return crc.getValue();
+    }
+
+    /**
+     * Where the lock words of an open map's segments lie in its file: the only bytes that a
+     * process reading the map writes (each read takes and releases its segment's read lock).
+     *
+     * @return ascending file offsets; empty if this Chronicle version does not expose its layout
+     *     (the checksum then covers every byte)
+     */
+    static long[] lockWordOffsets(ChronicleMap<?, ?> map) {
+        if (!(map instanceof VanillaChronicleHash<?, ?, ?, ?> h)) {
+            return new long[0];
+        }
+        long[] offsets = new long[h.actualSegments];
+        for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = h.segmentHeaderAddress(i) - h.bsAddress(); // the map is mapped from file offset 0
+        }
+        java.util.Arrays.sort(offsets);
+        return offsets;
     }
 }

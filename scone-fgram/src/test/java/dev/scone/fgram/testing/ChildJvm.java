@@ -34,6 +34,29 @@ public final class ChildJvm {
      */
     public static Result run(Class<?> main, Map<String, String> env, List<String> extraJvmArgs, long timeoutSeconds,
             String... args) throws IOException, InterruptedException {
+        Process p = start(main, env, extraJvmArgs, args);
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("child JVM " + main.getName() + " did not finish in " + timeoutSeconds + " s");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Starts {@code main} and returns at once, for a test that works beside the child (its
+     * stdout and stderr merged on the process's input stream; the caller waits for it or kills it).
+     *
+     * @param main the class whose {@code main} runs
+     * @param env extra environment variables
+     * @param extraJvmArgs JVM options after the test JVM's own
+     * @param args program arguments
+     * @return the running process
+     * @throws IOException if the process cannot start
+     */
+    public static Process start(Class<?> main, Map<String, String> env, List<String> extraJvmArgs, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -48,13 +71,6 @@ public final class ChildJvm {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(env);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException("child JVM " + main.getName() + " did not finish in " + timeoutSeconds + " s");
-        }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        return pb.start();
     }
 }
