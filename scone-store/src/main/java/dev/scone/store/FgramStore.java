@@ -248,11 +248,9 @@ public final class FgramStore implements FgramEmbeddingTable {
         Long2IntOpenHashMap heap = null;
         try {
             if (crc != m.indexChecksum()) {
-                long unlocked = StoreLayout.crc32cOf(indexFile, StoreLayout.lockWordOffsets(map)) & 0xFFFFFFFFL;
+                long unlocked = unlockedChecksum(indexFile, map);
                 if (unlocked != m.indexChecksum()) {
-                    throw new SconeFormatException(indexFile, "index checksum mismatch (stored "
-                            + StoreManifest.hex(m.indexChecksum()) + ", computed " + StoreManifest.hex(unlocked)
-                            + " with Chronicle's lock words as written): the index is damaged");
+                    throw indexMismatch(indexFile, m.indexChecksum(), unlocked);
                 }
             }
             if (map.longSize() != m.size()) {
@@ -603,14 +601,18 @@ public final class FgramStore implements FgramEmbeddingTable {
     }
 
     /**
-     * Checks every entry: the index holds S distinct rows, each row's checksum matches its key and
-     * vector. Reads the whole vector file.
+     * Checks everything: the index file's checksum (its lock words as written), that the index
+     * holds S distinct rows, that each f-gram is found by a query for it (in
+     * {@link IndexMode#CHRONICLE} mode, through Chronicle's hash lookup, so an entry damaged into
+     * being unfindable is caught), and that each row's checksum matches its key and vector. Reads
+     * the whole index and vector files.
      *
      * @throws SconeFormatException at the first problem
      */
     public void verify() throws SconeFormatException {
         long stamp = acquire();
         try {
+            checkIndexChecksum();
             BitSet seen = new BitSet((int) size);
             Scratch s = scratch.get();
             float[] tmp = new float[d];
@@ -628,6 +630,10 @@ public final class FgramStore implements FgramEmbeddingTable {
                 } else if (row < 0 || row >= size || seen.get(row)) {
                     problem[0] = new SconeFormatException(indexFile, "f-gram " + Arrays.toString(tokens)
                             + " points to row " + row + ", which is out of range or taken");
+                } else if (chronicle != null && findRow(s, tokens, 0, tokens.length, key) != row) {
+                    problem[0] = new SconeFormatException(indexFile, "f-gram " + Arrays.toString(tokens)
+                            + " is listed at row " + row + " but a query for it finds row "
+                            + findRow(s, tokens, 0, tokens.length, key) + ": the index is damaged");
                 } else {
                     seen.set(row);
                     try {
@@ -657,6 +663,37 @@ public final class FgramStore implements FgramEmbeddingTable {
         } finally {
             lock.unlockRead(stamp);
         }
+    }
+
+    private void checkIndexChecksum() throws SconeFormatException {
+        long crc;
+        try {
+            crc = chronicle != null ? unlockedChecksum(indexFile, chronicle)
+                    : StoreLayout.crc32cOf(indexFile) & 0xFFFFFFFFL;
+            if (crc != manifest.indexChecksum() && chronicle == null) {
+                // HEAP mode holds no map to ask for the lock words: another process may be inside it
+                try (ChronicleMap<byte[], byte[]> map = StoreLayout.indexBuilder(codec, size)
+                        .createPersistedTo(indexFile.toFile())) {
+                    crc = unlockedChecksum(indexFile, map);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new SconeFormatException(indexFile, "cannot read the index: " + e, e);
+        }
+        if (crc != manifest.indexChecksum()) {
+            throw indexMismatch(indexFile, manifest.indexChecksum(), crc);
+        }
+    }
+
+    /** The index file's CRC32C with the lock words of the open {@code map} as written. */
+    private static long unlockedChecksum(Path indexFile, ChronicleMap<?, ?> map) throws IOException {
+        return StoreLayout.crc32cOf(indexFile, StoreLayout.lockWordOffsets(map)) & 0xFFFFFFFFL;
+    }
+
+    private static SconeFormatException indexMismatch(Path indexFile, long stored, long computed) {
+        return new SconeFormatException(indexFile, "index checksum mismatch (stored " + StoreManifest.hex(stored)
+                + ", computed " + StoreManifest.hex(computed) + " with Chronicle's lock words as written): the index"
+                + " is damaged");
     }
 
     /**

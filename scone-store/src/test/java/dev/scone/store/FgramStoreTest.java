@@ -538,6 +538,26 @@ class FgramStoreTest {
     }
 
     @Test
+    void verifyFindsAnyFlippedByteOfTheIndexThatOpeningWasToldNotToCheck() throws Exception {
+        for (int at : new int[] {5000, 9000, 11000}) {
+            Path dir = tmp.resolve("flipped-" + at);
+            StoreFixtures.write(dir, vocab, vectors, VectorDtype.FLOAT32);
+            Path index = dir.resolve(StoreLayout.INDEX);
+            byte[] bytes = Files.readAllBytes(index);
+            int pos = Math.min(at, bytes.length - 1);
+            bytes[pos] ^= 0x10;
+            Files.write(index, bytes);
+            try (FgramStore store = FgramStore.open(dir, FgramStore.OpenOptions.defaults()
+                    .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+                SconeFormatException e = assertThrows(SconeFormatException.class, store::verify, "byte " + pos);
+                assertTrue(e.getMessage().contains(StoreLayout.INDEX), e.getMessage());
+            } catch (SconeFormatException opening) {
+                assertTrue(opening.getMessage().contains(StoreLayout.INDEX), opening.getMessage()); // open saw it
+            }
+        }
+    }
+
+    @Test
     void healthyStoresVerify() throws SconeFormatException {
         f32.verify();
         f32Heap.verify();
