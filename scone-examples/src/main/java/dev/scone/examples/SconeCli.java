@@ -14,7 +14,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "scone", mixinStandardHelpOptions = true, version = "scone 0.1.0",
         description = "SCONE f-gram embedding layers: pipeline steps, demo and benchmarks.",
         subcommands = {TokenizeCommand.class, CountCommand.class, TrainCommand.class, EvalCommand.class, PrecomputeCommand.class,
-            ExportCommand.class, GenerateCommand.class, DemoCommand.class, ExperimentCommand.class})
+            ExportCommand.class, GenerateCommand.class, VerifyCommand.class, DemoCommand.class, ExperimentCommand.class})
 public final class SconeCli implements Callable<Integer> {
 
     @Option(names = CliErrors.VERBOSE, scope = ScopeType.INHERIT,

@@ -114,6 +114,11 @@ class CliFailuresTest {
         a.add(failure(m, "experiment", "--data", m, "--docs", m, "--work", o + "/x1", "--only", "main",
                 "--corpus", "sotu", "--seeds", "1", "--tokens", "1000"));
         a.add(failure("--only", "experiment", "--work", o + "/x2", "--only", "nosuchgroup", "--dry-run"));
+        // verify
+        a.add(failure(m, "verify", m));
+        a.add(failure(g, "verify", g));
+        a.add(failure(d, "verify", d));
+        a.add(failure("PATH", "verify"));
         // the command itself
         a.add(Arguments.of("no such command", "nosuchcommand", new String[] {"nosuchcommand"}));
         return a.stream();

@@ -21,23 +21,25 @@ final class CliRuns {
     /** The error line: {@code scone COMMAND: ...} or {@code scone: ...}. */
     static final Pattern SAID = Pattern.compile("^scone( [a-z]+)?: ");
 
-    /** The exit status and stderr of one run. */
-    record Run(int status, String err) {}
+    /** The exit status, stdout and stderr of one run. */
+    record Run(int status, String out, String err) {}
 
     private CliRuns() {}
 
-    /** Runs the command line; its stdout is dropped, its stderr kept. */
+    /** Runs the command line with its stdout and stderr captured. */
     static Run run(String... args) {
         PrintStream oldErr = System.err;
         PrintStream oldOut = System.out;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (PrintStream capture = new PrintStream(err, true, StandardCharsets.UTF_8);
-                PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)) {
+                PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8)) {
             System.setErr(capture);
-            System.setOut(quiet);
+            System.setOut(stdout);
             int status = SconeCli.runExample(args);
             capture.flush();
-            return new Run(status, err.toString(StandardCharsets.UTF_8));
+            stdout.flush();
+            return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setErr(oldErr);
             System.setOut(oldOut);
@@ -48,9 +50,9 @@ final class CliRuns {
      * Runs a command that must fail as expected: status 2, no stack trace, and one error line,
      * the last on stderr, that starts with the command and contains {@code names}.
      *
-     * @return the error line
+     * @return the run
      */
-    static String assertFailsInOneLine(String names, String... args) {
+    static Run assertFailsInOneLine(String names, String... args) {
         String title = String.join(" ", args);
         Run r = run(args);
         assertEquals(2, r.status(), title + " -> stderr:\n" + r.err());
@@ -64,6 +66,6 @@ final class CliRuns {
         String command = subcommand ? "scone " + args[0] + ":" : "scone:";
         assertTrue(line.startsWith(command), line);
         assertTrue(line.contains(names), title + ": the line names " + names + ": " + line);
-        return line;
+        return r;
     }
 }

@@ -280,6 +280,45 @@ class PipelineCommandsTest {
         Files.write(vectors, bytes);
         CliRuns.assertFailsInOneLine(vectors.toString(), "eval", "--model", export.toString(), "--store",
                 damaged.toString(), "--data", heldOut.toString(), "--max-windows", "4");
+
+        // scone verify: every kind of file in these folders is checked and said to be sound ...
+        Path sharded = work.resolve("store-sharded");
+        FgramVocabulary vocab = FgramVocabularyFile.read(fgrams);
+        float[] vec = new float[16];
+        try (dev.scone.store.ShardedFgramStoreWriter w = dev.scone.store.ShardedFgramStoreWriter.builder()
+                .path(sharded).vocabulary(vocab).shards(2).embeddingSize(16).build()) {
+            for (int id = 0; id < vocab.size(); id++) {
+                vec[id % 16] = id;
+                w.add(id, vec, 0);
+            }
+            w.commit();
+        }
+        Path checked = work.resolve("verified");
+        Files.createDirectories(checked);
+        for (Path p : List.of(train, compaction, fgrams, ckpt, export)) {
+            Files.copy(p, checked.resolve(p.getFileName()));
+        }
+        CliRuns.Run sound = CliRuns.run("verify", checked.toString(), store.toString(), sharded.toString());
+        assertEquals(0, sound.status(), sound.out() + sound.err());
+        for (String kind : List.of("token-id file", "token compaction", "f-gram vocabulary", "training checkpoint",
+                "inference export of a SCONE model", "f-gram store, ", "sharded f-gram store, 2 shards")) {
+            assertTrue(sound.out().lines().anyMatch(l -> l.startsWith("OK ") && l.contains(kind)
+                    && l.contains("(checked: ")), kind + ":\n" + sound.out());
+        }
+        assertTrue(sound.out().contains("7 sound, 0 failed, 0 skipped"), sound.out());
+        // ... and a flipped byte anywhere in one of them, or a file of no kind, fails naming that file.
+        Path tokens = checked.resolve(train.getFileName());
+        byte[] t = Files.readAllBytes(tokens);
+        t[t.length - 9] ^= 0x01;
+        Files.write(tokens, t);
+        CliRuns.Run bad = CliRuns.assertFailsInOneLine(tokens.toString(), "verify", checked.toString(),
+                damaged.toString());
+        assertTrue(bad.out().lines().anyMatch(l -> l.startsWith("FAIL ") && l.contains(vectors.toString())),
+                bad.out());
+        assertTrue(bad.out().contains("4 sound, 2 failed, 0 skipped"), bad.out());
+        assertTrue(bad.err().contains("and 1 more problems"), bad.err());
+        CliRuns.assertFailsInOneLine(dir.resolve("history.csv").toString(), "verify",
+                dir.resolve("history.csv").toString());
     }
 
     @Test

@@ -32,7 +32,8 @@ public final class TokenCompaction {
     /** The current file format version. */
     public static final int FORMAT_VERSION = 1;
 
-    static final byte[] MAGIC = "SCTOKCMP".getBytes(StandardCharsets.US_ASCII);
+    /** The file's first 8 bytes (do not modify). */
+    public static final byte[] MAGIC = "SCTOKCMP".getBytes(StandardCharsets.US_ASCII);
     static final int HEADER_BYTES = 32;
     static final int ENTRY_BYTES = Integer.BYTES + Long.BYTES;
 

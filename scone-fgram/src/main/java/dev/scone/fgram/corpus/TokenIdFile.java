@@ -54,8 +54,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
     /** The current format version. */
     public static final int FORMAT_VERSION = 1;
 
-    /** The file's first 8 bytes. */
-    static final byte[] MAGIC = "SCTOKIDS".getBytes(StandardCharsets.US_ASCII);
+    /** The file's first 8 bytes (do not modify). */
+    public static final byte[] MAGIC = "SCTOKIDS".getBytes(StandardCharsets.US_ASCII);
 
     /** Header size in bytes. */
     static final int HEADER_BYTES = 64;
