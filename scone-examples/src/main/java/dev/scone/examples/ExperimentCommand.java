@@ -512,7 +512,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             };
         }
         TokenizeCommand.Outputs o = TokenizeCommand.run(folder, tokenizerJson, dir, maxDocuments, a.compact(), true, log,
-                choice);
+                choice, staged -> { });
         AtomicFiles.write(marker, tmp -> Files.writeString(tmp, "tokenized\n"));
         return o;
     }

@@ -75,31 +75,29 @@ final class TokenizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("hold out at least one document at random and one as the transfer set,"
                     + " got " + heldOut + " and " + transfer);
         }
-        int[] count = new int[1];
-        Outputs o = run(folder, json, out, maxDocuments, compact, quiet, log, all -> {
+        return run(folder, json, out, maxDocuments, compact, quiet, log, all -> {
             int n = all.documentCount();
             if (n <= heldOut + transfer) {
                 throw new IllegalArgumentException("only " + n + " documents: cannot hold out " + heldOut + " at random"
                         + " and the " + transfer + " most recent, and keep any for training");
             }
-            count[0] = n;
             int[] random = randomDocuments(n - transfer, heldOut, seed);
             return IntStream.concat(IntStream.of(random), IntStream.range(n - transfer, n)).toArray();
+        }, o -> {
+            // The held-out file holds the random documents, then the most recent: split it in two.
+            Path both = o.heldOut().resolveSibling("heldout-both.tok");
+            Files.move(o.heldOut(), both);
+            try (TokenIdFile held = TokenIdFile.open(both)) {
+                TokenIdFile.writeSubset(o.heldOut(), held, IntStream.range(0, heldOut).toArray());
+                TokenIdFile.writeSubset(o.transfer(), held, IntStream.range(heldOut, heldOut + transfer).toArray());
+            }
+            Files.delete(both);
+            try (TokenIdFile h = TokenIdFile.open(o.heldOut()); TokenIdFile t = TokenIdFile.open(o.transfer())) {
+                log.printf("held out %d documents at random (seed %d) / %,d tokens, and the %d most recent as the"
+                        + " transfer set / %,d tokens%n", h.documentCount(), seed, h.tokenCount(), t.documentCount(),
+                        t.tokenCount());
+            }
         });
-        // The held-out file holds the random documents, then the most recent: split it in two.
-        Path both = out.resolve("heldout-both.tok");
-        Files.move(o.heldOut(), both, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        try (TokenIdFile held = TokenIdFile.open(both)) {
-            TokenIdFile.writeSubset(o.heldOut(), held, IntStream.range(0, heldOut).toArray());
-            TokenIdFile.writeSubset(o.transfer(), held, IntStream.range(heldOut, heldOut + transfer).toArray());
-        }
-        Files.delete(both);
-        try (TokenIdFile h = TokenIdFile.open(o.heldOut()); TokenIdFile t = TokenIdFile.open(o.transfer())) {
-            log.printf("held out %d documents at random (seed %d) / %,d tokens, and the %d most recent as the transfer"
-                    + " set / %,d tokens%n", h.documentCount(), seed, h.tokenCount(), t.documentCount(),
-                    t.tokenCount());
-        }
-        return o;
     }
 
     @Option(names = "--corpus", description = "Folder of .txt documents (default: <data>/sotu).")
@@ -151,7 +149,7 @@ final class TokenizeCommand implements Callable<Integer> {
                         + " and keep any for training");
             }
             return IntStream.range(n - heldOut, n).toArray();
-        });
+        }, o -> { });
     }
 
     /** Chooses the held-out documents of a corpus. */
@@ -164,14 +162,30 @@ final class TokenizeCommand implements Callable<Integer> {
         int[] choose(TokenCorpus all);
     }
 
+    /** A last step on the outputs before they are published (they are still in the hidden folder). */
+    @FunctionalInterface
+    interface Finish {
+        /**
+         * @param staged the outputs in the hidden folder
+         * @throws Exception on failure: nothing is published
+         */
+        void finish(Outputs staged) throws Exception;
+    }
+
+    /** The names a tokenize output folder holds: a folder with anything else is not replaced. */
+    static final java.util.Set<String> OUTPUT_NAMES = java.util.Set.of("all.tok", "train.tok", "heldout.tok",
+            "transfer.tok", "compaction.cmp");
+
     /**
      * Runs the step with any choice of held-out documents; the compaction (if any) is fitted on the
-     * other documents.
+     * other documents. Every file is written into a hidden folder beside {@code out}, which then
+     * replaces {@code out} as one set: a killed run leaves the previous outputs or none, never a
+     * mix, and the next run removes what it left.
      *
      * @return the files written
      */
     static Outputs run(Path folder, Path json, Path out, int maxDocuments, int compact, boolean quiet,
-            PrintStream log, HeldOutChoice choice) throws Exception {
+            PrintStream log, HeldOutChoice choice, Finish finish) throws Exception {
         if (compact < 0) {
             throw new IllegalArgumentException("--compact must be >= 0 (0 = no compaction), got " + compact);
         }
@@ -179,9 +193,39 @@ final class TokenizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-documents must be >= 1, got " + maxDocuments);
         }
         List<Path> docs = CorpusTokenizer.listDocuments(folder);
-        Files.createDirectories(out);
+        if (Files.isDirectory(out) && !isTokenizeOutput(out)) {
+            throw new java.io.IOException(out + ": holds other files than a tokenize output ("
+                    + String.join(", ", new java.util.TreeSet<>(OUTPUT_NAMES)) + "): not replacing it");
+        }
+        Path stage = dev.scone.fgram.io.Temporaries.createFolder(out);
+        boolean published = false;
+        try {
+            Outputs staged = produce(folder, docs, json, stage, maxDocuments, compact, quiet, log, choice);
+            finish.finish(staged);
+            dev.scone.fgram.io.Temporaries.publishFolder(stage, out, TokenizeCommand::isTokenizeOutput,
+                    "a tokenize output");
+            published = true;
+        } finally {
+            if (!published) {
+                dev.scone.fgram.io.Temporaries.deleteTree(stage);
+            }
+        }
+        return Outputs.in(out);
+    }
+
+    /** Whether a folder holds nothing but tokenize outputs (hidden entries aside). */
+    static boolean isTokenizeOutput(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).allMatch(n -> n.startsWith(".") || OUTPUT_NAMES.contains(n));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /** Writes every output into {@code out} (the hidden folder). */
+    private static Outputs produce(Path folder, List<Path> docs, Path json, Path out, int maxDocuments, int compact,
+            boolean quiet, PrintStream log, HeldOutChoice choice) throws Exception {
         Outputs o = Outputs.in(out);
-        Files.deleteIfExists(o.transfer()); // written again only by a run that holds out a transfer set
         Path source = folder;
         if (docs.size() > maxDocuments) {
             // Tokenize only the most recent documents: copy-free, through a temporary folder of links.

@@ -1,19 +1,17 @@
 package dev.scone.store;
 
+import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.Temporaries;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Objects;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import net.openhft.chronicle.map.ChronicleMap;
 import org.slf4j.Logger;
@@ -95,7 +93,7 @@ public final class FgramStoreWriter implements AutoCloseable {
         }
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        this.tmpDir = Files.createTempDirectory(parent, "." + target.getFileName() + ".");
+        this.tmpDir = Temporaries.createFolder(target); // also removes the leftovers of a killed writer
         FileChannel ch = null;
         try {
             ch = FileChannel.open(tmpDir.resolve(StoreLayout.VECTORS), StandardOpenOption.CREATE_NEW,
@@ -280,7 +278,7 @@ public final class FgramStoreWriter implements AutoCloseable {
                     mainModelFingerprint, vectorFileBytes, indexCrc);
             m.write(tmpDir.resolve(StoreManifest.FILE_NAME));
             force(tmpDir.resolve(StoreManifest.FILE_NAME));
-            forceDirectory(tmpDir);
+            AtomicFiles.forceFolder(tmpDir);
             publish();
             ok = true;
             LOG.info("{}: wrote {} f-grams, d={}, {}", target, count, d, dtype);
@@ -303,36 +301,9 @@ public final class FgramStoreWriter implements AutoCloseable {
     }
 
     private void publish() throws IOException {
-        Path old = null;
-        if (Files.exists(target)) {
-            if (!Files.isDirectory(target)) {
-                throw new IOException(target + " exists and is not a folder: not replacing it");
-            }
-            boolean empty;
-            try (Stream<Path> s = Files.list(target)) {
-                empty = s.findAny().isEmpty();
-            }
-            if (!empty && !Files.exists(target.resolve(StoreManifest.FILE_NAME))) {
-                throw new IOException(target + " exists and is not an f-gram store: not replacing it");
-            }
-            // Between these two renames the target is absent: a crash there leaves no store, never a mix.
-            old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old.");
-            Files.delete(old);
-            move(target, old);
-        }
-        move(tmpDir, target);
-        forceDirectory(target.getParent());
-        if (old != null) {
-            deleteTree(old);
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
-        }
+        // A crash between its two renames leaves no store, never a mix; the next writer cleans up.
+        Temporaries.publishFolder(tmpDir, target, t -> Files.exists(t.resolve(StoreManifest.FILE_NAME)),
+                "an f-gram store");
     }
 
     private void flush() throws IOException {
@@ -378,22 +349,13 @@ public final class FgramStoreWriter implements AutoCloseable {
         }
     }
 
-    private static void forceDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("cannot force folder {} (not supported here)", dir, e);
-        }
-    }
 
     static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
+        if (dir == null) {
             return;
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            Temporaries.deleteTree(dir);
         } catch (IOException e) {
             LOG.warn("could not delete {}", dir, e);
         }

@@ -468,6 +468,13 @@ class FgramStoreTest {
         assertFalse(Files.exists(target));
         SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(target));
         assertTrue(e.getMessage().contains("no manifest"), e.getMessage());
+        // what it left is hidden, and the next write of the same store removes it
+        try (Stream<Path> st = Files.list(tmp)) {
+            assertEquals(1, st.filter(p -> p.getFileName().toString().startsWith(".killed.p")).count());
+        }
+        StoreFixtures.write(target, StoreFixtures.vocabulary(40, 3), StoreFixtures.vectors(40, 4), VectorDtype.FLOAT32);
+        assertNoLeftovers(tmp, "killed");
+        assertEquals(40, StoreManifest.read(target.resolve(StoreManifest.FILE_NAME)).size());
     }
 
     @Test

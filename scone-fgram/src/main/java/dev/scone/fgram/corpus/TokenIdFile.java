@@ -452,7 +452,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             this.target = target.toAbsolutePath();
             this.vocabularySize = vocabularySize;
             Files.createDirectories(this.target.getParent());
-            this.tmp = Files.createTempFile(this.target.getParent(), "." + this.target.getFileName() + ".", ".partial");
+            this.tmp = dev.scone.fgram.io.Temporaries.createFile(this.target, dev.scone.fgram.io.AtomicFiles.PARTIAL);
             FileChannel ch = null;
             try {
                 ch = FileChannel.open(tmp, StandardOpenOption.WRITE);

@@ -92,6 +92,7 @@ public final class FgramCounter {
         if (Files.exists(spill) && !Files.isDirectory(spill)) {
             throw new IllegalArgumentException("spill directory " + spill + " is not a directory");
         }
+        dev.scone.fgram.io.Temporaries.removeStaleScratch(spill, SortedRuns.SCRATCH_STEP, SortedRuns.SCRATCH_SUFFIX);
         return new Run(corpus).execute(corpus);
     }
 

@@ -1,5 +1,7 @@
 package dev.scone.fgram.count;
 
+import dev.scone.fgram.io.Temporaries;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,6 +17,11 @@ import java.util.List;
  * they carry no header.
  */
 final class SortedRuns {
+
+    /** Scratch files are {@code .scone-count.p<pid>.*.run} in the spill directory ({@link Temporaries}). */
+    static final String SCRATCH_STEP = "scone-count";
+
+    static final String SCRATCH_SUFFIX = ".run";
 
     /** At most this many runs are merged at once; more are first merged into longer runs. */
     static final int MAX_FAN_IN = 64;
@@ -79,7 +86,7 @@ final class SortedRuns {
 
     /** Writes sorted entries to a new scratch file in {@code dir}. */
     static RunFile write(CountTable.SortedEntries e, Path dir) throws IOException {
-        Path path = Files.createTempFile(dir, "scone-count-", ".run");
+        Path path = Temporaries.createScratch(dir, SCRATCH_STEP, SCRATCH_SUFFIX);
         try (RunWriter w = new RunWriter(path)) {
             for (int i = 0; i < e.size(); i++) {
                 w.put(e.keys()[i], e.counts()[i]);
@@ -107,7 +114,7 @@ final class SortedRuns {
                     next.add(group.get(0));
                     continue;
                 }
-                Path path = Files.createTempFile(dir, "scone-count-", ".run");
+                Path path = Temporaries.createScratch(dir, SCRATCH_STEP, SCRATCH_SUFFIX);
                 scratch.add(path);
                 RunFile merged;
                 try (RunWriter w = new RunWriter(path)) {

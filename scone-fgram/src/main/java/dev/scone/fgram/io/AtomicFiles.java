@@ -12,7 +12,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes files so that a reader never sees a half-written one: the content goes to a temporary
- * file beside the target, is forced to disk, and is renamed over the target only when complete.
+ * file beside the target ({@link Temporaries}: hidden, and removed by a later write of the same
+ * target if its writer was killed), is forced to disk, and is renamed over the target only when complete.
  * A failure (or a crash) leaves the previous target, or none, and no temporary file that looks
  * like a finished one.
  */
@@ -30,7 +31,23 @@ public final class AtomicFiles {
         void write(Path tmp) throws IOException;
     }
 
+    /** The suffix of a file being written ({@link Temporaries}: hidden, named after its target and writer). */
+    public static final String PARTIAL = ".partial";
+
     private AtomicFiles() {}
+
+    /**
+     * Forces a folder's entries (a rename into it) to disk where the platform allows it.
+     *
+     * @param dir the folder
+     */
+    public static void forceFolder(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            // not supported for folders here: the rename is still atomic
+        }
+    }
 
     /**
      * Writes {@code target} atomically.
@@ -43,11 +60,11 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".partial");
+        Path tmp = Temporaries.createFile(abs, PARTIAL);
         boolean done = false;
         try {
             writer.write(tmp);
-            // createTempFile makes owner-only files; a finished scone file is an ordinary one.
+            // a finished scone file is an ordinary one, whatever the temporary's permissions
             if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
             }
