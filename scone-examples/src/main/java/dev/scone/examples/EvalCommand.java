@@ -255,6 +255,9 @@ public final class EvalCommand implements Callable<Integer> {
             int batch, long maxWindows, NDManager manager, PrintStream log) throws Exception {
         try (ServingModels.Served served = ServingModels.load(model, store, manager)) {
             InferenceModel m = served.model();
+            if (corpus instanceof TokenIdFile f) {
+                TokenOrigins.requireCompaction(f, m.header().compaction(), "the model " + served.file());
+            }
             int v = m.header().config().vocabularySize();
             if (corpus.vocabularySize() != v) {
                 throw new IllegalArgumentException(dataName + " has token vocabulary size " + corpus.vocabularySize()

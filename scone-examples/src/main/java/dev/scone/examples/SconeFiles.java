@@ -127,8 +127,10 @@ public final class SconeFiles {
         try {
             if (Arrays.equals(head, TokenIdFile.MAGIC)) {
                 try (TokenIdFile f = TokenIdFile.open(file)) {
+                    String origin = f.origin() == null ? "no recorded origin (format version 1)"
+                            : "tokenizer " + f.origin().tokenizer() + ", compaction " + f.origin().compactionOrNone();
                     return ok(file, String.format(Locale.ROOT, "token-id file, %,d tokens in %,d documents, token"
-                            + " vocabulary %,d", f.tokenCount(), f.documentCount(), f.vocabularySize()),
+                            + " vocabulary %,d, %s", f.tokenCount(), f.documentCount(), f.vocabularySize(), origin),
                             "header, offset and token checksums, document bounds");
                 }
             }

@@ -236,7 +236,8 @@ final class TokenizeCommand implements Callable<Integer> {
         }
         Path raw = compact > 0 ? out.resolve("all-original.tok") : o.all();
         try (Tokenizer tok = Tokenizers.open(json)) {
-            CorpusTokenizer.Builder b = CorpusTokenizer.builder().setTokenizer(tok);
+            CorpusTokenizer.Builder b = CorpusTokenizer.builder().setTokenizer(tok)
+                    .optOrigin(TokenIdFile.Origin.ofTokenizer(json));
             if (quiet) {
                 b.optProgress(dev.scone.fgram.corpus.ProgressListener.NONE);
             }

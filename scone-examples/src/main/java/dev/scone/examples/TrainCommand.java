@@ -239,6 +239,7 @@ public final class TrainCommand implements Callable<Integer> {
         Outputs outputs = Outputs.in(dir);
         try (TokenIdFile trainFile = TokenIdFile.open(o.train());
                 TokenIdFile heldFile = o.heldOut() == null ? null : TokenIdFile.open(o.heldOut())) {
+            TokenOrigins.requireSame(trainFile, heldFile);
             LanguageModelConfig a = o.architecture();
             LanguageModelConfig arch = new LanguageModelConfig(trainFile.vocabularySize(), a.contextLength(),
                     a.embeddingSize(), a.layers(), a.heads(), a.ffnSize(), a.tiedOutput(), a.dropout(),
@@ -314,6 +315,7 @@ public final class TrainCommand implements Callable<Integer> {
         FgramVocabulary vocabulary = vocabFile == null ? null : FgramVocabularyFile.read(vocabFile);
         try (TokenIdFile trainFile = TokenIdFile.open(train);
                 TokenIdFile heldFile = heldOut == null ? null : TokenIdFile.open(heldOut)) {
+            TokenOrigins.requireSame(trainFile, heldFile);
             int t = spec.config().contextLength();
             WindowDataset training = LanguageModel.windows(trainFile, t, vocabulary);
             WindowDataset validation = heldFile == null ? null : LanguageModel.windows(heldFile, t, vocabulary);

@@ -1,6 +1,7 @@
 package dev.scone.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -280,6 +281,21 @@ class PipelineCommandsTest {
         Files.write(vectors, bytes);
         CliRuns.assertFailsInOneLine(vectors.toString(), "eval", "--model", export.toString(), "--store",
                 damaged.toString(), "--data", heldOut.toString(), "--max-windows", "4");
+        // Token ids of another compaction of the same size (fitted on another training split) are refused
+        // by the export, and as the held-out split of a training run.
+        TokenizeCommand.Outputs otherTokens = TokenizeCommand.run(TestData.sotuDir(), TestData.gpt2TokenizerJson(),
+                work.resolve("tokens-other"), 3, 6, 400, true, sink(out));
+        try (TokenIdFile a = TokenIdFile.open(heldOut); TokenIdFile b = TokenIdFile.open(otherTokens.heldOut())) {
+            assertEquals(a.vocabularySize(), b.vocabularySize());
+            assertEquals(a.origin().tokenizer(), b.origin().tokenizer());
+            assertFalse(a.origin().equals(b.origin()), "another compaction");
+        }
+        String said = CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "eval", "--model",
+                export.toString(), "--store", store.toString(), "--data", otherTokens.heldOut().toString()).err();
+        assertTrue(said.contains("compacted by compaction") && said.contains("was trained with compaction"), said);
+        CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "train", "--model", "baseline", "--seed", "1",
+                "--train", train.toString(), "--held-out", otherTokens.heldOut().toString(), "--tokens", "256",
+                "--context", "16", "--out", work.resolve("models").resolve("mixed").toString(), "--quiet");
 
         // scone verify: every kind of file in these folders is checked and said to be sound ...
         Path sharded = work.resolve("store-sharded");

@@ -31,11 +31,13 @@ public final class CorpusTokenizer {
     private final Tokenizer tokenizer;
     private final int threads;
     private final ProgressListener progress;
+    private final TokenIdFile.Origin origin;
 
     private CorpusTokenizer(Builder b) {
         this.tokenizer = b.tokenizer;
         this.threads = b.threads;
         this.progress = b.progress;
+        this.origin = b.origin;
     }
 
     /** @return a builder */
@@ -105,7 +107,7 @@ public final class CorpusTokenizer {
         ArrayDeque<Future<int[]>> inFlight = new ArrayDeque<>();
         int window = threads * 4;
         progress.start("tokenize", files.size());
-        try (TokenIdFile.Writer w = TokenIdFile.newWriter(target, tokenizer.vocabularySize())) {
+        try (TokenIdFile.Writer w = TokenIdFile.newWriter(target, tokenizer.vocabularySize(), origin)) {
             int next = 0;
             for (int d = 0; d < files.size(); d++) {
                 while (next < files.size() && inFlight.size() < window) {
@@ -166,8 +168,19 @@ public final class CorpusTokenizer {
         private Tokenizer tokenizer;
         private int threads = Runtime.getRuntime().availableProcessors();
         private ProgressListener progress;
+        private TokenIdFile.Origin origin;
 
         private Builder() {}
+
+        /**
+         * @param origin what the output file records as the source of its ids (typically
+         *     {@link TokenIdFile.Origin#ofTokenizer} of the tokenizer's file; default: none)
+         * @return this builder
+         */
+        public Builder optOrigin(TokenIdFile.Origin origin) {
+            this.origin = origin;
+            return this;
+        }
 
         /**
          * @param tokenizer the tokenizer (required; not closed by the corpus tokenizer)

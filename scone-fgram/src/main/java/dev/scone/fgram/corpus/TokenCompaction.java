@@ -241,7 +241,9 @@ public final class TokenCompaction {
      */
     public void compactTo(TokenCorpus corpus, Path target) throws IOException {
         checkVocabulary(corpus);
-        try (TokenIdFile.Writer w = TokenIdFile.newWriter(target, vocabularySize())) {
+        TokenIdFile.Origin from = corpus instanceof TokenIdFile f ? f.origin() : null;
+        TokenIdFile.Origin origin = from == null ? null : from.compactedBy(toBytes());
+        try (TokenIdFile.Writer w = TokenIdFile.newWriter(target, vocabularySize(), origin)) {
             for (int d = 0; d < corpus.documentCount(); d++) {
                 w.append(compactDocument(corpus.tokens(d)));
             }
@@ -271,6 +273,12 @@ public final class TokenCompaction {
      * @throws IOException when writing fails
      */
     public void save(Path target) throws IOException {
+        byte[] bytes = toBytes();
+        AtomicFiles.write(target, tmp -> Files.write(tmp, bytes));
+    }
+
+    /** @return the content of this compaction's file, exactly as {@link #save} writes it */
+    public byte[] toBytes() {
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + kept.length * ENTRY_BYTES + Integer.BYTES)
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).putInt(FORMAT_VERSION).putInt(originalVocabularySize).putInt(kept.length).putInt(0)
@@ -281,8 +289,7 @@ public final class TokenCompaction {
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue());
-        byte[] bytes = b.array();
-        AtomicFiles.write(target, tmp -> Files.write(tmp, bytes));
+        return b.array();
     }
 
     /**

@@ -24,25 +24,27 @@ import java.util.zip.CRC32C;
  * ids as int32. Open one with {@link #open}, write one with {@link #newWriter} (streaming),
  * {@link #write} or {@link #writeSubset}.
  *
- * <p>Format version 1, all numbers little-endian:
+ * <p>Format version 2, all numbers little-endian:
  * <pre>
  * offset  size  field
  *      0     8  magic "SCTOKIDS" (ASCII)
- *      8     4  format version (1)
+ *      8     4  format version (2; 1 is read too)
  *     12     4  vocabularySize V (&gt;= 1)
  *     16     4  document count D (&gt;= 1)
- *     20     4  flags (0)
+ *     20     4  flags: bit 0 = the origin below is recorded, bit 1 = the ids are compacted
  *     24     8  token count N
  *     32     4  CRC32C of the token section
  *     36     4  CRC32C of the offset section
- *     40    20  zero
+ *     40     8  origin: the tokenizer's fingerprint ({@link Origin})
+ *     48    12  origin: the compaction's fingerprint (zero when the ids are not compacted)
  *     60     4  CRC32C of bytes 0..59
  *     64  4*N   token section: every document's ids, int32, in document order
  * 64+4N 8*(D+1) offset section: int64 start of each document in tokens, then N
  * </pre>
  * Opening checks the magic, version, header checksum, sizes (a truncated file is refused), the
  * offsets and the checksum of every token; any failure is a {@link SconeFormatException} naming
- * the file and the problem. Verifying the checksums reads the whole file once: about 2 ms for a
+ * the file and the problem. A version-1 file (bytes 40..59 zero, flags 0) has no recorded
+ * {@link #origin()}. Verifying the checksums reads the whole file once: about 2 ms for a
  * corpus of 2M tokens (8 MB, page cache warm), so it is always done.
  *
  * <p>An open file is safe to read from several threads. {@link #close()} refuses later use; the
@@ -52,7 +54,69 @@ import java.util.zip.CRC32C;
 public final class TokenIdFile implements TokenCorpus, AutoCloseable {
 
     /** The current format version. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
+
+    /** The earlier version, still read: no origin. */
+    static final int FORMAT_VERSION_1 = 1;
+
+    static final int FLAG_ORIGIN = 1;
+    static final int FLAG_COMPACTED = 2;
+
+    /**
+     * What produced a file's ids: the tokenizer, and the compaction that mapped its ids (if any),
+     * each as a fingerprint of its file (the leading bytes of its SHA-256, in hex). Readers compare
+     * them to refuse token ids of another tokenizer or compaction than a model's.
+     *
+     * @param tokenizer 16 hex digits: the tokenizer file's fingerprint ({@link #fingerprint(byte[], int)})
+     * @param compaction 24 hex digits: the compaction file's fingerprint, or null for ids as the tokenizer gives them
+     */
+    public record Origin(String tokenizer, String compaction) {
+
+        /** Checks the digits. */
+        public Origin {
+            Objects.requireNonNull(tokenizer, "tokenizer");
+            if (!tokenizer.matches("[0-9a-f]{16}") || (compaction != null && !compaction.matches("[0-9a-f]{24}"))) {
+                throw new IllegalArgumentException("an origin is 16 and 24 hex digits: " + tokenizer + ", "
+                        + compaction);
+            }
+        }
+
+        /**
+         * @param tokenizerFile the tokenizer's file (a tokenizer.json)
+         * @return the origin of ids straight from that tokenizer
+         * @throws IOException when it cannot be read
+         */
+        public static Origin ofTokenizer(Path tokenizerFile) throws IOException {
+            return new Origin(fingerprint(Files.readAllBytes(tokenizerFile), 8), null);
+        }
+
+        /**
+         * @param compactionFile the bytes of the compaction file that maps these ids
+         * @return this origin, compacted by it
+         */
+        public Origin compactedBy(byte[] compactionFile) {
+            return new Origin(tokenizer, fingerprint(compactionFile, 12));
+        }
+
+        /** @return the compaction's fingerprint, or {@code "none"} */
+        public String compactionOrNone() {
+            return compaction == null ? "none" : compaction;
+        }
+    }
+
+    /**
+     * @param fileBytes a file's content
+     * @param bytes how many leading bytes of its SHA-256 to keep
+     * @return them in hex
+     */
+    public static String fingerprint(byte[] fileBytes, int bytes) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(fileBytes);
+            return java.util.HexFormat.of().formatHex(d, 0, bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
 
     /** The file's first 8 bytes (do not modify). */
     public static final byte[] MAGIC = "SCTOKIDS".getBytes(StandardCharsets.US_ASCII);
@@ -74,6 +138,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
 
     private final Path path;
     private final int vocabularySize;
+    private final Origin origin; // null: not recorded (version 1, or written without one)
     private final long tokenCount;
     private final long[] offsets; // (D + 1) token index where each document starts
     private final IntBuffer[] segments; // read-only views over the token section
@@ -81,10 +146,11 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
     private final int[] documentSegment; // (D) segment holding each document
     private volatile boolean closed;
 
-    private TokenIdFile(Path path, int vocabularySize, long tokenCount, long[] offsets, IntBuffer[] segments,
-            long[] segmentStart, int[] documentSegment) {
+    private TokenIdFile(Path path, int vocabularySize, Origin origin, long tokenCount, long[] offsets,
+            IntBuffer[] segments, long[] segmentStart, int[] documentSegment) {
         this.path = path;
         this.vocabularySize = vocabularySize;
+        this.origin = origin;
         this.tokenCount = tokenCount;
         this.offsets = offsets;
         this.segments = segments;
@@ -127,9 +193,9 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                         + HEADER_BYTES + "-byte header");
             }
             int version = h.getInt(8);
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
                 throw new SconeFormatException(path, "unsupported format version " + version
-                        + " (this reader reads version " + FORMAT_VERSION + ")");
+                        + " (this reader reads versions " + FORMAT_VERSION_1 + " and " + FORMAT_VERSION + ")");
             }
             if (h.remaining() < HEADER_BYTES) {
                 throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
@@ -146,11 +212,13 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             long tokenCount = h.getLong(24);
             int tokensCrc = h.getInt(32);
             int offsetsCrc = h.getInt(36);
-            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS || flags != 0 || tokenCount < 0
+            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS
+                    || !validFlags(version, flags) || tokenCount < 0
                     || tokenCount > (Long.MAX_VALUE - HEADER_BYTES) / 8) {
                 throw new SconeFormatException(path, "impossible header: vocabularySize " + vocabularySize
                         + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
             }
+            Origin origin = originOf(h, 0, flags);
             long offsetsAt = HEADER_BYTES + tokenCount * Integer.BYTES;
             long expected = offsetsAt + (documentCount + 1L) * Long.BYTES;
             if (size < expected) {
@@ -207,7 +275,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 throw new SconeFormatException(path, "token section checksum mismatch (damaged token ids)");
             }
             long[] segStart = segStarts.stream().mapToLong(Long::longValue).toArray();
-            return new TokenIdFile(path, vocabularySize, tokenCount, offsets, segs.toArray(IntBuffer[]::new),
+            return new TokenIdFile(path, vocabularySize, origin, tokenCount, offsets, segs.toArray(IntBuffer[]::new),
                     segStart, docSeg);
         }
     }
@@ -267,9 +335,9 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             }
             int p = h.position();
             int version = h.getInt(p + 8);
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
                 throw new SconeFormatException(file, "unsupported format version " + version
-                        + " (this reader reads version " + FORMAT_VERSION + ")");
+                        + " (this reader reads versions " + FORMAT_VERSION_1 + " and " + FORMAT_VERSION + ")");
             }
             CRC32C crc = new CRC32C();
             crc.update(h.duplicate().limit(p + HEADER_CRC_AT));
@@ -280,7 +348,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             int documentCount = h.getInt(p + 16);
             int flags = h.getInt(p + 20);
             long tokenCount = h.getLong(p + 24);
-            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS || flags != 0
+            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS || !validFlags(version, flags)
                     || tokenCount < 0 || tokenCount > (Long.MAX_VALUE - HEADER_BYTES) / 8) {
                 throw new SconeFormatException(file, "impossible header: vocabularySize " + vocabularySize
                         + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
@@ -297,6 +365,14 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             }
             return parsed;
         }
+    }
+
+    /**
+     * @return the tokenizer and compaction that produced the ids, or null when the file does not
+     *     record them (format version 1, or written without)
+     */
+    public Origin origin() {
+        return origin;
     }
 
     /** @return the file this corpus was read from */
@@ -380,7 +456,20 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
      * @throws IOException when the temporary file cannot be created
      */
     public static Writer newWriter(Path target, int vocabularySize) throws IOException {
-        return new Writer(target, vocabularySize);
+        return new Writer(target, vocabularySize, null);
+    }
+
+    /**
+     * Starts writing a token-id file that records where its ids come from.
+     *
+     * @param target the file to write
+     * @param vocabularySize every id must be in {@code [0, vocabularySize)}
+     * @param origin the tokenizer and compaction behind the ids, or null when unknown
+     * @return the writer; close it
+     * @throws IOException when the temporary file cannot be created
+     */
+    public static Writer newWriter(Path target, int vocabularySize, Origin origin) throws IOException {
+        return new Writer(target, vocabularySize, origin);
     }
 
     /**
@@ -415,7 +504,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                         + ") is outside the corpus's [0, " + corpus.documentCount() + ")");
             }
         }
-        try (Writer w = newWriter(target, corpus.vocabularySize())) {
+        Origin origin = corpus instanceof TokenIdFile f ? f.origin() : null;
+        try (Writer w = newWriter(target, corpus.vocabularySize(), origin)) {
             for (int doc : documents) {
                 w.append(corpus.tokens(doc));
             }
@@ -434,6 +524,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
 
         private final Path target;
         private final int vocabularySize;
+        private final Origin origin;
         private final Path tmp;
         private final FileChannel channel;
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -444,7 +535,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         private long position = HEADER_BYTES;
         private boolean finished; // completed or closed
 
-        private Writer(Path target, int vocabularySize) throws IOException {
+        private Writer(Path target, int vocabularySize, Origin origin) throws IOException {
+            this.origin = origin;
             Objects.requireNonNull(target, "target");
             if (vocabularySize < 1) {
                 throw new IllegalArgumentException("vocabularySize must be >= 1, got " + vocabularySize);
@@ -549,7 +641,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 crc.update(ob.duplicate());
                 int offsetsCrc = (int) crc.getValue();
                 writeFully(ob, position);
-                writeFully(header(vocabularySize, documentCount, tokenCount, (int) tokensCrc.getValue(), offsetsCrc), 0);
+                writeFully(header(vocabularySize, documentCount, tokenCount, (int) tokensCrc.getValue(), offsetsCrc,
+                        origin), 0);
                 channel.close();
                 AtomicFiles.write(target, t -> Files.move(tmp, t, StandardCopyOption.REPLACE_EXISTING));
                 ok = true;
@@ -598,17 +691,48 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         }
     }
 
-    /** Builds a version-1 header (package-private so tests can forge files). */
+    private static boolean validFlags(int version, int flags) {
+        return version == FORMAT_VERSION_1 ? flags == 0
+                : (flags & ~(FLAG_ORIGIN | FLAG_COMPACTED)) == 0 && (flags & FLAG_ORIGIN) != 0 || flags == 0;
+    }
+
+    /** The origin recorded at bytes 40..59 of a header starting at {@code p}, or null. */
+    private static Origin originOf(ByteBuffer h, int p, int flags) {
+        if ((flags & FLAG_ORIGIN) == 0) {
+            return null;
+        }
+        byte[] t = new byte[8];
+        byte[] c = new byte[12];
+        h.get(p + 40, t);
+        h.get(p + 48, c);
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        return new Origin(hex.formatHex(t), (flags & FLAG_COMPACTED) != 0 ? hex.formatHex(c) : null);
+    }
+
+    /** Builds a current header with no origin (package-private so tests can forge files). */
     static ByteBuffer header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc) {
+        return header(vocabularySize, documentCount, tokenCount, tokensCrc, offsetsCrc, null);
+    }
+
+    /** Builds a current header, with the origin when it is not null. */
+    static ByteBuffer header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc,
+            Origin origin) {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         h.put(MAGIC);
         h.putInt(FORMAT_VERSION);
         h.putInt(vocabularySize);
         h.putInt(documentCount);
-        h.putInt(0);
+        h.putInt(origin == null ? 0 : FLAG_ORIGIN | (origin.compaction() != null ? FLAG_COMPACTED : 0));
         h.putLong(tokenCount);
         h.putInt(tokensCrc);
         h.putInt(offsetsCrc);
+        if (origin != null) {
+            java.util.HexFormat hex = java.util.HexFormat.of();
+            h.put(40, hex.parseHex(origin.tokenizer()));
+            if (origin.compaction() != null) {
+                h.put(48, hex.parseHex(origin.compaction()));
+            }
+        }
         CRC32C crc = new CRC32C();
         crc.update(h.array(), 0, HEADER_CRC_AT);
         h.putInt(HEADER_CRC_AT, (int) crc.getValue());

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * The golden files of the corpus package's formats (token-id file and token compaction, version
- * 1), kept under {@code src/test/resources/golden/corpus/} so that every later reader is checked
+ * The golden files of the corpus package's formats (token-id files of versions 1 and 2, the
+ * token compaction of version 1), kept under {@code src/test/resources/golden/corpus/} so that every later reader is checked
  * against files written by this version. {@link #regenerate} rewrites them; run it only when a
  * new format version is added (and keep the old files).
  */
@@ -16,6 +16,13 @@ public final class GoldenFiles {
 
     /** The token-id file, format version 1. */
     public static final String TOKEN_ID_FILE_V1 = "tokens-v1.tok";
+
+    /** The token-id file, format version 2 (with an origin; the current writer's). */
+    public static final String TOKEN_ID_FILE_V2 = "tokens-v2.tok";
+
+    /** The origin recorded in {@link #TOKEN_ID_FILE_V2}. */
+    public static final TokenIdFile.Origin ORIGIN = new TokenIdFile.Origin("00112233445566ff",
+            "0123456789abcdef01234567");
 
     /** The token compaction file, format version 1. */
     public static final String COMPACTION_V1 = "compaction-v1.cmp";
@@ -34,14 +41,20 @@ public final class GoldenFiles {
     }
 
     /**
-     * Writes the golden files into a folder.
+     * Writes the golden files of the current versions into a folder (the version-1 token-id file
+     * is no longer written: its committed bytes stay as they are).
      *
      * @param dir the folder
      * @throws IOException when writing fails
      */
     public static void regenerate(Path dir) throws IOException {
         InMemoryTokenCorpus corpus = new InMemoryTokenCorpus(documents(), VOCABULARY_SIZE);
-        TokenIdFile.write(dir.resolve(TOKEN_ID_FILE_V1), corpus);
+        try (TokenIdFile.Writer w = TokenIdFile.newWriter(dir.resolve(TOKEN_ID_FILE_V2), VOCABULARY_SIZE, ORIGIN)) {
+            for (int d = 0; d < corpus.documentCount(); d++) {
+                w.append(corpus.tokens(d));
+            }
+            w.complete();
+        }
         TokenCompaction.fit(corpus, KEEP).save(dir.resolve(COMPACTION_V1));
     }
 

@@ -35,6 +35,19 @@ class GoldenFilesTest {
     }
 
     @Test
+    void tokenIdFileVersion1HasNoOriginAndVersion2HasItsOwn() throws Exception {
+        try (TokenIdFile v1 = TokenIdFile.open(golden(GoldenFiles.TOKEN_ID_FILE_V1));
+                TokenIdFile v2 = TokenIdFile.open(golden(GoldenFiles.TOKEN_ID_FILE_V2))) {
+            assertEquals(null, v1.origin());
+            assertEquals(GoldenFiles.ORIGIN, v2.origin());
+            int[][] expected = GoldenFiles.documents();
+            for (int d = 0; d < expected.length; d++) {
+                assertArrayEquals(expected[d], v2.document(d), "document " + d);
+            }
+        }
+    }
+
+    @Test
     void compactionVersion1IsRead() throws Exception {
         TokenCompaction t = TokenCompaction.load(golden(GoldenFiles.COMPACTION_V1));
         // counts: 5 x3, 1 x2, 3 x2, then 0 x1 (smallest id among the singletons); 5 tokens unknown
@@ -43,11 +56,11 @@ class GoldenFilesTest {
         assertEquals(4, t.compact(19));
     }
 
-    /** The current writers still write version 1 byte for byte (change this when a version is added). */
+    /** The current writers write the current versions byte for byte (change this when a version is added). */
     @Test
     void currentWritersReproduceTheGoldenBytes(@TempDir Path dir) throws Exception {
         GoldenFiles.regenerate(dir);
-        for (String name : new String[] {GoldenFiles.TOKEN_ID_FILE_V1, GoldenFiles.COMPACTION_V1}) {
+        for (String name : new String[] {GoldenFiles.TOKEN_ID_FILE_V2, GoldenFiles.COMPACTION_V1}) {
             assertArrayEquals(Files.readAllBytes(golden(name)), Files.readAllBytes(dir.resolve(name)), name);
         }
     }

@@ -43,6 +43,45 @@ class TokenIdFileTest {
     }
 
     @Test
+    void theOriginIsRecordedCarriedBySubsetsAndCompactionsAndAbsentFromVersionOne() throws IOException {
+        TokenIdFile.Origin origin = new TokenIdFile.Origin("0123456789abcdef", null);
+        Path p = dir.resolve("o.tok");
+        try (TokenIdFile.Writer w = TokenIdFile.newWriter(p, 10, origin)) {
+            w.append(new int[] {1, 2, 3});
+            w.append(new int[] {4, 9});
+            w.complete();
+        }
+        TokenCompaction c = TokenCompaction.of(10, new int[] {4, 1}, new long[] {5, 3}, 2);
+        try (TokenIdFile f = TokenIdFile.open(p)) {
+            assertEquals(origin, f.origin());
+            TokenIdFile.writeSubset(dir.resolve("sub.tok"), f, new int[] {1});
+            c.compactTo(f, dir.resolve("compact.tok"));
+        }
+        try (TokenIdFile sub = TokenIdFile.open(dir.resolve("sub.tok"));
+                TokenIdFile compact = TokenIdFile.open(dir.resolve("compact.tok"))) {
+            assertEquals(origin, sub.origin(), "a subset keeps its source's origin");
+            assertEquals(new TokenIdFile.Origin(origin.tokenizer(), TokenIdFile.fingerprint(c.toBytes(), 12)),
+                    compact.origin(), "a compaction records itself");
+        }
+        // A version-1 file (its header rewritten as version 1, flags 0, no origin) still opens, with none.
+        byte[] bytes = Files.readAllBytes(dir.resolve("sub.tok"));
+        ByteBuffer h = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        h.putInt(8, 1).putInt(20, 0);
+        for (int i = 40; i < 60; i++) {
+            bytes[i] = 0;
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, 0, 60);
+        h.putInt(60, (int) crc.getValue());
+        Path v1 = dir.resolve("v1.tok");
+        Files.write(v1, bytes);
+        try (TokenIdFile f = TokenIdFile.open(v1)) {
+            assertEquals(null, f.origin());
+            assertArrayEquals(new int[] {4, 9}, f.document(0));
+        }
+    }
+
+    @Test
     void roundTripsDocumentsIncludingEmptyOnes() throws IOException {
         int[][] docs = randomDocuments(42, 50, 300, 1000);
         docs[0] = new int[0];
@@ -248,9 +287,9 @@ class TokenIdFileTest {
     void unknownVersionIsRefused() throws IOException {
         Path p = validFile();
         byte[] bad = Files.readAllBytes(p);
-        ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 2);
+        ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 3);
         Files.write(p, bad);
-        assertTrue(refused(p).getMessage().contains("unsupported format version 2"));
+        assertTrue(refused(p).getMessage().contains("unsupported format version 3"));
     }
 
     @Test

@@ -1,0 +1,71 @@
+package dev.scone.examples;
+
+import dev.scone.fgram.corpus.TokenIdFile;
+import dev.scone.fgram.io.SconeFormatException;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Refuses token ids that come from another tokenizer or compaction than what they are used with,
+ * by the origin their token-id file records ({@link TokenIdFile#origin()}). Files written by an
+ * earlier scone record none: they are used unchecked, and the log says so once per file.
+ */
+final class TokenOrigins {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TokenOrigins.class);
+    private static final Set<String> SAID = ConcurrentHashMap.newKeySet();
+
+    private TokenOrigins() {}
+
+    /**
+     * Checks that two token-id files (a training and a held-out split, say) come from the same
+     * tokenizer and compaction.
+     *
+     * @throws SconeFormatException naming the second file and both origins when they differ
+     */
+    static void requireSame(TokenIdFile first, TokenIdFile second) throws SconeFormatException {
+        if (second == null || !recorded(first) || !recorded(second)) {
+            return;
+        }
+        if (!first.origin().equals(second.origin())) {
+            throw new SconeFormatException(second.path(), "its ids come from tokenizer " + second.origin().tokenizer()
+                    + " and compaction " + second.origin().compactionOrNone() + ", but " + first.path()
+                    + "'s from tokenizer " + first.origin().tokenizer() + " and compaction "
+                    + first.origin().compactionOrNone() + ": they were not tokenized together");
+        }
+    }
+
+    /**
+     * Checks that a token-id file's ids were compacted by the compaction a model was trained with.
+     *
+     * @param file the token ids
+     * @param modelCompaction the model's compaction file content, or null for ids as the tokenizer gives them
+     * @param model what the model is, for the message
+     * @throws SconeFormatException naming the file and both compactions when they differ
+     */
+    static void requireCompaction(TokenIdFile file, byte[] modelCompaction, String model) throws SconeFormatException {
+        if (!recorded(file)) {
+            return;
+        }
+        String expected = modelCompaction == null ? null : TokenIdFile.fingerprint(modelCompaction, 12);
+        if (!Objects.equals(file.origin().compaction(), expected)) {
+            throw new SconeFormatException(file.path(), "its ids were compacted by compaction "
+                    + file.origin().compactionOrNone() + ", but " + model + " was trained with compaction "
+                    + (expected == null ? "none" : expected));
+        }
+    }
+
+    private static boolean recorded(TokenIdFile f) {
+        if (f.origin() != null) {
+            return true;
+        }
+        if (SAID.add(f.path().toAbsolutePath().toString())) {
+            LOG.info("{} does not record its tokenizer and compaction (written by an earlier scone): not checked",
+                    f.path());
+        }
+        return false;
+    }
+}
