@@ -221,6 +221,9 @@ public final class EvalCommand implements Callable<Integer> {
             TrainedModels.Loaded loaded = TrainedModels.load(model, fgrams, manager);
             LanguageModel m = loaded.model();
             FgramVocabulary vocabulary = loaded.vocabulary();
+            if (fgrams != null && vocabulary != null) {
+                TrainedModels.requireTrainedWith(loaded.checkpoint(), vocabulary, fgrams);
+            }
             if (throughTable && !m.isScone()) {
                 throw new IllegalArgumentException("--through-table needs a SCONE model; " + loaded.checkpoint()
                         + " holds a baseline");

@@ -60,6 +60,26 @@ final class TrainedModels {
     }
 
     /**
+     * Refuses an f-gram vocabulary other than the one a model was trained with: its training data's
+     * signature, kept in the checkpoint, names the vocabulary's fingerprint. (A baseline's
+     * matched/unmatched split by another corpus's vocabulary would say nothing about the model.)
+     *
+     * @param checkpoint the model's checkpoint
+     * @param vocabulary the vocabulary given
+     * @param file where it was read from
+     * @throws SconeFormatException naming the file and both fingerprints when they differ
+     * @throws IOException when the checkpoint cannot be read
+     */
+    static void requireTrainedWith(Path checkpoint, FgramVocabulary vocabulary, Path file) throws IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^| )fgrams=(\\S+)")
+                .matcher(Checkpoint.readHeader(checkpoint).dataSignature());
+        if (m.find() && !m.group(1).equals("none") && !m.group(1).equals(vocabulary.fingerprint())) {
+            throw new dev.scone.fgram.io.SconeFormatException(file, "is the f-gram vocabulary "
+                    + vocabulary.fingerprint() + ", but " + checkpoint + " was trained with " + m.group(1));
+        }
+    }
+
+    /**
      * Counts a trained model's parameters.
      *
      * @param model a model folder or checkpoint file

@@ -143,6 +143,18 @@ class CliFailuresTest {
     }
 
     @Test
+    void aFileThatIsNoTokenizerJsonIsSaidSoWithoutTheJsonLibrarysWords() throws Exception {
+        Path notAnObject = work.resolve("array.json");
+        Files.writeString(notAnObject, "[1, 2, 3]");
+        for (Path p : List.of(garbage, notAnObject)) {
+            String line = CliRuns.assertFailsInOneLine(p.toString(), "tokenize", "--corpus",
+                    TestData.sotuDir().toString(), "--tokenizer", p.toString(), "--out", out.resolve("tj").toString(),
+                    "--quiet").err();
+            assertTrue(line.contains("not a tokenizer.json") && !line.contains("com.google"), line);
+        }
+    }
+
+    @Test
     void verboseAddsTheStackTrace() {
         CliRuns.Run r = CliRuns.run("count", "--verbose", "--train", missing.toString(), "--out", out.resolve("v.bin").toString());
         assertEquals(2, r.status(), r.err());

@@ -293,6 +293,15 @@ class PipelineCommandsTest {
         String said = CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "eval", "--model",
                 export.toString(), "--store", store.toString(), "--data", otherTokens.heldOut().toString()).err();
         assertTrue(said.contains("compacted by compaction") && said.contains("was trained with compaction"), said);
+        // A baseline's matched/unmatched split by another vocabulary than the one it was trained with is refused.
+        Path baseline = work.resolve("models").resolve("baseline-bound");
+        TrainCommand.run(options("baseline", fgrams), baseline, true, sink(out));
+        Path otherVocab = work.resolve("fgrams-200.bin");
+        CountCommand.run(train, 4, 3, 200, 2, 1L << 24, otherVocab, sink(out));
+        CliRuns.assertFailsInOneLine(otherVocab.toString(), "eval", "--model", baseline.toString(), "--data",
+                heldOut.toString(), "--fgrams", otherVocab.toString());
+        assertEquals(0, CliRuns.run("eval", "--model", baseline.toString(), "--data", heldOut.toString(), "--fgrams",
+                fgrams.toString(), "--max-windows", "2").status());
         CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "train", "--model", "baseline", "--seed", "1",
                 "--train", train.toString(), "--held-out", otherTokens.heldOut().toString(), "--tokens", "256",
                 "--context", "16", "--out", work.resolve("models").resolve("mixed").toString(), "--quiet");

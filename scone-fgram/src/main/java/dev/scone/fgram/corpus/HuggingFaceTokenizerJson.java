@@ -108,12 +108,23 @@ public final class HuggingFaceTokenizerJson implements Tokenizer {
         try (Reader r = Files.newBufferedReader(tokenizerJson, StandardCharsets.UTF_8)) {
             root = JsonUtils.GSON.fromJson(r, JsonObject.class);
         } catch (JsonParseException | ClassCastException | IllegalStateException e) {
-            throw new SconeFormatException(tokenizerJson, "not a tokenizer.json: " + e.getMessage(), e);
+            throw new SconeFormatException(tokenizerJson, "not a tokenizer.json: " + jsonProblem(e), e);
         }
         if (root == null) {
             throw new SconeFormatException(tokenizerJson, "empty tokenizer.json");
         }
         return new Description(vocabularySize(tokenizerJson, root), fingerprint(root));
+    }
+
+    /** What is wrong with a file that is no JSON object, without the JSON library's class names. */
+    static String jsonProblem(Exception e) {
+        Throwable t = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
+        String m = String.valueOf(t.getMessage());
+        if (m.startsWith("Expected a com.google.gson.JsonObject")) {
+            return "its top level is not a JSON object";
+        }
+        return "malformed JSON (" + m.replaceAll("com\\.google\\.gson\\.[A-Za-z.]*?([A-Z][A-Za-z]*)", "$1")
+                .replaceFirst("^[A-Za-z]*Exception: ", "") + ")";
     }
 
     /**

@@ -82,12 +82,14 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         }
 
         /**
-         * @param tokenizerFile the tokenizer's file (a tokenizer.json)
-         * @return the origin of ids straight from that tokenizer
-         * @throws IOException when it cannot be read
+         * @param tokenizerFile the tokenizer's file (a Hugging Face tokenizer.json)
+         * @return the origin of ids straight from that tokenizer: the leading 16 digits of its
+         *     {@link HuggingFaceTokenizerJson#fingerprint() fingerprint}, which covers what decides
+         *     the ids and not the file's layout
+         * @throws IOException when it cannot be read or is no tokenizer.json
          */
         public static Origin ofTokenizer(Path tokenizerFile) throws IOException {
-            return new Origin(fingerprint(Files.readAllBytes(tokenizerFile), 8), null);
+            return new Origin(HuggingFaceTokenizerJson.describe(tokenizerFile).fingerprint().substring(0, 16), null);
         }
 
         /**
