@@ -224,6 +224,9 @@ public final class EvalCommand implements Callable<Integer> {
             if (fgrams != null && vocabulary != null) {
                 TrainedModels.requireTrainedWith(loaded.checkpoint(), vocabulary, fgrams);
             }
+            if (corpus instanceof TokenIdFile f) {
+                TokenOrigins.requireTrainedCompaction(f, loaded.checkpoint());
+            }
             if (throughTable && !m.isScone()) {
                 throw new IllegalArgumentException("--through-table needs a SCONE model; " + loaded.checkpoint()
                         + " holds a baseline");

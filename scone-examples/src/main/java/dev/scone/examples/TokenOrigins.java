@@ -58,6 +58,57 @@ final class TokenOrigins {
         }
     }
 
+    /**
+     * Checks that a token-id file's ids were compacted as a checkpoint's training ids were.
+     *
+     * @param file the token ids
+     * @param checkpoint the model's checkpoint (version 1 records nothing: not checked)
+     * @throws SconeFormatException naming the file and both compactions when they differ
+     * @throws java.io.IOException when the checkpoint cannot be read
+     */
+    static void requireTrainedCompaction(TokenIdFile file, java.nio.file.Path checkpoint) throws java.io.IOException {
+        String trained = dev.scone.core.train.Checkpoint.readHeader(checkpoint).dataCompaction();
+        if (trained == null || !recorded(file)) {
+            return;
+        }
+        if (!file.origin().compactionOrNone().equals(trained)) {
+            throw new SconeFormatException(file.path(), "its ids were compacted by compaction "
+                    + file.origin().compactionOrNone() + ", but " + checkpoint + " was trained on ids compacted by "
+                    + trained);
+        }
+    }
+
+    /**
+     * Checks that a compaction file given for a checkpoint (to label a store or carry into an
+     * export) is the one its training ids were compacted by.
+     *
+     * @param compaction the file given, or null / missing for none
+     * @param option the option that gave it
+     * @param checkpoint the model's checkpoint (version 1 records nothing: not checked)
+     * @throws SconeFormatException naming the file (or the option) and both compactions when they differ
+     * @throws java.io.IOException when a file cannot be read
+     */
+    static void requireCompactionFile(java.nio.file.Path compaction, String option, java.nio.file.Path checkpoint)
+            throws java.io.IOException {
+        String trained = dev.scone.core.train.Checkpoint.readHeader(checkpoint).dataCompaction();
+        if (trained == null) {
+            if (SAID.add(checkpoint.toAbsolutePath().toString())) {
+                LOG.info("{} does not record the compaction it was trained on (written by an earlier scone): {} not"
+                        + " checked", checkpoint, option);
+            }
+            return;
+        }
+        boolean given = compaction != null && java.nio.file.Files.exists(compaction);
+        String fp = given ? TokenIdFile.fingerprint(java.nio.file.Files.readAllBytes(compaction), 12) : "none";
+        if (!fp.equals(trained)) {
+            throw new SconeFormatException(given ? compaction : checkpoint, given
+                    ? "is compaction " + fp + ", but " + checkpoint + " was trained on ids compacted by "
+                            + (trained.equals("none") ? "none (give no " + option + ")" : trained)
+                    : "was trained on ids compacted by " + trained + ": give that compaction file as " + option
+                            + (compaction != null ? " (" + compaction + " does not exist)" : ""));
+        }
+    }
+
     private static boolean recorded(TokenIdFile f) {
         if (f.origin() != null) {
             return true;

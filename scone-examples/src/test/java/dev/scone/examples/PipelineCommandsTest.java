@@ -293,6 +293,20 @@ class PipelineCommandsTest {
         String said = CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "eval", "--model",
                 export.toString(), "--store", store.toString(), "--data", otherTokens.heldOut().toString()).err();
         assertTrue(said.contains("compacted by compaction") && said.contains("was trained with compaction"), said);
+        // The checkpoint records the compaction of its training ids: evaluating ids of another one, or
+        // labelling a store or an export with another compaction (or none), is refused.
+        CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "eval", "--model", dir.toString(), "--data",
+                otherTokens.heldOut().toString());
+        CliRuns.assertFailsInOneLine(otherTokens.compaction().toString(), "precompute", "--model", dir.toString(),
+                "--out", work.resolve("store-mislabelled").toString(), "--token-compaction",
+                otherTokens.compaction().toString(), "--quiet");
+        CliRuns.assertFailsInOneLine("--token-compaction", "precompute", "--model", dir.toString(), "--out",
+                work.resolve("store-unlabelled").toString(), "--token-compaction",
+                work.resolve("no-such.cmp").toString(), "--quiet");
+        CliRuns.assertFailsInOneLine(otherTokens.compaction().toString(), "export", "--model", dir.toString(),
+                "--out", work.resolve("mislabelled.model").toString(), "--token-compaction",
+                otherTokens.compaction().toString());
+        assertFalse(Files.exists(work.resolve("store-mislabelled")) || Files.exists(work.resolve("mislabelled.model")));
         // A baseline's matched/unmatched split by another vocabulary than the one it was trained with is refused.
         Path baseline = work.resolve("models").resolve("baseline-bound");
         TrainCommand.run(options("baseline", fgrams), baseline, true, sink(out));

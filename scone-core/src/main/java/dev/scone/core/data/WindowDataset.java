@@ -141,6 +141,20 @@ public final class WindowDataset extends RandomAccessDataset {
     }
 
     /**
+     * Where the token ids come from, when their file records it ({@link TokenIdFile#origin()}):
+     * {@code "tokenizer=T compaction=C"} (C a fingerprint or {@code none}); empty when unknown.
+     * Checkpoints record it, so that a trained model knows the ids it was trained on.
+     *
+     * @return the origin, or {@code ""}
+     */
+    public String origin() {
+        if (corpus instanceof dev.scone.fgram.corpus.TokenIdFile f && f.origin() != null) {
+            return "tokenizer=" + f.origin().tokenizer() + " compaction=" + f.origin().compactionOrNone();
+        }
+        return "";
+    }
+
+    /**
      * Writes one window into caller arrays.
      *
      * @param window a window index in {@code [0, windowCount())}

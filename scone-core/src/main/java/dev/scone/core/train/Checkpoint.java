@@ -32,7 +32,8 @@ import java.util.zip.CheckedOutputStream;
  *
  * <p>Layout (big-endian): magic {@code "SCONECKP"}, format version (int), the model configuration
  * text, the trainer configuration text ({@link TrainerConfig#toText()}), the training data's
- * signature ({@link dev.scone.core.data.WindowDataset#signature()}), updates taken, training tokens
+ * signature ({@link dev.scone.core.data.WindowDataset#signature()}), (since version 2) the origin
+ * of its token ids ({@link dev.scone.core.data.WindowDataset#origin()}), updates taken, training tokens
  * seen, the position in the seeded window order, the validation history, the model parameters
  * ({@link Block#saveParameters}), the optimizer state ({@link AdamW#writeState}), and finally a
  * CRC-32C of everything before it (8 bytes). The file is written under a temporary name and renamed
@@ -47,8 +48,10 @@ public final class Checkpoint {
     /** The file's first 8 bytes. */
     public static final byte[] MAGIC = "SCONECKP".getBytes(StandardCharsets.US_ASCII);
 
-    /** The format version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /** The format version this code writes; it reads this one and version 1 (no data origin). */
+    public static final int FORMAT_VERSION = 2;
+
+    private static final int FORMAT_VERSION_1 = 1;
 
     private static final int MAX_TEXT = 1 << 24;
 
@@ -58,17 +61,28 @@ public final class Checkpoint {
      * @param modelConfigText the model's configuration text
      * @param trainerConfig the trainer configuration
      * @param dataSignature the training data's signature
+     * @param dataOrigin where the training data's token ids come from ({@code ""}: not recorded)
      * @param step updates taken
      * @param tokensSeen training tokens consumed
      * @param windowPosition position in the seeded window order
      * @param history validation results so far
      */
-    public record Header(String modelConfigText, TrainerConfig trainerConfig, String dataSignature, long step,
-            long tokensSeen, long windowPosition, List<HistoryPoint> history) {
+    public record Header(String modelConfigText, TrainerConfig trainerConfig, String dataSignature, String dataOrigin,
+            long step, long tokensSeen, long windowPosition, List<HistoryPoint> history) {
 
         /** Copies the history. */
         public Header {
+            java.util.Objects.requireNonNull(dataOrigin, "dataOrigin");
             history = List.copyOf(history);
+        }
+
+        /**
+         * @return the fingerprint of the compaction the training ids were compacted by, {@code "none"}
+         *     for uncompacted ids, or null when the checkpoint does not record it
+         */
+        public String dataCompaction() {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^| )compaction=(\\S+)").matcher(dataOrigin);
+            return m.find() ? m.group(1) : null;
         }
     }
 
@@ -128,6 +142,7 @@ public final class Checkpoint {
                 writeText(out, header.modelConfigText());
                 writeText(out, header.trainerConfig().toText());
                 writeText(out, header.dataSignature());
+                writeText(out, header.dataOrigin());
                 out.writeLong(header.step());
                 out.writeLong(header.tokensSeen());
                 out.writeLong(header.windowPosition());
@@ -216,9 +231,9 @@ public final class Checkpoint {
                 throw new SconeFormatException(file, "not a scone checkpoint (bad magic number)");
             }
             int version = in.readInt();
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
                 throw new SconeFormatException(file, "checkpoint format version " + version + " is not supported (this"
-                        + " code reads version " + FORMAT_VERSION + ")");
+                        + " code reads versions " + FORMAT_VERSION_1 + " and " + FORMAT_VERSION + ")");
             }
             String model = readText(file, in);
             TrainerConfig config;
@@ -228,6 +243,7 @@ public final class Checkpoint {
                 throw new SconeFormatException(file, "bad trainer configuration: " + e.getMessage(), e);
             }
             String signature = readText(file, in);
+            String origin = version == FORMAT_VERSION_1 ? "" : readText(file, in);
             long step = in.readLong();
             long tokens = in.readLong();
             long position = in.readLong();
@@ -250,7 +266,8 @@ public final class Checkpoint {
                     throw new SconeFormatException(file, "bad history point " + i + ": " + e.getMessage(), e);
                 }
             }
-            return new Header(model, config, signature, step, tokens, position, Collections.unmodifiableList(history));
+            return new Header(model, config, signature, origin, step, tokens, position,
+                    Collections.unmodifiableList(history));
         } catch (EOFException e) {
             throw new SconeFormatException(file, "truncated checkpoint header", e);
         }

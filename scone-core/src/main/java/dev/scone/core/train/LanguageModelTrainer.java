@@ -138,6 +138,10 @@ public final class LanguageModelTrainer implements AutoCloseable {
             throw new IllegalArgumentException("checkpoint " + checkpoint + " was trained on data [" + h.dataSignature()
                     + "] but the training data given is [" + training.signature() + "]");
         }
+        if (!h.dataOrigin().isEmpty() && !training.origin().isEmpty() && !h.dataOrigin().equals(training.origin())) {
+            throw new IllegalArgumentException("checkpoint " + checkpoint + " was trained on token ids from ["
+                    + h.dataOrigin() + "] but the training data given holds ids from [" + training.origin() + "]");
+        }
         Builder b = builder().setModel(model).setConfig(h.trainerConfig()).setTrainingData(training)
                 .optProgress(progress);
         if (validation != null) {
@@ -305,8 +309,8 @@ public final class LanguageModelTrainer implements AutoCloseable {
      */
     public void saveCheckpoint(Path file) throws IOException {
         ensureOpen();
-        Checkpoint.Header h = new Checkpoint.Header(model.configText(), config, training.signature(), step, tokensSeen,
-                windowPosition, history);
+        Checkpoint.Header h = new Checkpoint.Header(model.configText(), config, training.signature(), training.origin(),
+                step, tokensSeen, windowPosition, history);
         Checkpoint.write(file, h, model.block(), optimizer);
         LOG.debug("checkpoint at step {} written to {}", step, file);
     }

@@ -20,14 +20,18 @@ import org.junit.jupiter.api.Test;
 /**
  * Checkpoint format version 1 stays readable: a committed checkpoint of a tiny SCONE model (with
  * its f-gram vocabulary) loads into the same parameters, configuration and training state.
- * {@link #main} regenerates the files (only when a new format version is added beside them).
+ * So does version 2. {@link #main} writes the current version's file (only when a new format
+ * version is added beside the older ones).
  */
 class GoldenCheckpointTest {
 
     private static final String CHECKPOINT = "scone-v1.ckpt";
+    private static final String CHECKPOINT_V2 = "scone-v2.ckpt";
     private static final String VOCABULARY = "scone-v1-fgrams.bin";
     /** ParameterFingerprint of the committed checkpoint's parameters. */
     private static final String PARAMETERS = "47cfaf04e524a51182e6b0678b25339b";
+    /** ParameterFingerprint of the version-2 checkpoint's parameters (trained by the code of its day). */
+    private static final String PARAMETERS_V2 = "e43ad2057587525053cc6679b2eeaec7";
 
     @Test
     void checkpointVersion1LoadsIntoTheSameModel() throws Exception {
@@ -43,6 +47,23 @@ class GoldenCheckpointTest {
             assertTrue(model.isScone());
             assertEquals(24, model.config().vocabularySize());
             assertEquals(PARAMETERS, ParameterFingerprint.of(model.block()));
+        }
+    }
+
+    @Test
+    void checkpointVersion2LoadsIntoTheSameModelWithItsDataOrigin() throws Exception {
+        Path dir = golden();
+        FgramVocabulary vocabulary = FgramVocabularyFile.read(dir.resolve(VOCABULARY));
+        Checkpoint.Header v1 = Checkpoint.readHeader(dir.resolve(CHECKPOINT));
+        Checkpoint.Header v2 = Checkpoint.readHeader(dir.resolve(CHECKPOINT_V2));
+        assertEquals("", v1.dataOrigin(), "version 1 records no origin");
+        assertEquals(null, v1.dataCompaction());
+        assertEquals("", v2.dataOrigin(), "trained on an in-memory corpus: nothing to record");
+        assertEquals(v1.step(), v2.step());
+        try (NDManager m = NDManager.newBaseManager()) {
+            LanguageModel model = (LanguageModel) Checkpoint.loadModel(dir.resolve(CHECKPOINT_V2),
+                    LanguageModel.factory(vocabulary), m);
+            assertEquals(PARAMETERS_V2, ParameterFingerprint.of(model.block()));
         }
     }
 
@@ -72,7 +93,7 @@ class GoldenCheckpointTest {
                     .setTrainingData(LanguageModel.windows(train, 12, vocabulary)).optParameterManager(parameters)
                     .build()) {
                 t.train();
-                t.saveCheckpoint(dir.resolve(CHECKPOINT));
+                t.saveCheckpoint(dir.resolve(CHECKPOINT_V2)); // the current version; version 1's file stays as committed
             }
             System.out.println("parameters " + ParameterFingerprint.of(model.block()));
         }

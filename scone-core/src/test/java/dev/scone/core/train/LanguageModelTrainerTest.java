@@ -168,13 +168,13 @@ class LanguageModelTrainerTest {
 
         // A well-formed file of a future format version (checksum recomputed) names the version.
         byte[] future = good.clone();
-        future[Checkpoint.MAGIC.length + 3] = 2;
+        future[Checkpoint.MAGIC.length + 3] = 3;
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(future, 0, future.length - 8);
         java.nio.ByteBuffer.wrap(future, future.length - 8, 8).putLong(crc.getValue());
-        Path v2 = Files.write(tmp.resolve("v2.ckpt"), future);
-        e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(v2));
-        assertTrue(e.getMessage().contains("format version 2 is not supported"), e.getMessage());
+        Path v3 = Files.write(tmp.resolve("v3.ckpt"), future);
+        e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(v3));
+        assertTrue(e.getMessage().contains("format version 3 is not supported"), e.getMessage());
 
         Path foreign = Files.write(tmp.resolve("foreign.ckpt"), new byte[64]);
         e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(foreign));
