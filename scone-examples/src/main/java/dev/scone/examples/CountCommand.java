@@ -77,7 +77,9 @@ public final class CountCommand implements Callable<Integer> {
         CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount).topS(topS).threads(threads)
                 .memoryBudgetBytes(memoryBudgetBytes).spillDirectory(target.getParent()).build();
         CountingResult r;
+        FgramVocabularyFile.CountedOn countedOn;
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
+            countedOn = FgramVocabularyFile.CountedOn.of(corpus);
             log.printf(Locale.ROOT, "counting f-grams (K = %d, min count %d, top %,d) on %s: %d documents, %,d tokens%n",
                     maxN, minCount, topS, train, corpus.documentCount(), corpus.tokenCount());
             r = new FgramCounter(config).count(corpus);
@@ -86,7 +88,7 @@ public final class CountCommand implements Callable<Integer> {
             log.println("  " + s);
         }
         FgramVocabulary v = r.vocabulary();
-        FgramVocabularyFile.write(v, target);
+        FgramVocabularyFile.write(v, target, countedOn);
         int[] byLength = new int[maxN + 1];
         for (int i = 0; i < v.size(); i++) {
             byLength[v.length(i)]++;

@@ -143,9 +143,14 @@ public final class SconeFiles {
             if (head.length == 8 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong()
                     == FgramVocabularyFile.MAGIC) {
                 FgramVocabulary v = FgramVocabularyFile.read(file);
+                FgramVocabularyFile.CountedOn on = FgramVocabularyFile.countedOn(file);
+                String counted = on == null ? "no recorded corpus (format version 1)"
+                        : String.format(Locale.ROOT, "counted on %,d tokens in %,d documents%s", on.tokens(),
+                                on.documents(), on.origin() == null ? "" : " (tokenizer " + on.origin().tokenizer()
+                                        + ", compaction " + on.origin().compactionOrNone() + ")");
                 return ok(file, String.format(Locale.ROOT, "f-gram vocabulary, %,d f-grams of 2..%d tokens, token"
-                        + " vocabulary %,d", v.size(), v.maxN(), v.tokenVocabularySize()),
-                        "checksum, every f-gram's tokens");
+                        + " vocabulary %,d, %s", v.size(), v.maxN(), v.tokenVocabularySize(), counted),
+                        "checksum, every f-gram's tokens, fingerprint");
             }
             if (Arrays.equals(head, Checkpoint.MAGIC)) {
                 Checkpoint.Header h = Checkpoint.readHeader(file);

@@ -109,6 +109,36 @@ final class TokenOrigins {
         }
     }
 
+    /**
+     * Checks that an f-gram vocabulary was counted on ids from the same tokenizer and compaction
+     * as a token-id file's, so that its f-grams mean the same tokens.
+     *
+     * @param vocabularyFile the vocabulary file
+     * @param file the token ids it is used with
+     * @throws SconeFormatException naming the vocabulary file and both origins when they differ
+     * @throws java.io.IOException when the vocabulary file cannot be read
+     */
+    static void requireCountedLike(java.nio.file.Path vocabularyFile, TokenIdFile file) throws java.io.IOException {
+        dev.scone.fgram.vocab.FgramVocabularyFile.CountedOn on =
+                dev.scone.fgram.vocab.FgramVocabularyFile.countedOn(vocabularyFile);
+        if (on == null || on.origin() == null) {
+            if (SAID.add(vocabularyFile.toAbsolutePath().toString())) {
+                LOG.info("{} does not record the corpus it was counted on (written by an earlier scone): not"
+                        + " checked", vocabularyFile);
+            }
+            return;
+        }
+        if (!recorded(file)) {
+            return;
+        }
+        if (!on.origin().equals(file.origin())) {
+            throw new SconeFormatException(vocabularyFile, "was counted on ids from tokenizer "
+                    + on.origin().tokenizer() + " and compaction " + on.origin().compactionOrNone() + ", but "
+                    + file.path() + " holds ids from tokenizer " + file.origin().tokenizer() + " and compaction "
+                    + file.origin().compactionOrNone());
+        }
+    }
+
     private static boolean recorded(TokenIdFile f) {
         if (f.origin() != null) {
             return true;

@@ -240,6 +240,9 @@ public final class TrainCommand implements Callable<Integer> {
         try (TokenIdFile trainFile = TokenIdFile.open(o.train());
                 TokenIdFile heldFile = o.heldOut() == null ? null : TokenIdFile.open(o.heldOut())) {
             TokenOrigins.requireSame(trainFile, heldFile);
+            if (o.fgrams() != null) {
+                TokenOrigins.requireCountedLike(o.fgrams(), trainFile);
+            }
             LanguageModelConfig a = o.architecture();
             LanguageModelConfig arch = new LanguageModelConfig(trainFile.vocabularySize(), a.contextLength(),
                     a.embeddingSize(), a.layers(), a.heads(), a.ffnSize(), a.tiedOutput(), a.dropout(),

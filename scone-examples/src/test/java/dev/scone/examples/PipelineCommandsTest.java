@@ -316,6 +316,13 @@ class PipelineCommandsTest {
                 heldOut.toString(), "--fgrams", otherVocab.toString());
         assertEquals(0, CliRuns.run("eval", "--model", baseline.toString(), "--data", heldOut.toString(), "--fgrams",
                 fgrams.toString(), "--max-windows", "2").status());
+        // A vocabulary counted on ids of another compaction is refused for training.
+        Path otherCounted = work.resolve("fgrams-other-compaction.bin");
+        CountCommand.run(otherTokens.train(), 4, 3, 100, 2, 1L << 24, otherCounted, sink(out));
+        CliRuns.assertFailsInOneLine(otherCounted.toString(), "train", "--model", "scone", "--seed", "1", "--train",
+                train.toString(), "--held-out", heldOut.toString(), "--fgrams", otherCounted.toString(), "--tokens",
+                "256", "--context", "16", "--out",
+                work.resolve("models").resolve("miscounted").toString(), "--quiet");
         CliRuns.assertFailsInOneLine(otherTokens.heldOut().toString(), "train", "--model", "baseline", "--seed", "1",
                 "--train", train.toString(), "--held-out", otherTokens.heldOut().toString(), "--tokens", "256",
                 "--context", "16", "--out", work.resolve("models").resolve("mixed").toString(), "--quiet");

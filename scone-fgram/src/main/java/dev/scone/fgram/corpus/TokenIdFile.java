@@ -141,6 +141,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
     private final Path path;
     private final int vocabularySize;
     private final Origin origin; // null: not recorded (version 1, or written without one)
+    private final int tokensCrc;
     private final long tokenCount;
     private final long[] offsets; // (D + 1) token index where each document starts
     private final IntBuffer[] segments; // read-only views over the token section
@@ -148,11 +149,12 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
     private final int[] documentSegment; // (D) segment holding each document
     private volatile boolean closed;
 
-    private TokenIdFile(Path path, int vocabularySize, Origin origin, long tokenCount, long[] offsets,
+    private TokenIdFile(Path path, int vocabularySize, Origin origin, int tokensCrc, long tokenCount, long[] offsets,
             IntBuffer[] segments, long[] segmentStart, int[] documentSegment) {
         this.path = path;
         this.vocabularySize = vocabularySize;
         this.origin = origin;
+        this.tokensCrc = tokensCrc;
         this.tokenCount = tokenCount;
         this.offsets = offsets;
         this.segments = segments;
@@ -277,8 +279,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 throw new SconeFormatException(path, "token section checksum mismatch (damaged token ids)");
             }
             long[] segStart = segStarts.stream().mapToLong(Long::longValue).toArray();
-            return new TokenIdFile(path, vocabularySize, origin, tokenCount, offsets, segs.toArray(IntBuffer[]::new),
-                    segStart, docSeg);
+            return new TokenIdFile(path, vocabularySize, origin, tokensCrc, tokenCount, offsets,
+                    segs.toArray(IntBuffer[]::new), segStart, docSeg);
         }
     }
 
@@ -375,6 +377,11 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
      */
     public Origin origin() {
         return origin;
+    }
+
+    /** @return the CRC32C of the token section, as the header records it (identifies the content) */
+    public int tokensCrc() {
+        return tokensCrc;
     }
 
     /** @return the file this corpus was read from */

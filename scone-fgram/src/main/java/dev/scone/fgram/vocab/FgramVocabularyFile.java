@@ -16,19 +16,22 @@ import java.util.Objects;
 import java.util.zip.CRC32C;
 
 /**
- * Reads and writes an {@link FgramVocabulary} as a file (version 1).
+ * Reads and writes an {@link FgramVocabulary} as a file (version 2; version 1 is read too).
  *
  * <p>Layout, little-endian:
  *
  * <pre>
  *   offset  size  field
  *   0       8     magic "SCONEFGV"
- *   8       4     format version (1)
+ *   8       4     format version (2; version 1 has no counted-on block and its records start at 32)
  *   12      4     token vocabulary size
  *   16      4     maxN (K)
  *   20      4     S, the number of f-grams
  *   24      8     total file length in bytes
- *   32      ...   S records in id order: int length n, n int token ids, long count
+ *   32      40    the corpus it was counted on ({@link CountedOn}): flags (bit 0 recorded, bit 1
+ *                 compacted), the ids' tokenizer (8) and compaction (12) fingerprints, its
+ *                 documents (4), tokens (8) and token-section CRC32C (4); zero when not recorded
+ *   72      ...   S records in id order: int length n, n int token ids, long count
  *   end-20  16    the vocabulary fingerprint ({@link FgramVocabulary#fingerprint()}, raw bytes)
  *   end-4   4     CRC32C of every byte before it
  * </pre>
@@ -42,10 +45,37 @@ public final class FgramVocabularyFile {
 
     /** The first 8 bytes of every f-gram vocabulary file: "SCONEFGV" in ASCII. */
     public static final long MAGIC = 0x564746454E4F4353L; // "SCONEFGV" read as a little-endian long
-    /** The format version this class writes and reads. */
-    public static final int VERSION = 1;
-    /** Bytes before the first record. */
+    /** The format version this class writes; it reads this one and version 1. */
+    public static final int VERSION = 2;
+    static final int VERSION_1 = 1;
+    /** Bytes of the fixed header fields. */
     static final int HEADER_BYTES = 32;
+    /** Bytes of the counted-on block (version 2). */
+    static final int COUNTED_ON_BYTES = 40;
+    /** Bytes before the first record, in the current version. */
+    static final int RECORDS_AT = HEADER_BYTES + COUNTED_ON_BYTES;
+
+    /**
+     * The token-id corpus a vocabulary was counted on: where its ids come from and which file it
+     * was (its size and the checksum of its token section), so that a vocabulary is used only with
+     * ids that mean what it counted.
+     *
+     * @param origin the tokenizer and compaction behind its ids, or null when its file did not record them
+     * @param documents its documents
+     * @param tokens its tokens
+     * @param tokensCrc the CRC32C of its token section
+     */
+    public record CountedOn(dev.scone.fgram.corpus.TokenIdFile.Origin origin, int documents, long tokens,
+            int tokensCrc) {
+
+        /**
+         * @param file a token-id file
+         * @return what a vocabulary counted on it records
+         */
+        public static CountedOn of(dev.scone.fgram.corpus.TokenIdFile file) {
+            return new CountedOn(file.origin(), file.documentCount(), file.tokenCount(), file.tokensCrc());
+        }
+    }
     /** Bytes after the last record: fingerprint and checksum. */
     static final int TRAILER_BYTES = 20;
 
@@ -59,29 +89,56 @@ public final class FgramVocabularyFile {
      * @throws IOException when writing fails; the target is then unchanged
      */
     public static void write(FgramVocabulary vocabulary, Path path) throws IOException {
+        write(vocabulary, path, null);
+    }
+
+    /**
+     * Writes {@code vocabulary} to {@code path} atomically with the corpus it was counted on.
+     *
+     * @param vocabulary the vocabulary
+     * @param path the target file
+     * @param countedOn the corpus, or null when not known
+     * @throws IOException when writing fails; the target is then unchanged
+     */
+    public static void write(FgramVocabulary vocabulary, Path path, CountedOn countedOn) throws IOException {
         Objects.requireNonNull(vocabulary, "vocabulary");
         Objects.requireNonNull(path, "path");
         AtomicFiles.write(path, tmp -> {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-                writeTo(vocabulary, out);
+                writeTo(vocabulary, countedOn, out);
             }
         });
     }
 
     /** @return the exact size in bytes of the file {@link #write} produces for {@code vocabulary} */
     public static long fileLength(FgramVocabulary vocabulary) {
-        long length = HEADER_BYTES + TRAILER_BYTES;
+        long length = RECORDS_AT + TRAILER_BYTES;
         for (int id = 0; id < vocabulary.size(); id++) {
             length += 12L + 4L * vocabulary.length(id);
         }
         return length;
     }
 
-    private static void writeTo(FgramVocabulary v, OutputStream out) throws IOException {
+    private static void writeTo(FgramVocabulary v, CountedOn on, OutputStream out) throws IOException {
         CRC32C crc = new CRC32C();
         ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(MAGIC).putInt(VERSION).putInt(v.tokenVocabularySize()).putInt(v.maxN()).putInt(v.size())
                 .putLong(fileLength(v));
+        byte[] block = new byte[COUNTED_ON_BYTES];
+        if (on != null) {
+            ByteBuffer c = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+            int flags = 1;
+            if (on.origin() != null) {
+                c.position(4).put(HexFormat.of().parseHex(on.origin().tokenizer()));
+                if (on.origin().compaction() != null) {
+                    c.position(12).put(HexFormat.of().parseHex(on.origin().compaction()));
+                    flags |= 2;
+                }
+                flags |= 4;
+            }
+            c.putInt(0, flags).putInt(24, on.documents()).putLong(28, on.tokens()).putInt(36, on.tokensCrc());
+        }
+        b.put(block);
         int[] gram = new int[v.maxN()];
         for (int id = 0; id < v.size(); id++) {
             if (b.remaining() < 12 + 4 * gram.length) {
@@ -122,6 +179,25 @@ public final class FgramVocabularyFile {
      * @throws IOException when the file cannot be read
      */
     public static FgramVocabulary read(Path path) throws IOException {
+        return readFile(path).vocabulary();
+    }
+
+    /**
+     * Reads (and checks, as {@link #read} does) a vocabulary file and returns the corpus it was
+     * counted on.
+     *
+     * @param path the file
+     * @return the corpus, or null when the file does not record it (version 1, or written without)
+     * @throws SconeFormatException as {@link #read}
+     * @throws IOException when the file cannot be read
+     */
+    public static CountedOn countedOn(Path path) throws IOException {
+        return readFile(path).countedOn();
+    }
+
+    private record Contents(FgramVocabulary vocabulary, CountedOn countedOn) {}
+
+    private static Contents readFile(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         ByteBuffer b;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -150,13 +226,14 @@ public final class FgramVocabularyFile {
             throw new SconeFormatException(path, "truncated: " + size + " bytes, the header needs " + HEADER_BYTES);
         }
         int version = b.getInt(8);
-        if (version != VERSION) {
-            throw new SconeFormatException(path, "unknown format version " + version + " (this build reads version "
-                    + VERSION + ")");
+        if (version != VERSION && version != VERSION_1) {
+            throw new SconeFormatException(path, "unknown format version " + version + " (this build reads versions "
+                    + VERSION_1 + " and " + VERSION + ")");
         }
-        if (size < HEADER_BYTES + TRAILER_BYTES) {
+        int first = version == VERSION_1 ? HEADER_BYTES : RECORDS_AT;
+        if (size < first + TRAILER_BYTES) {
             throw new SconeFormatException(path, "truncated: " + size + " bytes, an empty vocabulary needs "
-                    + (HEADER_BYTES + TRAILER_BYTES));
+                    + (first + TRAILER_BYTES));
         }
         long declared = b.getLong(24);
         if (declared != size) {
@@ -177,18 +254,18 @@ public final class FgramVocabularyFile {
             throw new SconeFormatException(path, "invalid header: maxN " + maxN + ", S " + s);
         }
         long end = size - TRAILER_BYTES;
-        if ((end - HEADER_BYTES) / 16 < s) {
+        if ((end - first) / 16 < s) {
             throw new SconeFormatException(path, "header says " + s + " f-grams, the file has room for at most "
-                    + (end - HEADER_BYTES) / 16);
+                    + (end - first) / 16);
         }
         int[] offsets = new int[s + 1];
-        long tokenTotal = (end - HEADER_BYTES - 12L * s) / 4;
+        long tokenTotal = (end - first - 12L * s) / 4;
         if (tokenTotal < 0) {
             throw new SconeFormatException(path, "records shorter than " + s + " f-grams");
         }
         int[] tokens = new int[(int) tokenTotal];
         long[] counts = new long[s];
-        int pos = HEADER_BYTES;
+        int pos = first;
         int t = 0;
         for (int id = 0; id < s; id++) {
             if (pos + 4 > end) {
@@ -227,6 +304,27 @@ public final class FgramVocabularyFile {
             throw new SconeFormatException(path, "fingerprint mismatch: stored " + storedFingerprint
                     + ", content gives " + v.fingerprint());
         }
-        return v;
+        return new Contents(v, version == VERSION_1 ? null : countedOnOf(b, path));
+    }
+
+    private static CountedOn countedOnOf(ByteBuffer b, Path path) throws SconeFormatException {
+        int flags = b.getInt(HEADER_BYTES);
+        if (flags == 0) {
+            return null;
+        }
+        if ((flags & ~7) != 0 || (flags & 1) == 0 || ((flags & 2) != 0 && (flags & 4) == 0)) {
+            throw new SconeFormatException(path, "invalid counted-on flags " + flags);
+        }
+        dev.scone.fgram.corpus.TokenIdFile.Origin origin = null;
+        if ((flags & 4) != 0) {
+            byte[] t = new byte[8];
+            byte[] c = new byte[12];
+            b.get(HEADER_BYTES + 4, t);
+            b.get(HEADER_BYTES + 12, c);
+            origin = new dev.scone.fgram.corpus.TokenIdFile.Origin(HexFormat.of().formatHex(t),
+                    (flags & 2) != 0 ? HexFormat.of().formatHex(c) : null);
+        }
+        return new CountedOn(origin, b.getInt(HEADER_BYTES + 24), b.getLong(HEADER_BYTES + 28),
+                b.getInt(HEADER_BYTES + 36));
     }
 }

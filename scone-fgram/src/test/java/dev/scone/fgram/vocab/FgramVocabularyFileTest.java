@@ -23,6 +23,13 @@ class FgramVocabularyFileTest {
     /** Where the golden file lives in the source tree, relative to the module. */
     static final String GOLDEN = "golden/vocab/fgram-vocabulary-v1.bin";
 
+    /** The version-2 golden file: the same vocabulary, counted on {@link #GOLDEN_COUNTED_ON}. */
+    static final String GOLDEN_V2 = "golden/vocab/fgram-vocabulary-v2.bin";
+
+    static final FgramVocabularyFile.CountedOn GOLDEN_COUNTED_ON = new FgramVocabularyFile.CountedOn(
+            new dev.scone.fgram.corpus.TokenIdFile.Origin("00112233445566ff", "0123456789abcdef01234567"), 7, 1234L,
+            0x5eed1234);
+
     @TempDir
     Path tmp;
 
@@ -40,7 +47,7 @@ class FgramVocabularyFileTest {
      * @throws IOException when writing fails
      */
     public static void regenerateGolden(Path resources) throws IOException {
-        FgramVocabularyFile.write(goldenVocabulary(), resources.resolve(GOLDEN));
+        FgramVocabularyFile.write(goldenVocabulary(), resources.resolve(GOLDEN_V2), GOLDEN_COUNTED_ON);
     }
 
     /**
@@ -65,10 +72,16 @@ class FgramVocabularyFileTest {
         assertEquals(goldenVocabulary().fingerprint(), v.fingerprint());
         assertEquals(2, v.find(3, 7, 9));
         assertEquals(5, v.count(3));
-        // the writer of this build still produces the golden bytes exactly
+        assertEquals(null, FgramVocabularyFile.countedOn(golden()), "version 1 records no corpus");
+        // version 2: the same vocabulary and fingerprint, with its corpus; this build writes it byte for byte
+        Path v2 = Path.of(FgramVocabularyFileTest.class.getClassLoader().getResource(GOLDEN_V2).toURI());
+        assertEquals(goldenVocabulary(), FgramVocabularyFile.read(v2));
+        assertEquals(GOLDEN_COUNTED_ON, FgramVocabularyFile.countedOn(v2));
         Path again = tmp.resolve("again.bin");
+        FgramVocabularyFile.write(goldenVocabulary(), again, GOLDEN_COUNTED_ON);
+        assertEquals(-1L, Files.mismatch(v2, again));
         FgramVocabularyFile.write(goldenVocabulary(), again);
-        assertEquals(-1L, Files.mismatch(golden(), again));
+        assertEquals(null, FgramVocabularyFile.countedOn(again), "written without a corpus: none recorded");
     }
 
     static FgramVocabulary randomVocabulary(long seed, int size) {
@@ -147,10 +160,10 @@ class FgramVocabularyFileTest {
         Path p = tmp.resolve("v.bin");
         FgramVocabularyFile.write(randomVocabulary(3, 10), p);
         byte[] bytes = Files.readAllBytes(p);
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 2);
-        Path v2 = tmp.resolve("v2.bin");
-        Files.write(v2, bytes);
-        assertMessageContains(v2, "unknown format version 2 (this build reads version 1)");
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 3);
+        Path v3 = tmp.resolve("v3.bin");
+        Files.write(v3, bytes);
+        assertMessageContains(v3, "unknown format version 3 (this build reads versions 1 and 2)");
     }
 
     @Test
