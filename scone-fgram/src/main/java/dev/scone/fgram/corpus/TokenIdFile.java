@@ -260,6 +260,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             List<Long> segStarts = new ArrayList<>();
             int[] docSeg = new int[documentCount];
             crc.reset();
+            byte[] copy = new byte[1 << 16];
             int d = 0;
             while (d < documentCount) {
                 int first = d;
@@ -271,7 +272,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 }
                 long bytes = (offsets[d] - from) * Integer.BYTES;
                 MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, HEADER_BYTES + from * Integer.BYTES, bytes);
-                crc.update(m.duplicate());
+                updateFromMapping(crc, m, copy, path);
                 segs.add(m.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer());
                 segStarts.add(from);
             }
@@ -747,6 +748,26 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         h.putInt(HEADER_CRC_AT, (int) crc.getValue());
         h.position(0).limit(HEADER_BYTES);
         return h;
+    }
+
+    /**
+     * Feeds a mapping to the checksum through a heap buffer: a page that is gone from the file
+     * (cut while being opened) is an exception naming the file, where checksumming the mapping in
+     * place would kill the JVM with SIGBUS.
+     */
+    private static void updateFromMapping(CRC32C crc, ByteBuffer mapping, byte[] buf, Path path)
+            throws SconeFormatException {
+        ByteBuffer d = mapping.duplicate();
+        try {
+            while (d.hasRemaining()) {
+                int n = Math.min(buf.length, d.remaining());
+                d.get(buf, 0, n);
+                crc.update(buf, 0, n);
+            }
+        } catch (InternalError e) {
+            throw new SconeFormatException(path, "could not be read while being opened (cut or unreadable): "
+                    + e.getMessage(), e);
+        }
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long at) throws IOException {
