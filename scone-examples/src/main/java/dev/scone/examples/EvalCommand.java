@@ -222,10 +222,10 @@ public final class EvalCommand implements Callable<Integer> {
             LanguageModel m = loaded.model();
             FgramVocabulary vocabulary = loaded.vocabulary();
             if (fgrams != null && vocabulary != null) {
-                TrainedModels.requireTrainedWith(loaded.checkpoint(), vocabulary, fgrams);
+                TrainedModels.requireTrainedWith(loaded, fgrams);
             }
             if (corpus instanceof TokenIdFile f) {
-                TokenOrigins.requireTrainedCompaction(f, loaded.checkpoint());
+                TokenOrigins.requireCompaction(f, loaded.header().dataCompaction(), loaded.checkpoint());
             }
             if (throughTable && !m.isScone()) {
                 throw new IllegalArgumentException("--through-table needs a SCONE model; " + loaded.checkpoint()
@@ -262,7 +262,8 @@ public final class EvalCommand implements Callable<Integer> {
         try (ServingModels.Served served = ServingModels.load(model, store, manager)) {
             InferenceModel m = served.model();
             if (corpus instanceof TokenIdFile f) {
-                TokenOrigins.requireCompaction(f, m.header().compaction(), "the model " + served.file());
+                TokenOrigins.requireCompaction(f, TokenOrigins.fingerprintOf(m.header().compaction()),
+                        "the model " + served.file());
             }
             int v = m.header().config().vocabularySize();
             if (corpus.vocabularySize() != v) {

@@ -8,6 +8,7 @@ import dev.scone.core.train.PerplexityResult;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.Temporaries;
 import dev.scone.fgram.nn.FgramOutput;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;
@@ -21,7 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -486,7 +486,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         if (Files.exists(marker)) {
             return TokenizeCommand.Outputs.in(dir);
         }
-        deleteTree(dir);
+        Temporaries.deleteTree(dir);
         Path folder = corpusFolder(a.corpus(), dataDir);
         if (a.split().equals("rc")) {
             TokenizeCommand.Outputs o = TokenizeCommand.runWithTransfer(folder, tokenizerJson, dir, maxDocuments,
@@ -566,7 +566,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                     .optContextLength(a.context()).optLearningRate(lr, lr / 10).optSteps(Math.min(warmup, steps), steps)
                     .optWeightDecay(0.1f).optClipNorm(1f).optEvaluation(Math.min(evalEvery, steps), evalWindows).build();
             Path dir = work.resolve("models").resolve(a.fileName());
-            deleteTree(dir); // a run killed before its result was recorded starts again
+            Temporaries.deleteTree(dir); // a run killed before its result was recorded starts again
             TrainCommand.Options o = new TrainCommand.Options(a.model(), tok.train(), tok.heldOut(), fgrams, arch,
                     Math.max(1, a.fgramLayers()), a.heads(), a.scone() ? a.fgramFfn() : a.ffn(),
                     FgramOutput.of(a.fgramOutput()), trainer, 0);
@@ -656,17 +656,6 @@ public final class ExperimentCommand implements Callable<Integer> {
                 ch.write(b);
             }
             ch.force(true);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

@@ -62,7 +62,7 @@ public final class ExportCommand implements Callable<Integer> {
         boolean compacted = compaction != null && Files.exists(compaction);
         try (NDManager manager = NDManager.newBaseManager()) {
             TrainedModels.Loaded loaded = TrainedModels.load(model, null, manager);
-            TokenOrigins.requireCompactionFile(compaction, "--token-compaction", loaded.checkpoint());
+            TokenOrigins.requireCompactionFile(compaction, "--token-compaction", loaded);
             int v = loaded.model().config().vocabularySize();
             InferenceModel.Header h = InferenceModel.export(loaded.model(), file,
                     TrainedModels.tokenVocabularyFingerprint(compaction, v),

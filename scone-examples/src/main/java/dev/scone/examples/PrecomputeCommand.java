@@ -72,7 +72,7 @@ public final class PrecomputeCommand implements Callable<Integer> {
             if (!loaded.model().isScone()) {
                 throw new IllegalArgumentException(loaded.checkpoint() + " holds a baseline model: nothing to precompute");
             }
-            TokenOrigins.requireCompactionFile(compaction, "--token-compaction", loaded.checkpoint());
+            TokenOrigins.requireCompactionFile(compaction, "--token-compaction", loaded);
             long t0 = System.nanoTime();
             StoreManifest manifest = FgramStorePrecompute.builder()
                     .block(loaded.model().sconeEmbedding())

@@ -142,8 +142,9 @@ public final class SconeFiles {
             }
             if (head.length == 8 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong()
                     == FgramVocabularyFile.MAGIC) {
-                FgramVocabulary v = FgramVocabularyFile.read(file);
-                FgramVocabularyFile.CountedOn on = FgramVocabularyFile.countedOn(file);
+                FgramVocabularyFile.Contents contents = FgramVocabularyFile.readContents(file);
+                FgramVocabulary v = contents.vocabulary();
+                FgramVocabularyFile.CountedOn on = contents.countedOn();
                 String counted = on == null ? "no recorded corpus (format version 1)"
                         : String.format(Locale.ROOT, "counted on %,d tokens in %,d documents%s", on.tokens(),
                                 on.documents(), on.origin() == null ? "" : " (tokenizer " + on.origin().tokenizer()

@@ -2,7 +2,6 @@ package dev.scone.examples;
 
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.SconeFormatException;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -42,55 +41,46 @@ final class TokenOrigins {
      * Checks that a token-id file's ids were compacted by the compaction a model was trained with.
      *
      * @param file the token ids
-     * @param modelCompaction the model's compaction file content, or null for ids as the tokenizer gives them
+     * @param modelCompaction the fingerprint of the model's compaction ({@link #fingerprintOf}),
+     *     {@code "none"} for ids as the tokenizer gives them, or null when the model does not record
+     *     it (a version-1 checkpoint: not checked)
      * @param model what the model is, for the message
      * @throws SconeFormatException naming the file and both compactions when they differ
      */
-    static void requireCompaction(TokenIdFile file, byte[] modelCompaction, String model) throws SconeFormatException {
-        if (!recorded(file)) {
+    static void requireCompaction(TokenIdFile file, String modelCompaction, Object model)
+            throws SconeFormatException {
+        if (modelCompaction == null || !recorded(file)) {
             return;
         }
-        String expected = modelCompaction == null ? null : TokenIdFile.fingerprint(modelCompaction, 12);
-        if (!Objects.equals(file.origin().compaction(), expected)) {
+        if (!file.origin().compactionOrNone().equals(modelCompaction)) {
             throw new SconeFormatException(file.path(), "its ids were compacted by compaction "
                     + file.origin().compactionOrNone() + ", but " + model + " was trained with compaction "
-                    + (expected == null ? "none" : expected));
+                    + modelCompaction);
         }
     }
 
     /**
-     * Checks that a token-id file's ids were compacted as a checkpoint's training ids were.
-     *
-     * @param file the token ids
-     * @param checkpoint the model's checkpoint (version 1 records nothing: not checked)
-     * @throws SconeFormatException naming the file and both compactions when they differ
-     * @throws java.io.IOException when the checkpoint cannot be read
+     * @param compactionFile a compaction file's content, or null for none
+     * @return its fingerprint as token-id files and checkpoints record it, or {@code "none"}
      */
-    static void requireTrainedCompaction(TokenIdFile file, java.nio.file.Path checkpoint) throws java.io.IOException {
-        String trained = dev.scone.core.train.Checkpoint.readHeader(checkpoint).dataCompaction();
-        if (trained == null || !recorded(file)) {
-            return;
-        }
-        if (!file.origin().compactionOrNone().equals(trained)) {
-            throw new SconeFormatException(file.path(), "its ids were compacted by compaction "
-                    + file.origin().compactionOrNone() + ", but " + checkpoint + " was trained on ids compacted by "
-                    + trained);
-        }
+    static String fingerprintOf(byte[] compactionFile) {
+        return compactionFile == null ? "none" : TokenIdFile.fingerprint(compactionFile, 12);
     }
 
     /**
-     * Checks that a compaction file given for a checkpoint (to label a store or carry into an
+     * Checks that a compaction file given for a trained model (to label a store or carry into an
      * export) is the one its training ids were compacted by.
      *
      * @param compaction the file given, or null / missing for none
      * @param option the option that gave it
-     * @param checkpoint the model's checkpoint (version 1 records nothing: not checked)
-     * @throws SconeFormatException naming the file (or the option) and both compactions when they differ
-     * @throws java.io.IOException when a file cannot be read
+     * @param model the loaded model (a version-1 checkpoint records nothing: not checked)
+     * @throws SconeFormatException naming the file (or the checkpoint) and both compactions when they differ
+     * @throws java.io.IOException when the compaction file cannot be read
      */
-    static void requireCompactionFile(java.nio.file.Path compaction, String option, java.nio.file.Path checkpoint)
+    static void requireCompactionFile(java.nio.file.Path compaction, String option, TrainedModels.Loaded model)
             throws java.io.IOException {
-        String trained = dev.scone.core.train.Checkpoint.readHeader(checkpoint).dataCompaction();
+        String trained = model.header().dataCompaction();
+        java.nio.file.Path checkpoint = model.checkpoint();
         if (trained == null) {
             if (SAID.add(checkpoint.toAbsolutePath().toString())) {
                 LOG.info("{} does not record the compaction it was trained on (written by an earlier scone): {} not"
@@ -99,7 +89,7 @@ final class TokenOrigins {
             return;
         }
         boolean given = compaction != null && java.nio.file.Files.exists(compaction);
-        String fp = given ? TokenIdFile.fingerprint(java.nio.file.Files.readAllBytes(compaction), 12) : "none";
+        String fp = fingerprintOf(given ? java.nio.file.Files.readAllBytes(compaction) : null);
         if (!fp.equals(trained)) {
             throw new SconeFormatException(given ? compaction : checkpoint, given
                     ? "is compaction " + fp + ", but " + checkpoint + " was trained on ids compacted by "
@@ -113,14 +103,13 @@ final class TokenOrigins {
      * Checks that an f-gram vocabulary was counted on ids from the same tokenizer and compaction
      * as a token-id file's, so that its f-grams mean the same tokens.
      *
-     * @param vocabularyFile the vocabulary file
+     * @param vocabularyFile the vocabulary file, named in the message
+     * @param on the corpus it records ({@link dev.scone.fgram.vocab.FgramVocabularyFile#readContents}), or null
      * @param file the token ids it is used with
      * @throws SconeFormatException naming the vocabulary file and both origins when they differ
-     * @throws java.io.IOException when the vocabulary file cannot be read
      */
-    static void requireCountedLike(java.nio.file.Path vocabularyFile, TokenIdFile file) throws java.io.IOException {
-        dev.scone.fgram.vocab.FgramVocabularyFile.CountedOn on =
-                dev.scone.fgram.vocab.FgramVocabularyFile.countedOn(vocabularyFile);
+    static void requireCountedLike(java.nio.file.Path vocabularyFile,
+            dev.scone.fgram.vocab.FgramVocabularyFile.CountedOn on, TokenIdFile file) throws SconeFormatException {
         if (on == null || on.origin() == null) {
             if (SAID.add(vocabularyFile.toAbsolutePath().toString())) {
                 LOG.info("{} does not record the corpus it was counted on (written by an earlier scone): not"

@@ -234,14 +234,16 @@ public final class TrainCommand implements Callable<Integer> {
         if (o.checkpointEvery() < 0) {
             throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + o.checkpointEvery());
         }
-        FgramVocabulary vocabulary = o.fgrams() == null ? null : FgramVocabularyFile.read(o.fgrams());
+        FgramVocabularyFile.Contents fgramFile = o.fgrams() == null ? null
+                : FgramVocabularyFile.readContents(o.fgrams());
+        FgramVocabulary vocabulary = fgramFile == null ? null : fgramFile.vocabulary();
         Files.createDirectories(dir);
         Outputs outputs = Outputs.in(dir);
         try (TokenIdFile trainFile = TokenIdFile.open(o.train());
                 TokenIdFile heldFile = o.heldOut() == null ? null : TokenIdFile.open(o.heldOut())) {
             TokenOrigins.requireSame(trainFile, heldFile);
-            if (o.fgrams() != null) {
-                TokenOrigins.requireCountedLike(o.fgrams(), trainFile);
+            if (fgramFile != null) {
+                TokenOrigins.requireCountedLike(o.fgrams(), fgramFile.countedOn(), trainFile);
             }
             LanguageModelConfig a = o.architecture();
             LanguageModelConfig arch = new LanguageModelConfig(trainFile.vocabularySize(), a.contextLength(),

@@ -20,7 +20,7 @@ final class TrainedModels {
     private TrainedModels() {}
 
     /** A loaded model and the f-gram vocabulary it was read with (null for a baseline without one). */
-    record Loaded(LanguageModel model, FgramVocabulary vocabulary, Path checkpoint) {}
+    record Loaded(LanguageModel model, FgramVocabulary vocabulary, Path checkpoint, Checkpoint.Header header) {}
 
     /**
      * @param model a model folder (its {@code final.ckpt}, else {@code checkpoint.ckpt}) or a checkpoint file
@@ -55,27 +55,27 @@ final class TrainedModels {
         Path checkpoint = checkpointOf(model);
         Path vocabFile = fgrams != null ? fgrams : checkpoint.toAbsolutePath().getParent().resolve("fgrams.bin");
         FgramVocabulary vocabulary = Files.exists(vocabFile) ? FgramVocabularyFile.read(vocabFile) : null;
-        LanguageModel m = (LanguageModel) Checkpoint.loadModel(checkpoint, LanguageModel.factory(vocabulary), manager);
-        return new Loaded(m, vocabulary, checkpoint);
+        Checkpoint.Loaded c = Checkpoint.load(checkpoint, LanguageModel.factory(vocabulary), manager);
+        return new Loaded((LanguageModel) c.model(), vocabulary, checkpoint, c.header());
     }
 
     /**
      * Refuses an f-gram vocabulary other than the one a model was trained with: its training data's
      * signature, kept in the checkpoint, names the vocabulary's fingerprint. (A baseline's
      * matched/unmatched split by another corpus's vocabulary would say nothing about the model.)
+     * The model must have been loaded with that vocabulary.
      *
-     * @param checkpoint the model's checkpoint
-     * @param vocabulary the vocabulary given
-     * @param file where it was read from
-     * @throws SconeFormatException naming the file and both fingerprints when they differ
-     * @throws IOException when the checkpoint cannot be read
+     * @param model the loaded model (its checkpoint's header)
+     * @param file where the vocabulary was read from
+     * @throws dev.scone.fgram.io.SconeFormatException naming the file and both fingerprints when they differ
      */
-    static void requireTrainedWith(Path checkpoint, FgramVocabulary vocabulary, Path file) throws IOException {
+    static void requireTrainedWith(Loaded model, Path file) throws dev.scone.fgram.io.SconeFormatException {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^| )fgrams=(\\S+)")
-                .matcher(Checkpoint.readHeader(checkpoint).dataSignature());
-        if (m.find() && !m.group(1).equals("none") && !m.group(1).equals(vocabulary.fingerprint())) {
-            throw new dev.scone.fgram.io.SconeFormatException(file, "is the f-gram vocabulary "
-                    + vocabulary.fingerprint() + ", but " + checkpoint + " was trained with " + m.group(1));
+                .matcher(model.header().dataSignature());
+        String fingerprint = model.vocabulary().fingerprint();
+        if (m.find() && !m.group(1).equals("none") && !m.group(1).equals(fingerprint)) {
+            throw new dev.scone.fgram.io.SconeFormatException(file, "is the f-gram vocabulary " + fingerprint
+                    + ", but " + model.checkpoint() + " was trained with " + m.group(1));
         }
     }
 

@@ -118,6 +118,27 @@ public final class Checkpoint {
      * @throws IOException when it cannot be read
      */
     public static TrainableModel loadModel(Path file, ModelFactory factory, NDManager manager) throws IOException {
+        return load(file, factory, manager).model();
+    }
+
+    /**
+     * A rebuilt model with the header it was read with.
+     *
+     * @param header the checkpoint's header
+     * @param model the model, with parameters loaded
+     */
+    public record Loaded(Header header, TrainableModel model) {}
+
+    /**
+     * As {@link #loadModel}, and returns the header too (the file is read and checked once).
+     *
+     * @param file the checkpoint
+     * @param factory rebuilds the model from its configuration text
+     * @param manager the manager the parameters are created in
+     * @return the header and the model
+     * @throws IOException as {@link #loadModel}
+     */
+    public static Loaded load(Path file, ModelFactory factory, NDManager manager) throws IOException {
         verifyChecksum(file);
         try (DataInputStream in = open(file)) {
             Header h = readHeader(file, in);
@@ -128,7 +149,7 @@ public final class Checkpoint {
                 throw new IllegalArgumentException("checkpoint " + file + ": " + e.getMessage(), e);
             }
             loadParameters(file, in, model.block(), manager, h.trainerConfig().contextLength());
-            return model;
+            return new Loaded(h, model);
         }
     }
 

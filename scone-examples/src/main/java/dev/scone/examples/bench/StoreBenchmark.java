@@ -1,5 +1,6 @@
 package dev.scone.examples.bench;
 
+import dev.scone.fgram.io.Temporaries;
 import dev.scone.store.FgramStore;
 import dev.scone.store.FgramStoreWriter;
 import dev.scone.store.VectorDtype;
@@ -16,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -123,7 +123,7 @@ public final class StoreBenchmark implements Callable<Integer> {
             }
         } finally {
             if (tempDir) {
-                deleteTree(work);
+                Temporaries.deleteTree(work);
             }
         }
         System.out.println();
@@ -270,7 +270,7 @@ public final class StoreBenchmark implements Callable<Integer> {
         }
         ref.close();
         Files.deleteIfExists(refFile);
-        deleteTree(storeDir);
+        Temporaries.deleteTree(storeDir);
     }
 
     private int[] sliceBuf;
@@ -499,16 +499,5 @@ public final class StoreBenchmark implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return new long[] {allocated, apparent};
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

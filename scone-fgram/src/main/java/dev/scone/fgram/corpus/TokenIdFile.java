@@ -182,64 +182,16 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, h, 0);
             h.flip();
-            if (h.remaining() < MAGIC.length) {
-                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
-                        + HEADER_BYTES + "-byte header");
-            }
-            byte[] magic = new byte[MAGIC.length];
-            h.get(0, magic);
-            if (!Arrays.equals(magic, MAGIC)) {
-                throw new SconeFormatException(path, "not a token-id file: magic is " + printable(magic)
-                        + ", expected " + printable(MAGIC));
-            }
-            if (h.remaining() < 12) {
-                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
-                        + HEADER_BYTES + "-byte header");
-            }
-            int version = h.getInt(8);
-            if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
-                throw new SconeFormatException(path, "unsupported format version " + version
-                        + " (this reader reads versions " + FORMAT_VERSION_1 + " and " + FORMAT_VERSION + ")");
-            }
-            if (h.remaining() < HEADER_BYTES) {
-                throw new SconeFormatException(path, "truncated: " + size + " bytes, shorter than the "
-                        + HEADER_BYTES + "-byte header");
-            }
+            Header header = Header.parse(h, size, path); // also checks the file's exact size
+            int documentCount = header.documentCount();
+            long tokenCount = header.tokenCount();
             CRC32C crc = new CRC32C();
-            crc.update(h.duplicate().position(0).limit(HEADER_CRC_AT));
-            if ((int) crc.getValue() != h.getInt(HEADER_CRC_AT)) {
-                throw new SconeFormatException(path, "header checksum mismatch (damaged header)");
-            }
-            int vocabularySize = h.getInt(12);
-            int documentCount = h.getInt(16);
-            int flags = h.getInt(20);
-            long tokenCount = h.getLong(24);
-            int tokensCrc = h.getInt(32);
-            int offsetsCrc = h.getInt(36);
-            if (vocabularySize < 1 || documentCount < 1 || documentCount > MAX_DOCUMENTS
-                    || !validFlags(version, flags) || tokenCount < 0
-                    || tokenCount > (Long.MAX_VALUE - HEADER_BYTES) / 8) {
-                throw new SconeFormatException(path, "impossible header: vocabularySize " + vocabularySize
-                        + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
-            }
-            Origin origin = originOf(h, 0, flags);
-            long offsetsAt = HEADER_BYTES + tokenCount * Integer.BYTES;
-            long expected = offsetsAt + (documentCount + 1L) * Long.BYTES;
-            if (size < expected) {
-                throw new SconeFormatException(path, "truncated: " + size + " bytes, the header describes "
-                        + expected + " (" + documentCount + " documents, " + tokenCount + " tokens)");
-            }
-            if (size > expected) {
-                throw new SconeFormatException(path, size + " bytes, but the header describes " + expected
-                        + ": " + (size - expected) + " trailing bytes");
-            }
 
             ByteBuffer ob = ByteBuffer.allocate((documentCount + 1) * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, ob, offsetsAt);
+            readFully(ch, ob, header.offsetsAt());
             ob.flip();
-            crc.reset();
             crc.update(ob.duplicate());
-            if ((int) crc.getValue() != offsetsCrc) {
+            if ((int) crc.getValue() != header.offsetsCrc()) {
                 throw new SconeFormatException(path, "offset section checksum mismatch (damaged document offsets)");
             }
             long[] offsets = new long[documentCount + 1];
@@ -276,12 +228,12 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 segs.add(m.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer());
                 segStarts.add(from);
             }
-            if ((int) crc.getValue() != tokensCrc) {
+            if ((int) crc.getValue() != header.tokensCrc()) {
                 throw new SconeFormatException(path, "token section checksum mismatch (damaged token ids)");
             }
             long[] segStart = segStarts.stream().mapToLong(Long::longValue).toArray();
-            return new TokenIdFile(path, vocabularySize, origin, tokensCrc, tokenCount, offsets,
-                    segs.toArray(IntBuffer[]::new), segStart, docSeg);
+            return new TokenIdFile(path, header.vocabularySize(), header.origin(), header.tokensCrc(), tokenCount,
+                    offsets, segs.toArray(IntBuffer[]::new), segStart, docSeg);
         }
     }
 
@@ -295,8 +247,10 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
      * @param tokenCount N
      * @param tokensCrc CRC32C of the token section (N little-endian int32)
      * @param offsetsCrc CRC32C of the offset section (D + 1 little-endian int64)
+     * @param origin where the ids come from, or null when not recorded
      */
-    public record Header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc) {
+    public record Header(int vocabularySize, int documentCount, long tokenCount, int tokensCrc, int offsetsCrc,
+            Origin origin) {
 
         /** The header's size in bytes: the token section starts here. */
         public static final int BYTES = HEADER_BYTES;
@@ -358,7 +312,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 throw new SconeFormatException(file, "impossible header: vocabularySize " + vocabularySize
                         + ", documents " + documentCount + ", flags " + flags + ", tokens " + tokenCount);
             }
-            Header parsed = new Header(vocabularySize, documentCount, tokenCount, h.getInt(p + 32), h.getInt(p + 36));
+            Header parsed = new Header(vocabularySize, documentCount, tokenCount, h.getInt(p + 32), h.getInt(p + 36),
+                    originOf(h, p, flags));
             long expected = parsed.fileLength();
             if (fileSize < expected) {
                 throw new SconeFormatException(file, "truncated: " + fileSize + " bytes, the header describes "

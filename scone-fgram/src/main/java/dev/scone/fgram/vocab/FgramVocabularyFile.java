@@ -179,7 +179,7 @@ public final class FgramVocabularyFile {
      * @throws IOException when the file cannot be read
      */
     public static FgramVocabulary read(Path path) throws IOException {
-        return readFile(path).vocabulary();
+        return readContents(path).vocabulary();
     }
 
     /**
@@ -192,12 +192,27 @@ public final class FgramVocabularyFile {
      * @throws IOException when the file cannot be read
      */
     public static CountedOn countedOn(Path path) throws IOException {
-        return readFile(path).countedOn();
+        return readContents(path).countedOn();
     }
 
-    private record Contents(FgramVocabulary vocabulary, CountedOn countedOn) {}
+    /**
+     * Everything a vocabulary file holds.
+     *
+     * @param vocabulary the vocabulary
+     * @param countedOn the corpus it was counted on, or null when not recorded
+     */
+    public record Contents(FgramVocabulary vocabulary, CountedOn countedOn) {}
 
-    private static Contents readFile(Path path) throws IOException {
+    /**
+     * Reads and checks a vocabulary file once, as {@link #read} does, for a caller that needs both
+     * the vocabulary and its corpus.
+     *
+     * @param path the file
+     * @return its contents
+     * @throws SconeFormatException as {@link #read}
+     * @throws IOException when the file cannot be read
+     */
+    public static Contents readContents(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         ByteBuffer b;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
