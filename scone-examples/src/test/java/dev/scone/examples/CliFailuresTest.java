@@ -155,6 +155,21 @@ class CliFailuresTest {
     }
 
     @Test
+    void tokenizeNeverReplacesAFolderHoldingOtherFiles() throws Exception {
+        Path mine = Files.createDirectories(work.resolve("someone-elses-folder"));
+        Files.writeString(mine.resolve("notes.txt"), "keep me");
+        CliRuns.assertFailsInOneLine(mine.toString(), "tokenize", "--corpus", TestData.sotuDir().toString(),
+                "--tokenizer", TestData.gpt2TokenizerJson().toString(), "--out", mine.toString(), "--quiet");
+        try (Stream<Path> s = Files.list(mine)) {
+            assertEquals(List.of(mine.resolve("notes.txt")), s.toList());
+        }
+        try (Stream<Path> s = Files.list(work)) {
+            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".someone-elses-folder"))
+                    .toList(), "no temporary folder left");
+        }
+    }
+
+    @Test
     void verboseAddsTheStackTrace() {
         CliRuns.Run r = CliRuns.run("count", "--verbose", "--train", missing.toString(), "--out", out.resolve("v.bin").toString());
         assertEquals(2, r.status(), r.err());
