@@ -507,11 +507,15 @@ public final class GenerationBenchmark implements Callable<Integer> {
                 for (int i = 0; i < ratios.length; i++) {
                     ratios[i] = rs.get(i).tokensPerSecond() / rb.get(i).tokensPerSecond();
                 }
+                // Process CPU time advances in clock ticks: a run too short to be charged one has no ratio.
                 double perCpu = tokensPerCpuSecond(rs) / tokensPerCpuSecond(rb);
-                out.printf(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.3fx [%.3fx..%.3fx] | %.3fx |%n", m.label, b,
+                String perCpuText = Double.isFinite(perCpu) && perCpu > 0 ? String.format(Locale.ROOT, "%.3fx", perCpu)
+                        : "-";
+                out.printf(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.3fx [%.3fx..%.3fx] | %s |%n", m.label, b,
                         rb.size(), median(rb.stream().mapToDouble(Run::tokensPerSecond).toArray()),
                         median(rs.stream().mapToDouble(Run::tokensPerSecond).toArray()), median(ratios),
-                        Arrays.stream(ratios).min().orElseThrow(), Arrays.stream(ratios).max().orElseThrow(), perCpu);
+                        Arrays.stream(ratios).min().orElseThrow(), Arrays.stream(ratios).max().orElseThrow(),
+                        perCpuText);
             }
         }
     }
