@@ -66,14 +66,14 @@ public final class InMemoryFgramEmbeddingTable implements FgramEmbeddingTable {
 
     /**
      * Runs A_fgram over every f-gram of the block's vocabulary, {@code batchSize} at a time, and
-     * matches with a {@link ProbingFgramMatcher}.
+     * matches with the pipeline's matcher ({@link LanguageModel#matcherFor}).
      *
      * @param block a trained SCONE embedding (T, A_fgram, V_fgram), initialized
      * @param batchSize f-grams per A_fgram batch, at least 1
      * @return the table
      */
     public static InMemoryFgramEmbeddingTable precompute(SconeEmbeddingBlock block, int batchSize) {
-        return precompute(block, batchSize, new ProbingFgramMatcher(block.vocabulary()));
+        return precompute(block, batchSize, LanguageModel.matcherFor(block.vocabulary()));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.scone.core;
 
+import dev.scone.fgram.testing.BruteForceMatcher;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -49,7 +50,7 @@ final class Fixtures {
 
     /** The pre-scan: longest f-gram ending at each position of each row, or -1. */
     static int[][] prescan(FgramVocabulary vocabulary, int[][] tokens) {
-        ProbingFgramMatcher matcher = new ProbingFgramMatcher(vocabulary);
+        BruteForceMatcher matcher = new BruteForceMatcher(vocabulary);
         int[][] out = new int[tokens.length][];
         for (int r = 0; r < tokens.length; r++) {
             out[r] = matcher.match(tokens[r]);

@@ -1,5 +1,6 @@
 package dev.scone.core;
 
+import dev.scone.fgram.testing.BruteForceMatcher;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -54,7 +55,7 @@ class InMemoryFgramEmbeddingTableTest {
         for (int i = 0; i < tokens.length; i++) {
             tokens[i] = rnd.nextInt(v);
         }
-        try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.of(vocab, new ProbingFgramMatcher(vocab),
+        try (InMemoryFgramEmbeddingTable table = InMemoryFgramEmbeddingTable.of(vocab, new BruteForceMatcher(vocab),
                 e, vectors)) {
             float[] out = new float[rows * length * e];
             Arrays.fill(out, -7f);
@@ -90,7 +91,7 @@ class InMemoryFgramEmbeddingTableTest {
     void constructionIsChecked() {
         FgramVocabulary vocab = Fixtures.vocabulary();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> InMemoryFgramEmbeddingTable.of(vocab, new ProbingFgramMatcher(vocab), 4, new float[5]));
+                () -> InMemoryFgramEmbeddingTable.of(vocab, new BruteForceMatcher(vocab), 4, new float[5]));
         assertTrue(e.getMessage().contains("5 floats do not hold 9 vectors of size 4"), e.getMessage());
     }
 }

@@ -1,5 +1,6 @@
 package dev.scone.core;
 
+import dev.scone.fgram.testing.BruteForceMatcher;
 import static dev.scone.core.Fixtures.E;
 import static dev.scone.core.Fixtures.V;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -247,7 +248,7 @@ class SconeEmbeddingBlockTest {
         try (NDManager m = NDManager.newBaseManager()) {
             SconeEmbeddingBlock b = block(m);
             try (InMemoryFgramEmbeddingTable t = InMemoryFgramEmbeddingTable.of(vocabulary,
-                    new ProbingFgramMatcher(vocabulary), 4, new float[vocabulary.size() * 4])) {
+                    new BruteForceMatcher(vocabulary), 4, new float[vocabulary.size() * 4])) {
                 e = assertThrows(IllegalArgumentException.class,
                         () -> new TableEmbeddingBlock(b.tokenEmbedding(), t, FgramCombine.REPLACE));
                 assertTrue(e.getMessage().contains("table embedding size 4 differs from the model's 16"),

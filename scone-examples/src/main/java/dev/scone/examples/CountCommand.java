@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,14 +27,8 @@ public final class CountCommand implements Callable<Integer> {
     @Option(names = "--train", description = "The training split's token-id file (default: ${DEFAULT-VALUE}).")
     Path train = Path.of("out", "tokens", "train.tok");
 
-    @Option(names = "--max-n", description = "K, the longest f-gram (default: ${DEFAULT-VALUE}).")
-    int maxN = CountingConfig.DEFAULT_MAX_N;
-
-    @Option(names = "--min-count", description = "Minimum count from the second scan on (default: ${DEFAULT-VALUE}).")
-    int minCount = CountingConfig.DEFAULT_MIN_COUNT;
-
-    @Option(names = "--top-s", description = "S, how many f-grams to keep (default: ${DEFAULT-VALUE}).")
-    int topS = 50_000;
+    @Mixin
+    SharedOptions.Counting counting = new SharedOptions.Counting();
 
     @Option(names = "--threads", description = "Counting threads (default: ${DEFAULT-VALUE}).")
     int threads = CountingConfig.DEFAULT_THREADS;
@@ -47,12 +42,10 @@ public final class CountCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CliSupport.requireFile(train, "--train");
-        CliSupport.requireAtLeast(maxN, 2, "--max-n");
-        CliSupport.requireAtLeast(minCount, 1, "--min-count");
-        CliSupport.requireAtLeast(topS, 1, "--top-s");
+        counting.check();
         CliSupport.requireAtLeast(threads, 1, "--threads");
         CliSupport.requireAtLeast(memoryMb, 1, "--memory-mb");
-        run(train, maxN, minCount, topS, threads, memoryMb << 20, out, System.out);
+        run(train, counting.maxN, counting.minCount, counting.topS, threads, memoryMb << 20, out, System.out);
         return 0;
     }
 

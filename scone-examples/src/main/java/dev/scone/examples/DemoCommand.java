@@ -64,14 +64,14 @@ public final class DemoCommand implements Callable<Integer> {
             dev.scone.core.train.PerplexityResult transfer, long acceleratorParameters, long trainingParameters, double trainTokensPerSecond,
             double generateTokensPerSecond, List<HistoryPoint> history, String sample) {}
 
-    @Option(names = "--data", description = "Data folder from scripts/fetch-data.sh (default: -Dscone.data.dir or ./data).")
-    Path data;
+    @Mixin
+    SharedOptions.DataFolder data = new SharedOptions.DataFolder();
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("out", "demo");
 
-    @Option(names = "--max-documents", description = "Use only the last N addresses (default: all).")
-    int maxDocuments = Integer.MAX_VALUE;
+    @Mixin
+    SharedOptions.CorpusSelection selection = new SharedOptions.CorpusSelection(8191);
 
     @Option(names = "--held-out", description = "Addresses held out at random (the primary evaluation), drawn among all but"
             + " the most recent --transfer (default: ${DEFAULT-VALUE}).")
@@ -87,32 +87,14 @@ public final class DemoCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).")
     Path spreadFrom = Path.of("docs", "experiment", "results.jsonl");
 
-    @Option(names = "--compact", description = "Token ids kept (most frequent in training) besides one unknown id (default: ${DEFAULT-VALUE}).")
-    int compact = 8191;
-
-    @Option(names = "--max-n", description = "K, the longest f-gram (default: ${DEFAULT-VALUE}).")
-    int maxN = 5;
-
-    @Option(names = "--min-count", description = "F-gram count threshold (default: ${DEFAULT-VALUE}).")
-    int minCount = 5;
-
-    @Option(names = "--top-s", description = "S, the number of f-grams (default: ${DEFAULT-VALUE}).")
-    int topS = 50_000;
+    @Mixin
+    SharedOptions.Counting counting = new SharedOptions.Counting();
 
     @Option(names = "--tokens", description = "Training tokens per model (default: ${DEFAULT-VALUE}).")
     long tokens = 1L << 20;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    float lr = 1e-3f;
-
-    @Option(names = "--warmup", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup = 100;
-
-    @Option(names = "--eval-every", description = "Steps between validations (default: ${DEFAULT-VALUE}).")
-    int evalEvery = 64;
-
-    @Option(names = "--eval-windows", description = "Held-out windows per validation during training (default: ${DEFAULT-VALUE}).")
-    long evalWindows = 64;
+    @Mixin
+    SharedOptions.Schedule schedule = new SharedOptions.Schedule(1e-3f, 100, 64, 64);
 
     @Option(names = "--dtype", description = "Store vector type: FLOAT32, BFLOAT16 or INT8 (default: ${DEFAULT-VALUE}).")
     VectorDtype dtype = VectorDtype.FLOAT32;
@@ -123,16 +105,16 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--prompt", description = "Prompt of the samples (default: ${DEFAULT-VALUE}).")
     String prompt = "The state of the Union";
 
-    @Option(names = "--seed", description = "Seed of both trainings and the sampling; the experiment's seeds are 1, 2, 3"
-            + " (default: ${DEFAULT-VALUE}).")
-    long seed = 1;
+    /** Seed of both trainings and the sampling; the experiment's seeds are 1, 2, 3. */
+    @Mixin
+    SharedOptions.Seed seed = SharedOptions.Seed.forDemo();
 
-    @Option(names = "--quiet", description = "Log lines instead of progress bars.")
-    boolean quiet;
+    @Mixin
+    SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
     @Override
     public Integer call() throws Exception {
-        Path dataDir = data != null ? data : CliSupport.dataDir();
+        Path dataDir = data.resolve();
         Path sotu = dataDir.resolve("sotu");
         Path tokenizerJson = dataDir.resolve("gpt2").resolve("tokenizer.json");
         if (!Files.isDirectory(sotu) || !Files.isRegularFile(tokenizerJson)) {
@@ -152,12 +134,20 @@ public final class DemoCommand implements Callable<Integer> {
      * @throws Exception when a step fails
      */
     Report run(Path corpus, Path tokenizerJson, PrintStream log) throws Exception {
+        counting.check();
         long t0 = System.nanoTime();
+        int maxN = counting.maxN;
+        int minCount = counting.minCount;
+        int topS = counting.topS;
+        int compact = selection.compact;
+        long seed = this.seed.get();
+        boolean quiet = this.quiet.quiet;
+        float lr = schedule.lr;
         Files.createDirectories(out);
         log.println("== [1/7] tokenize " + corpus + ": " + heldOut + " addresses held out at random, the " + transfer
                 + " most recent as a transfer set");
         TokenizeCommand.Outputs tok = TokenizeCommand.runWithTransfer(corpus, tokenizerJson, out.resolve("tokens"),
-                maxDocuments, compact, quiet, log, heldOut, transfer, splitSeed);
+                selection.maxDocuments, compact, quiet, log, heldOut, transfer, splitSeed);
 
         log.println("== [2/7] count f-grams on the training split (Algorithm 3)");
         Path fgrams = out.resolve("fgrams.bin");
@@ -169,8 +159,8 @@ public final class DemoCommand implements Callable<Integer> {
         int steps = (int) Math.max(1, (tokens + perStep - 1) / perStep);
         TrainerConfig trainer = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
                 .optContextLength(size.context)
-                .optLearningRate(lr, lr / 10).optSteps(Math.min(warmup, steps), steps).optWeightDecay(0.1f)
-                .optClipNorm(1f).optEvaluation(Math.min(evalEvery, steps), evalWindows).build();
+                .optLearningRate(lr, lr / 10).optSteps(Math.min(schedule.warmup, steps), steps).optWeightDecay(0.1f)
+                .optClipNorm(1f).optEvaluation(Math.min(schedule.evalEvery, steps), schedule.evalWindows).build();
         TrainCommand.Result[] trained = new TrainCommand.Result[2];
         String[] names = {"baseline", "scone"};
         for (int k = 0; k < 2; k++) {
@@ -237,10 +227,10 @@ public final class DemoCommand implements Callable<Integer> {
             return new Spread(0, new double[0], new double[0]);
         }
         ExperimentArm base = new ExperimentArm("sotu", "rc", "baseline", size.embedding, size.layers, size.heads,
-                size.ffn, size.context, size.batch, compact, maxN, minCount, topS, 1, 0, 0, trainingTokens, 0,
+                size.ffn, size.context, size.batch, selection.compact, counting.maxN, counting.minCount, counting.topS, 1, 0, 0, trainingTokens, 0,
                 size.inputNorm, size.fgramOutput.id(), size.fgramCombine.id());
         ExperimentArm sc = new ExperimentArm("sotu", "rc", "scone", size.embedding, size.layers, size.heads, size.ffn,
-                size.context, size.batch, compact, maxN, minCount, topS, 1, size.fgramLayers, size.ffn, trainingTokens, 0,
+                size.context, size.batch, selection.compact, counting.maxN, counting.minCount, counting.topS, 1, size.fgramLayers, size.ffn, trainingTokens, 0,
                 size.inputNorm, size.fgramOutput.id(), size.fgramCombine.id());
         List<Double> primary = new java.util.ArrayList<>();
         List<Double> moved = new java.util.ArrayList<>();
@@ -302,10 +292,10 @@ public final class DemoCommand implements Callable<Integer> {
         log.println();
         log.printf(Locale.ROOT, "SCONE demo: %d-layer d=%d main model, same for both; %,d training tokens each; K = %d,"
                 + " S = %,d f-grams (lowest count %d); A_fgram %d layer(s); seed %d%n", size.layers, size.embedding,
-                b.history().isEmpty() ? tokens : b.history().get(b.history().size() - 1).tokensSeen(), maxN,
+                b.history().isEmpty() ? tokens : b.history().get(b.history().size() - 1).tokensSeen(), counting.maxN,
                 counted.vocabulary().size(),
                 counted.vocabulary().size() == 0 ? 0 : counted.vocabulary().count(counted.vocabulary().size() - 1),
-                size.fgramLayers, seed);
+                size.fgramLayers, seed.get());
         log.printf(Locale.ROOT, "held out: %d addresses at random (seed %d), %.1f%% of their positions with an f-gram"
                 + " match; transfer set: the %d most recent addresses, %.1f%% matched%n", heldOut, splitSeed,
                 100 * matchedFraction, transfer, 100 * transferMatched);

@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -36,7 +37,9 @@ import picocli.CommandLine.Option;
  * split the result).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Perplexity of a trained model on a token-id file or a folder of .txt files, split by f-gram match.")
+        description = "Perplexity of a trained model on a token-id file or a folder of .txt files, split by f-gram"
+                + " match. --model: a model folder or checkpoint, or (with --store, or for a baseline) an inference"
+                + " export or a folder holding one.")
 public final class EvalCommand implements Callable<Integer> {
 
     /**
@@ -49,10 +52,8 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public record Result(PerplexityResult result, boolean throughTable, double seconds, double tokensPerSecond) {}
 
-    @Option(names = "--model", required = true, description = "Model folder from 'scone train' (its final.ckpt), a"
-            + " checkpoint, or (with --store, or for a baseline) an inference export from 'scone export' or a folder holding"
-            + " one.")
-    Path model;
+    @Mixin
+    SharedOptions.TrainedModel model = new SharedOptions.TrainedModel();
 
     @Option(names = "--data", description = "Token-id file to evaluate on (default: ${DEFAULT-VALUE}).")
     Path data = Path.of("out", "tokens", "heldout.tok");
@@ -65,21 +66,18 @@ public final class EvalCommand implements Callable<Integer> {
             + " (default: <data>/gpt2/tokenizer.json).")
     Path tokenizerJson;
 
-    @Option(names = "--fgrams", description = "F-gram vocabulary file (default: the model folder's fgrams.bin; not used"
-            + " with --store).")
-    Path fgrams;
+    @Mixin
+    SharedOptions.Fgrams fgrams = new SharedOptions.Fgrams();
 
     @Option(names = "--through-table", description = "Precompute every f-gram's vector in memory and serve the model from"
             + " T and that table.")
     boolean throughTable;
 
-    @Option(names = "--store", description = "Serve a SCONE model from its inference export and this store folder ('scone"
-            + " precompute', or a sharded store): the inference path.")
-    Path store;
+    @Mixin
+    SharedOptions.Store store = new SharedOptions.Store();
 
-    @Option(names = "--token-compaction", description = "The token compaction file (default: ${DEFAULT-VALUE}; an"
-            + " export's own compaction wins).")
-    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+    @Mixin
+    SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
     @Option(names = "--batch", description = "Windows per forward pass (default: ${DEFAULT-VALUE}).")
     int batch = 16;
@@ -92,9 +90,10 @@ public final class EvalCommand implements Callable<Integer> {
         if (text != null) {
             Path json = tokenizerJson != null ? tokenizerJson
                     : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
-            runOnText(model, text, json, fgrams, throughTable, store, compaction, batch, maxWindows, System.out);
+            runOnText(model.path, text, json, fgrams.file, throughTable, store.folder, compaction.file, batch, maxWindows,
+                    System.out);
         } else {
-            run(model, data, fgrams, throughTable, store, batch, maxWindows, System.out);
+            run(model.path, data, fgrams.file, throughTable, store.folder, batch, maxWindows, System.out);
         }
         return 0;
     }

@@ -51,8 +51,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Mixin
     ModelSizeOptions size = new ModelSizeOptions();
 
-    @Option(names = "--data", description = "Data folder (default: -Dscone.data.dir or ./data).")
-    Path data;
+    @Mixin
+    SharedOptions.DataFolder data = new SharedOptions.DataFolder();
 
     @Option(names = "--docs", description = "Folder of the second corpus (default: <data>/docs from scripts/fetch-docs-corpus.sh).")
     Path docs;
@@ -88,8 +88,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--report-only", description = "Write RESULTS.md and the plots from results.jsonl; train nothing.")
     boolean reportOnly;
 
-    @Option(names = "--max-documents", description = "Use only the last N documents of each corpus (default: all).")
-    int maxDocuments = Integer.MAX_VALUE;
+    @Mixin
+    SharedOptions.CorpusSelection selection = new SharedOptions.CorpusSelection(8191);
 
     @Option(names = "--held-out", description = "SOTU addresses held out: the most recent (chrono) or as many at random (default: ${DEFAULT-VALUE}).")
     int heldOut = 20;
@@ -100,17 +100,9 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--split-seed", description = "Seed of the random splits (default: ${DEFAULT-VALUE}).")
     long splitSeed = 2025;
 
-    @Option(names = "--compact", description = "Token ids kept besides one unknown id (default: ${DEFAULT-VALUE}).")
-    int compact = 8191;
-
-    @Option(names = "--max-n", description = "K of the main comparison (default: ${DEFAULT-VALUE}).")
-    int maxN = 5;
-
-    @Option(names = "--min-count", description = "F-gram count threshold (default: ${DEFAULT-VALUE}).")
-    int minCount = 5;
-
-    @Option(names = "--top-s", description = "S of the main comparison (default: ${DEFAULT-VALUE}).")
-    int topS = 50_000;
+    /** K and S of the main comparison, the threshold of every arm. */
+    @Mixin
+    SharedOptions.Counting counting = new SharedOptions.Counting();
 
     @Option(names = "--vsizes", split = ",", description = "S values of the vsize group (default: 5000,20000,<--top-s>).")
     List<Integer> vsizes;
@@ -132,17 +124,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--count-divisor", description = "docs-size counts the vocabulary on every N-th training document (default: ${DEFAULT-VALUE}).")
     int countDivisor = 4;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    float lr = 1e-3f;
-
-    @Option(names = "--warmup", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup = 100;
-
-    @Option(names = "--eval-every", description = "Steps between validations during training (default: ${DEFAULT-VALUE}).")
-    int evalEvery = 32;
-
-    @Option(names = "--eval-windows", description = "Held-out windows per validation during training (default: ${DEFAULT-VALUE}).")
-    long evalWindows = 64;
+    @Mixin
+    SharedOptions.Schedule schedule = new SharedOptions.Schedule(1e-3f, 100, 32, 64);
 
     @Option(names = "--final-windows", description = "Held-out windows of the final evaluation: the first N of the"
             + " held-out split, the same for every arm of a corpus and split (0 = all; default: ${DEFAULT-VALUE}).")
@@ -178,7 +161,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             ExperimentReport.write(work, groups, done, seeds, log);
             return new Outcome(arms, 0, 0, results, report);
         }
-        Path dataDir = data != null ? data : CliSupport.dataDir();
+        Path dataDir = data.resolve();
         Path tokenizerJson = dataDir.resolve("gpt2").resolve("tokenizer.json");
         requireInputs(arms, dataDir, tokenizerJson);
         Files.createDirectories(work);
@@ -235,6 +218,9 @@ public final class ExperimentCommand implements Callable<Integer> {
         if (!split.equals("chrono") && !split.equals("random") && !split.equals("rc")) {
             throw new IllegalArgumentException("--split must be chrono, random or rc, got '" + split + "'");
         }
+        counting.check();
+        int maxN = counting.maxN;
+        int topS = counting.topS;
         String where = (corpus.equals("sotu") ? "SOTU" : "Debian docs") + ", " + splitName(split);
         List<Integer> sizes = vsizes != null ? vsizes : List.of(5_000, 20_000, topS);
         int bigEmbedding = largerEmbedding != null ? largerEmbedding : size.embedding;
@@ -389,8 +375,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     private ExperimentArm arm(String corpus, String split, String model, int embedding, int layers, int ffn, int k,
             int s, int divisor, int fgramLayers, int fgramFfn) {
         return new ExperimentArm(corpus, split, model, embedding, layers, size.heads, ffn, size.context,
-                size.batch, compact, k, minCount, s, divisor, fgramLayers, fgramFfn, tokens, 0, size.inputNorm,
-                size.fgramOutput.id(), size.fgramCombine.id());
+                size.batch, selection.compact, k, counting.minCount, s, divisor, fgramLayers, fgramFfn, tokens, 0,
+                size.inputNorm, size.fgramOutput.id(), size.fgramCombine.id());
     }
 
     private String splitName(String s) {
@@ -481,7 +467,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                 : a.split().equals("rc") ? "rand" + heldOut + "-last" + heldOut + "-s" + splitSeed
                 : a.corpus().equals("docs") ? "frac" + docsHeldOut + "-s" + splitSeed : "rand" + heldOut + "-s" + splitSeed;
         Path dir = work.resolve("cache").resolve(String.format(Locale.ROOT, "%s-%s-%s-c%d%s", a.corpus(), a.split(),
-                held, a.compact(), maxDocuments == Integer.MAX_VALUE ? "" : "-d" + maxDocuments));
+                held, a.compact(), selection.maxDocuments == Integer.MAX_VALUE ? "" : "-d" + selection.maxDocuments));
         Path marker = dir.resolve("complete");
         if (Files.exists(marker)) {
             return TokenizeCommand.Outputs.in(dir);
@@ -489,8 +475,8 @@ public final class ExperimentCommand implements Callable<Integer> {
         Temporaries.deleteTree(dir);
         Path folder = corpusFolder(a.corpus(), dataDir);
         if (a.split().equals("rc")) {
-            TokenizeCommand.Outputs o = TokenizeCommand.runWithTransfer(folder, tokenizerJson, dir, maxDocuments,
-                    a.compact(), true, log, heldOut, heldOut, splitSeed);
+            TokenizeCommand.Outputs o = TokenizeCommand.runWithTransfer(folder, tokenizerJson, dir,
+                    selection.maxDocuments, a.compact(), true, log, heldOut, heldOut, splitSeed);
             AtomicFiles.write(marker, tmp -> Files.writeString(tmp, "tokenized\n"));
             return o;
         }
@@ -511,7 +497,8 @@ public final class ExperimentCommand implements Callable<Integer> {
                 return CorpusSplit.randomDocuments(all, fraction, splitSeed).validation().baseDocuments();
             };
         }
-        TokenizeCommand.Outputs o = TokenizeCommand.run(folder, tokenizerJson, dir, maxDocuments, a.compact(), true, log,
+        TokenizeCommand.Outputs o = TokenizeCommand.run(folder, tokenizerJson, dir, selection.maxDocuments, a.compact(),
+                true, log,
                 choice, staged -> { });
         AtomicFiles.write(marker, tmp -> Files.writeString(tmp, "tokenized\n"));
         return o;
@@ -563,8 +550,9 @@ public final class ExperimentCommand implements Callable<Integer> {
             long perStep = (long) a.batch() * a.context();
             int steps = (int) Math.max(1, (a.tokens() + perStep - 1) / perStep);
             TrainerConfig trainer = TrainerConfig.builder().setSeed(a.seed()).optBatchSize(a.batch())
-                    .optContextLength(a.context()).optLearningRate(lr, lr / 10).optSteps(Math.min(warmup, steps), steps)
-                    .optWeightDecay(0.1f).optClipNorm(1f).optEvaluation(Math.min(evalEvery, steps), evalWindows).build();
+                    .optContextLength(a.context()).optLearningRate(schedule.lr, schedule.lr / 10)
+                    .optSteps(Math.min(schedule.warmup, steps), steps).optWeightDecay(0.1f).optClipNorm(1f)
+                    .optEvaluation(Math.min(schedule.evalEvery, steps), schedule.evalWindows).build();
             Path dir = work.resolve("models").resolve(a.fileName());
             Temporaries.deleteTree(dir); // a run killed before its result was recorded starts again
             TrainCommand.Options o = new TrainCommand.Options(a.model(), tok.train(), tok.heldOut(), fgrams, arch,
@@ -573,14 +561,13 @@ public final class ExperimentCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             TrainCommand.Result tr = TrainCommand.run(o, dir, true, log);
             double wall = (System.nanoTime() - t0) / 1e9;
-            Map<Long, Double> walls = TrainCommand.readWallSeconds(tr.outputs().history());
             List<HistoryPoint> h = tr.history();
             long[] ht = new long[h.size()];
             double[] hw = new double[h.size()];
             double[] hp = new double[h.size()];
             for (int i = 0; i < ht.length; i++) {
                 ht[i] = h.get(i).tokensSeen();
-                hw[i] = walls.getOrDefault(h.get(i).step(), Double.NaN);
+                hw[i] = h.get(i).wallSeconds();
                 hp[i] = h.get(i).validationPerplexity();
             }
             EvalCommand.Result ev = EvalCommand.run(dir, tok.heldOut(), null, false, a.batch(), finalWindows, log);

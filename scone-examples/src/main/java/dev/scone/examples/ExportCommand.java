@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
  * {@code scone generate} serve from it without A_fgram or V_fgram.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Export a trained model for serving: everything but A_fgram and V_fgram, bound to its store.")
+        description = "Export a trained model (--model: its folder or a checkpoint) for serving: everything but"
+                + " A_fgram and V_fgram, bound to its store.")
 public final class ExportCommand implements Callable<Integer> {
 
     /**
@@ -29,20 +31,19 @@ public final class ExportCommand implements Callable<Integer> {
      */
     public record Result(Path file, InferenceModel.Header header, long parameters, long bytes) {}
 
-    @Option(names = "--model", required = true, description = "Model folder from 'scone train' (its final.ckpt), or a checkpoint.")
-    Path model;
+    @Mixin
+    SharedOptions.TrainedModel model = new SharedOptions.TrainedModel();
 
-    @Option(names = "--token-compaction", description = "The token compaction file the model was trained with; it is"
-            + " carried inside the export (default: ${DEFAULT-VALUE}; none when missing).")
-    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+    @Mixin
+    SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
     @Option(names = "--out", description = "The export file (default: <model folder>/" + ServingModels.FILE_NAME + ").")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        CliSupport.requireExists(model, "--model");
-        run(model, compaction, out, System.out);
+        CliSupport.requireExists(model.path, "--model");
+        run(model.path, compaction.file, out, System.out);
         return 0;
     }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -22,7 +23,8 @@ import picocli.CommandLine.Option;
  * key/value cache; greedy, top-k and top-p sampling with a seed.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text from an inference export (a SCONE model with its store), over a key/value cache.")
+        description = "Generate text from an inference export (--model: the export or a model folder holding one; a"
+                + " SCONE model with its --store), over a key/value cache.")
 public final class GenerateCommand implements Callable<Integer> {
 
     /**
@@ -43,12 +45,11 @@ public final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--model", required = true, description = "An inference export from 'scone export', or a model"
-            + " folder holding one (" + ServingModels.FILE_NAME + ").")
-    Path model;
+    @Mixin
+    SharedOptions.TrainedModel model = new SharedOptions.TrainedModel();
 
-    @Option(names = "--store", description = "Store folder ('scone precompute', or a sharded store) of a SCONE model.")
-    Path store;
+    @Mixin
+    SharedOptions.Store store = new SharedOptions.Store();
 
     @Option(names = "--prompt", description = "Text to continue; repeat for several prompts, decoded in one batch"
             + " (default: \"The state of the Union\").")
@@ -67,8 +68,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--temperature", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
     float temperature = 1f;
 
-    @Option(names = "--seed", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed = 42;
+    @Mixin
+    SharedOptions.Seed seed = SharedOptions.Seed.forGenerate();
 
     @Option(names = "--stop", description = "Stop a continuation at this text (it must be one token); repeatable.")
     List<String> stops;
@@ -79,13 +80,12 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "The tokenizer.json the corpus was tokenized with (default: <data>/gpt2/tokenizer.json).")
     Path tokenizerJson;
 
-    @Option(names = "--token-compaction", description = "The token compaction file, when the export does not carry one"
-            + " (default: ${DEFAULT-VALUE}; ignored when missing).")
-    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+    @Mixin
+    SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
     @Override
     public Integer call() throws Exception {
-        CliSupport.requireExists(model, "--model");
+        CliSupport.requireExists(model.path, "--model");
         CliSupport.requireAtLeast(tokens, 1, "--tokens");
         CliSupport.requireAtLeast(topK, 0, "--top-k");
         if (!(topP > 0f && topP <= 1f)) {
@@ -97,8 +97,8 @@ public final class GenerateCommand implements Callable<Integer> {
         Path json = tokenizerJson != null ? tokenizerJson : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
         CliSupport.requireFile(json, "--tokenizer");
         List<String> p = prompts == null || prompts.isEmpty() ? List.of("The state of the Union") : prompts;
-        Result r = run(model, store, json, compaction, p, stops == null ? List.of() : stops, tokens,
-                new Sampling(topK, topP, temperature), seed, !noCache, 16);
+        Result r = run(model.path, store.folder, json, compaction.file, p, stops == null ? List.of() : stops, tokens,
+                new Sampling(topK, topP, temperature), seed.get(), !noCache, 16);
         for (int i = 0; i < p.size(); i++) {
             System.out.println(r.prompts().get(i) + r.texts().get(i));
             if (p.size() > 1) {

@@ -1,8 +1,6 @@
 package dev.scone.examples;
 
 import ai.djl.ndarray.NDManager;
-import dev.scone.fgram.corpus.ProgressBarListener;
-import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.core.InferenceModel;
 import dev.scone.store.FgramStorePrecompute;
 import dev.scone.store.StoreManifest;
@@ -15,11 +13,13 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Runs a trained SCONE model's A_fgram over every f-gram once and writes the vectors into a store. */
 @Command(name = "precompute", mixinStandardHelpOptions = true,
-        description = "Precompute every f-gram's embedding of a trained SCONE model into a store folder.")
+        description = "Precompute every f-gram's embedding of a trained SCONE model (--model: its folder or a"
+                + " checkpoint) into a store folder.")
 public final class PrecomputeCommand implements Callable<Integer> {
 
     /**
@@ -31,8 +31,8 @@ public final class PrecomputeCommand implements Callable<Integer> {
      */
     public record Result(StoreManifest manifest, long bytesOnDisk, double seconds) {}
 
-    @Option(names = "--model", required = true, description = "A SCONE model folder from 'scone train', or a checkpoint.")
-    Path model;
+    @Mixin
+    SharedOptions.TrainedModel model = new SharedOptions.TrainedModel();
 
     @Option(names = "--out", description = "Store folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("out", "store");
@@ -40,16 +40,16 @@ public final class PrecomputeCommand implements Callable<Integer> {
     @Option(names = "--dtype", description = "FLOAT32, BFLOAT16 or INT8 (default: ${DEFAULT-VALUE}).")
     VectorDtype dtype = VectorDtype.FLOAT32;
 
-    @Option(names = "--token-compaction", description = "The token compaction file the model was trained with (default: ${DEFAULT-VALUE}).")
-    Path compaction = Path.of("out", "tokens", "compaction.cmp");
+    @Mixin
+    SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
-    @Option(names = "--quiet", description = "No progress bar.")
-    boolean quiet;
+    @Mixin
+    SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
     @Override
     public Integer call() throws Exception {
-        CliSupport.requireExists(model, "--model");
-        run(model, out, dtype, compaction, quiet, System.out);
+        CliSupport.requireExists(model.path, "--model");
+        run(model.path, out, dtype, compaction.file, quiet.quiet, System.out);
         return 0;
     }
 
@@ -60,7 +60,7 @@ public final class PrecomputeCommand implements Callable<Integer> {
      * @param out the store folder (replaced atomically when it exists)
      * @param dtype how vectors are stored
      * @param compaction the token compaction file, or null
-     * @param quiet no progress bar
+     * @param quiet log lines instead of a progress bar
      * @param log where to print what was done
      * @return what was written
      * @throws Exception when reading the model or writing the store fails
@@ -81,7 +81,7 @@ public final class PrecomputeCommand implements Callable<Integer> {
                     .dtype(dtype)
                     .tokenVocabularyFingerprint(TrainedModels.tokenVocabularyFingerprint(compaction,
                             loaded.model().config().vocabularySize()))
-                    .progress(quiet ? ProgressListener.NONE : new ProgressBarListener("f-grams"))
+                    .progress(SharedOptions.Quiet.progress(quiet, "f-grams", null))
                     .build()
                     .run();
             double secs = (System.nanoTime() - t0) / 1e9;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -112,14 +113,11 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--held-out", description = "Hold out this many documents, the last by file name (default: ${DEFAULT-VALUE}).")
     int heldOut = 20;
 
-    @Option(names = "--max-documents", description = "Use only the last N documents of the folder (default: all).")
-    int maxDocuments = Integer.MAX_VALUE;
+    @Mixin
+    SharedOptions.CorpusSelection selection = new SharedOptions.CorpusSelection(0);
 
-    @Option(names = "--compact", description = "Keep the N most frequent training token ids, map the rest to one unknown id (0 = no compaction; default: ${DEFAULT-VALUE}).")
-    int compact = 0;
-
-    @Option(names = "--quiet", description = "No progress bar.")
-    boolean quiet;
+    @Mixin
+    SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
     @Override
     public Integer call() throws Exception {
@@ -128,7 +126,7 @@ final class TokenizeCommand implements Callable<Integer> {
         Path json = tokenizerJson != null ? tokenizerJson : data.resolve("gpt2").resolve("tokenizer.json");
         CliSupport.requireFolder(folder, "--corpus");
         CliSupport.requireFile(json, "--tokenizer");
-        run(folder, json, out, heldOut, maxDocuments, compact, quiet, System.out);
+        run(folder, json, out, heldOut, selection.maxDocuments, selection.compact, quiet.quiet, System.out);
         return 0;
     }
 
@@ -238,9 +236,7 @@ final class TokenizeCommand implements Callable<Integer> {
         try (Tokenizer tok = Tokenizers.open(json)) {
             CorpusTokenizer.Builder b = CorpusTokenizer.builder().setTokenizer(tok)
                     .optOrigin(TokenIdFile.Origin.ofTokenizer(json));
-            if (quiet) {
-                b.optProgress(dev.scone.fgram.corpus.ProgressListener.NONE);
-            }
+            b.optProgress(SharedOptions.Quiet.progress(quiet, "docs", null));
             CorpusTokenizer.Result r = b.build().tokenize(source, raw);
             log.printf("tokenized %d documents with %s: %,d tokens in %.1f s%n", r.documentCount(), tok.name(),
                     r.tokenCount(), r.elapsed().toMillis() / 1e3);

@@ -7,16 +7,13 @@ import dev.scone.core.data.WindowDataset;
 import dev.scone.core.train.Checkpoint;
 import dev.scone.core.train.HistoryPoint;
 import dev.scone.core.train.LanguageModelTrainer;
-import dev.scone.core.train.LoggingProgress;
 import dev.scone.core.train.PerplexityResult;
-import dev.scone.core.train.ProgressBarDisplay;
-import dev.scone.core.train.StepReport;
 import dev.scone.core.train.TrainerConfig;
-import dev.scone.core.train.TrainingProgress;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.nn.FgramOutput;
+import dev.scone.fgram.progress.ProgressListener;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.IOException;
@@ -25,10 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -105,8 +100,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--held-out", description = "Held-out token-id file for validation (default: ${DEFAULT-VALUE}).")
     Path heldOut = Path.of("out", "tokens", "heldout.tok");
 
-    @Option(names = "--fgrams", description = "F-gram vocabulary file (required for scone; for a baseline it splits perplexity by match).")
-    Path fgrams;
+    @Mixin
+    SharedOptions.Fgrams fgrams = new SharedOptions.Fgrams();
 
     @Option(names = "--dropout", description = "Dropout of both models (default: ${DEFAULT-VALUE}).")
     float dropout = 0f;
@@ -126,14 +121,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Train this many steps.")
     Integer steps;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    float lr = 1e-3f;
+    @Mixin
+    SharedOptions.Schedule schedule = new SharedOptions.Schedule(1e-3f, 200, 200, 256);
 
     @Option(names = "--min-lr", description = "Final learning rate of the cosine decay (default: ${DEFAULT-VALUE}).")
     float minLr = 1e-4f;
-
-    @Option(names = "--warmup", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup = 200;
 
     @Option(names = "--weight-decay", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     float weightDecay = 0.1f;
@@ -141,14 +133,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clip", description = "Gradient clipping by global norm, 0 = off (default: ${DEFAULT-VALUE}).")
     float clip = 1f;
 
-    @Option(names = "--seed", required = true, description = "Seed of initialization, window order and dropout (mandatory).")
-    long seed;
-
-    @Option(names = "--eval-every", description = "Steps between validations, 0 = never (default: ${DEFAULT-VALUE}).")
-    int evalEvery = 200;
-
-    @Option(names = "--eval-windows", description = "Held-out windows per validation, 0 = all (default: ${DEFAULT-VALUE}).")
-    long evalWindows = 256;
+    @Mixin
+    SharedOptions.Seed seed = SharedOptions.Seed.required();
 
     @Option(names = "--checkpoint-every", description = "Steps between periodic checkpoints, 0 = final only (default: the validation interval).")
     Integer checkpointEvery;
@@ -159,19 +145,22 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from this checkpoint (architecture and schedule come from it; --model and --seed must match it).")
     Path resume;
 
-    @Option(names = "--quiet", description = "Log progress lines instead of a progress bar.")
-    boolean quiet;
+    @Mixin
+    SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
     @Override
     public Integer call() throws Exception {
+        long seed = this.seed.get();
         if (!model.equals("baseline") && !model.equals("scone")) {
             throw new IllegalArgumentException("--model must be baseline or scone, got " + model);
         }
         CliSupport.requireFile(train, "--train");
         CliSupport.requireFile(heldOut, "--held-out");
+        Path fgrams = this.fgrams.file;
         if (fgrams != null) {
             CliSupport.requireFile(fgrams, "--fgrams");
         }
+        int evalEvery = schedule.evalEvery;
         if (resume != null) {
             CliSupport.requireFile(resume, "--resume");
         }
@@ -183,8 +172,8 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
                         + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
             }
-            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, quiet,
-                    System.out);
+            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery,
+                    quiet.quiet, System.out);
             return 0;
         }
         if ((tokens == null) == (steps == null)) {
@@ -200,14 +189,14 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
                 .optContextLength(size.context)
-                .optLearningRate(lr, minLr).optSteps(Math.min(warmup, (int) total), (int) total)
-                .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, evalWindows).build();
+                .optLearningRate(schedule.lr, minLr).optSteps(Math.min(schedule.warmup, (int) total), (int) total)
+                .optWeightDecay(weightDecay).optClipNorm(clip).optEvaluation(evalEvery, schedule.evalWindows).build();
         LanguageModelConfig arch = new LanguageModelConfig(1, size.context, size.embedding, size.layers,
                 size.heads, size.ffn, tied, dropout, null, size.inputNorm, size.fgramCombine);
         Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
                 fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn,
                 size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery);
-        run(o, dir, quiet, System.out);
+        run(o, dir, quiet.quiet, System.out);
         return 0;
     }
 
@@ -280,9 +269,8 @@ public final class TrainCommand implements Callable<Integer> {
                     validation == null ? "" : String.format(Locale.ROOT, ", validating on %,d windows of %s",
                             validation.windowCount(), o.heldOut()),
                     o.trainer().totalSteps(), o.trainer().tokensPerStep(), o.trainer().seed());
-            Clock clock = new Clock(0, Map.of());
             LanguageModelTrainer.Builder b = LanguageModelTrainer.builder().setModel(model).setConfig(o.trainer())
-                    .setTrainingData(training).optProgress(clock.wrap(display(o.model(), quiet)));
+                    .setTrainingData(training).optProgress(display(o.model(), quiet));
             if (validation != null) {
                 b.optValidationData(validation);
             }
@@ -291,7 +279,7 @@ public final class TrainCommand implements Callable<Integer> {
                     params += p.getValue().getArray().size();
                 }
                 log.printf(Locale.ROOT, "%,d parameters%n", params);
-                return loop(trainer, outputs, o.checkpointEvery(), clock, log);
+                return loop(trainer, outputs, o.checkpointEvery(), log);
             }
         }
     }
@@ -324,14 +312,8 @@ public final class TrainCommand implements Callable<Integer> {
             int t = spec.config().contextLength();
             WindowDataset training = LanguageModel.windows(trainFile, t, vocabulary);
             WindowDataset validation = heldFile == null ? null : LanguageModel.windows(heldFile, t, vocabulary);
-            Clock clock = new Clock(0, readWallSeconds(outputs.history()));
             try (LanguageModelTrainer trainer = LanguageModelTrainer.resume(checkpoint, LanguageModel.factory(vocabulary),
-                    training, validation, clock.wrap(display(spec.config().isScone() ? "scone" : "baseline", quiet)),
-                    null)) {
-                // Continue the wall clock from the last validation the checkpoint covers.
-                long at = trainer.step();
-                clock.offset = clock.walls.entrySet().stream().filter(w -> w.getKey() <= at)
-                        .mapToDouble(Map.Entry::getValue).max().orElse(0);
+                    training, validation, display(spec.config().isScone() ? "scone" : "baseline", quiet), null)) {
                 log.printf(Locale.ROOT, "resuming %s at step %,d of %,d (%,d tokens seen)%n", checkpoint, trainer.step(),
                         trainer.config().totalSteps(), trainer.tokensSeen());
                 writeText(outputs.config(), trainer.model().configText());
@@ -339,30 +321,29 @@ public final class TrainCommand implements Callable<Integer> {
                     AtomicFiles.write(outputs.fgrams(), tmp -> Files.copy(vocabFile, tmp,
                             StandardCopyOption.REPLACE_EXISTING));
                 }
-                return loop(trainer, outputs, checkpointEvery, clock, log);
+                return loop(trainer, outputs, checkpointEvery, log);
             }
         }
     }
 
-    private static Result loop(LanguageModelTrainer trainer, Outputs outputs, int checkpointEvery, Clock clock,
-            PrintStream log) throws IOException {
+    private static Result loop(LanguageModelTrainer trainer, Outputs outputs, int checkpointEvery, PrintStream log)
+            throws IOException {
         long firstStep = trainer.step();
         long firstTokens = trainer.tokensSeen();
-        clock.start();
+        long startNanos = System.nanoTime();
         while (!trainer.isFinished()) {
             trainer.train(checkpointEvery > 0 ? checkpointEvery : Long.MAX_VALUE);
             if (!trainer.isFinished()) {
                 trainer.saveCheckpoint(outputs.checkpoint());
-                writeHistory(outputs.history(), trainer.history(), clock);
+                writeHistory(outputs.history(), trainer.history());
             }
         }
         trainer.saveCheckpoint(outputs.checkpoint());
         trainer.saveCheckpoint(outputs.finalCheckpoint());
-        writeHistory(outputs.history(), trainer.history(), clock);
-        double trainSeconds = clock.trainingSeconds();
-        double tps = (trainer.tokensSeen() - firstTokens) / Math.max(trainSeconds, 1e-9);
+        writeHistory(outputs.history(), trainer.history());
+        double tps = (trainer.tokensSeen() - firstTokens) / Math.max(trainer.stepSeconds(), 1e-9);
         log.printf(Locale.ROOT, "trained %,d steps (%,d tokens) in %.1f s: %.0f tokens/s%n", trainer.step() - firstStep,
-                trainer.tokensSeen() - firstTokens, clock.elapsed(), tps);
+                trainer.tokensSeen() - firstTokens, (System.nanoTime() - startNanos) / 1e9, tps);
         if (!trainer.history().isEmpty()) {
             PerplexityResult v = trainer.history().get(trainer.history().size() - 1).validation();
             if (trainer.model() instanceof LanguageModel m && (m.isScone() || v.matchedTokens() > 0)) {
@@ -379,116 +360,27 @@ public final class TrainCommand implements Callable<Integer> {
         return new Result(outputs, trainer.step(), trainer.tokensSeen(), trainer.history(), tps);
     }
 
-    private static TrainingProgress display(String task, boolean quiet) {
-        return quiet ? new LoggingProgress(50) : new ProgressBarDisplay(task);
+    private static ProgressListener display(String model, boolean quiet) {
+        return SharedOptions.Quiet.progress(quiet, "steps", model);
     }
 
     /** The CSV header of {@code history.csv}. */
     public static final String HISTORY_HEADER = "step,tokens,wall_seconds,val_loss,val_perplexity,matched_perplexity,"
             + "unmatched_perplexity,matched_fraction,train_loss";
 
-    private static void writeHistory(Path file, List<HistoryPoint> history, Clock clock) throws IOException {
+    private static void writeHistory(Path file, List<HistoryPoint> history) throws IOException {
         StringBuilder sb = new StringBuilder(HISTORY_HEADER).append('\n');
         for (HistoryPoint p : history) {
             PerplexityResult v = p.validation();
             sb.append(String.format(Locale.ROOT, "%d,%d,%.3f,%.6f,%.4f,%.4f,%.4f,%.6f,%.6f%n", p.step(), p.tokensSeen(),
-                    clock.walls.getOrDefault(p.step(), Double.NaN), v.loss(), v.perplexity(), v.matchedPerplexity(),
-                    v.unmatchedPerplexity(), v.matchedFraction(), clock.trainLosses.getOrDefault(p.step(), Double.NaN)));
+                    p.wallSeconds(), v.loss(), v.perplexity(), v.matchedPerplexity(), v.unmatchedPerplexity(),
+                    v.matchedFraction(), p.trainingLoss()));
         }
         writeText(file, sb.toString());
-    }
-
-    /**
-     * @param file a {@code history.csv} this command wrote
-     * @return wall seconds of the run at each validation step (empty when the file is missing)
-     */
-    static Map<Long, Double> readWallSeconds(Path file) throws IOException {
-        Map<Long, Double> m = new HashMap<>();
-        if (!Files.exists(file)) {
-            return m;
-        }
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        for (int i = 1; i < lines.size(); i++) {
-            String[] f = lines.get(i).split(",");
-            if (f.length >= 3) {
-                try {
-                    m.put(Long.parseLong(f[0]), Double.parseDouble(f[2]));
-                } catch (NumberFormatException e) {
-                    // a row from another tool: no wall time to carry over
-                }
-            }
-        }
-        return m;
     }
 
     private static void writeText(Path file, String text) throws IOException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         AtomicFiles.write(file, tmp -> Files.write(tmp, bytes));
-    }
-
-    /**
-     * Wall time of the run at every validation (carried over across resumes), the mean training
-     * loss since the previous validation, and the time spent validating, so that throughput
-     * excludes it.
-     */
-    private static final class Clock {
-        final Map<Long, Double> walls = new HashMap<>();
-        final Map<Long, Double> trainLosses = new HashMap<>();
-        double offset;
-        long startNanos;
-        long validationNanos;
-        long lastStepNanos;
-        double lossSum;
-        int lossCount;
-
-        Clock(double offset, Map<Long, Double> previous) {
-            this.offset = offset;
-            walls.putAll(previous);
-        }
-
-        void start() {
-            startNanos = System.nanoTime();
-            lastStepNanos = startNanos;
-        }
-
-        double elapsed() {
-            return (System.nanoTime() - startNanos) / 1e9;
-        }
-
-        double trainingSeconds() {
-            return elapsed() - validationNanos / 1e9;
-        }
-
-        TrainingProgress wrap(TrainingProgress inner) {
-            return new TrainingProgress() {
-                @Override
-                public void onStart(long step, int totalSteps) {
-                    inner.onStart(step, totalSteps);
-                }
-
-                @Override
-                public void onStep(StepReport r) {
-                    lastStepNanos = System.nanoTime();
-                    lossSum += r.loss();
-                    lossCount++;
-                    inner.onStep(r);
-                }
-
-                @Override
-                public void onValidation(HistoryPoint p) {
-                    validationNanos += System.nanoTime() - lastStepNanos;
-                    walls.put(p.step(), offset + elapsed());
-                    trainLosses.put(p.step(), lossCount == 0 ? Double.NaN : lossSum / lossCount);
-                    lossSum = 0;
-                    lossCount = 0;
-                    inner.onValidation(p);
-                }
-
-                @Override
-                public void close() {
-                    inner.close();
-                }
-            };
-        }
     }
 }

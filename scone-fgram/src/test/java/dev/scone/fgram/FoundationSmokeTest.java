@@ -24,7 +24,7 @@ class FoundationSmokeTest {
         Path cache = tmp.resolve("djl-cache");
         Path home = tmp.resolve("home");
         Files.createDirectories(home);
-        ChildJvm.Result r = ChildJvm.run(EngineProbe.class,
+        ChildJvm.Result r = ChildJvm.run(EngineChild.class,
                 Map.of("DJL_CACHE_DIR", cache.toString(), "HOME", home.toString(), "OPT_OUT_TRACKING", "true"),
                 List.of("-Dai.djl.offline=true", "-Duser.home=" + home), 180);
         assertEquals(0, r.exitCode(), r.output());

@@ -4,7 +4,7 @@ import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InferenceModel;
 import dev.scone.core.ParameterFingerprint;
 import dev.scone.core.SconeEmbeddingBlock;
-import dev.scone.fgram.corpus.ProgressListener;
+import dev.scone.fgram.progress.ProgressListener;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
 import java.nio.file.Files;

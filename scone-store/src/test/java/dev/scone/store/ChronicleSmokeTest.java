@@ -20,7 +20,7 @@ class ChronicleSmokeTest {
         Path home = tmp.resolve("home");
         Files.createDirectories(home);
         Path file = tmp.resolve("smoke.cm");
-        ChildJvm.Result r = ChildJvm.run(ChronicleProbe.class, Map.of("HOME", home.toString()),
+        ChildJvm.Result r = ChildJvm.run(ChronicleChild.class, Map.of("HOME", home.toString()),
                 List.of("-Dchronicle.analytics.disable=true", "-Duser.home=" + home), 180, file.toString());
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("SIZE=1000 OK=1000"), r.output());

@@ -18,7 +18,7 @@ class ChronicleValueClassesTest {
 
     @Test
     void aProcessThatWritesAndOpensAStoreNeverRunsTheCompiler(@TempDir Path tmp) throws Exception {
-        ChildJvm.Result r = ChildJvm.run(StoreOpenProbe.class, Map.of(), List.of("-verbose:class"), 180,
+        ChildJvm.Result r = ChildJvm.run(StoreOpenChild.class, Map.of(), List.of("-verbose:class"), 180,
                 tmp.resolve("store").toString());
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("FOUND=300 OUTCOMES={" + GLOBAL_STATE + "=INSTALLED}"), r.output());

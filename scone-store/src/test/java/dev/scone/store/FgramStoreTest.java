@@ -462,9 +462,9 @@ class FgramStoreTest {
     @Test
     void aKilledWriterLeavesNoStore() throws Exception {
         Path target = tmp.resolve("killed");
-        var r = dev.scone.fgram.testing.ChildJvm.run(KilledWriterProbe.class, java.util.Map.of(), List.of(), 180,
+        var r = dev.scone.fgram.testing.ChildJvm.run(KilledWriterChild.class, java.util.Map.of(), List.of(), 180,
                 target.toString());
-        assertEquals(KilledWriterProbe.HALT_STATUS, r.exitCode(), r.output());
+        assertEquals(KilledWriterChild.HALT_STATUS, r.exitCode(), r.output());
         assertFalse(Files.exists(target));
         SconeFormatException e = assertThrows(SconeFormatException.class, () -> FgramStore.open(target));
         assertTrue(e.getMessage().contains("no manifest"), e.getMessage());

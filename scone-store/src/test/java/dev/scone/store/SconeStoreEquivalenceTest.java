@@ -16,19 +16,19 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.scone.core.CausalLanguageModelBlock;
+import dev.scone.core.FgramCombine;
 import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
-import dev.scone.core.LanguageModelConfig;
-import dev.scone.core.FgramCombine;
-import dev.scone.core.TableEmbeddingBlock;
 import dev.scone.core.InferenceModel;
 import dev.scone.core.LanguageModel;
+import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.ParameterFingerprint;
-import dev.scone.core.ProbingFgramMatcher;
 import dev.scone.core.SconeEmbeddingBlock;
-import dev.scone.fgram.corpus.ProgressBarListener;
-import dev.scone.fgram.corpus.ProgressListener;
+import dev.scone.core.TableEmbeddingBlock;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.progress.ProgressBarListener;
+import dev.scone.fgram.progress.ProgressListener;
+import dev.scone.fgram.testing.BruteForceMatcher;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -91,7 +91,7 @@ class SconeStoreEquivalenceTest {
             tokens[i] = r.nextInt(12) == 0 ? r.nextInt(V) : r.nextInt(10);
         }
         fgramIds = new int[tokens.length];
-        ProbingFgramMatcher matcher = new ProbingFgramMatcher(vocab);
+        BruteForceMatcher matcher = new BruteForceMatcher(vocab);
         for (int row = 0; row < ROWS; row++) {
             matcher.match(tokens, row * CONTEXT, CONTEXT, fgramIds, row * CONTEXT);
         }
@@ -149,8 +149,14 @@ class SconeStoreEquivalenceTest {
         StoreManifest m = FgramStorePrecompute.builder().block(scone).path(dir).dtype(dtype).batchSize(batch)
                 .tokenVocabularyFingerprint(TOKENS_FP).progress(new ProgressListener() {
                     @Override
-                    public void start(String task, long total) {
+                    public void start(String task, long total, long done) {
                         assertEquals(vocab.size(), total);
+                        assertEquals(0, done);
+                    }
+
+                    @Override
+                    public void stepTo(long done, String status) {
+                        advanced[0] = done;
                     }
 
                     @Override

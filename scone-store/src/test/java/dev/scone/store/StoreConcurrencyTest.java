@@ -78,7 +78,7 @@ class StoreConcurrencyTest {
     void aVectorFileCutUnderAnOpenStoreIsAnExceptionNamingFileAndRow(@TempDir Path tmp) throws Exception {
         for (String mode : List.of("HEAP", "CHRONICLE")) {
             Path dir = store(tmp.resolve(mode));
-            ChildJvm.Result r = ChildJvm.run(ShrinkingFileProbe.class, Map.of(), List.of(), 120, dir.toString(),
+            ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
                     Integer.toString(SIZE), Long.toString(SEED), StoreLayout.VECTORS, mode);
             assertEquals(0, r.exitCode(), mode + ": the JVM died: " + r.output());
             assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.VECTORS)
@@ -90,7 +90,7 @@ class StoreConcurrencyTest {
     @Test
     void anIndexCutUnderAnOpenStoreIsAnExceptionNamingTheIndex(@TempDir Path tmp) throws Exception {
         Path dir = store(tmp);
-        ChildJvm.Result r = ChildJvm.run(ShrinkingFileProbe.class, Map.of(), List.of(), 120, dir.toString(),
+        ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
                 Integer.toString(SIZE), Long.toString(SEED), StoreLayout.INDEX, "CHRONICLE");
         assertEquals(0, r.exitCode(), "the JVM died: " + r.output());
         assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.INDEX), r.output());

@@ -34,7 +34,9 @@ import java.util.zip.CheckedOutputStream;
  * text, the trainer configuration text ({@link TrainerConfig#toText()}), the training data's
  * signature ({@link dev.scone.core.data.WindowDataset#signature()}), (since version 2) the origin
  * of its token ids ({@link dev.scone.core.data.WindowDataset#origin()}), updates taken, training tokens
- * seen, the position in the seeded window order, the validation history, the model parameters
+ * seen, the position in the seeded window order, (since version 3) the seconds spent training and
+ * the sum and count of the training losses since the last validation, the
+ * validation history (since version 3 with each point's training loss and seconds), the model parameters
  * ({@link Block#saveParameters}), the optimizer state ({@link AdamW#writeState}), and finally a
  * CRC-32C of everything before it (8 bytes). The file is written under a temporary name and renamed
  * into place only when complete ({@link AtomicFiles}).
@@ -48,10 +50,15 @@ public final class Checkpoint {
     /** The file's first 8 bytes. */
     public static final byte[] MAGIC = "SCONECKP".getBytes(StandardCharsets.US_ASCII);
 
-    /** The format version this code writes; it reads this one and version 1 (no data origin). */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * The format version this code writes; it reads this one, version 2 (no time or training
+     * losses) and version 1 (no data origin either).
+     */
+    public static final int FORMAT_VERSION = 3;
 
     private static final int FORMAT_VERSION_1 = 1;
+
+    private static final int FORMAT_VERSION_2 = 2;
 
     private static final int MAX_TEXT = 1 << 24;
 
@@ -65,10 +72,15 @@ public final class Checkpoint {
      * @param step updates taken
      * @param tokensSeen training tokens consumed
      * @param windowPosition position in the seeded window order
+     * @param wallSeconds seconds spent in training steps and validations (NaN: not recorded)
+     * @param lossSinceValidation the sum of the training losses of the steps since the last
+     *     validation (0 when not recorded)
+     * @param stepsSinceValidation how many steps that sum covers
      * @param history validation results so far
      */
     public record Header(String modelConfigText, TrainerConfig trainerConfig, String dataSignature, String dataOrigin,
-            long step, long tokensSeen, long windowPosition, List<HistoryPoint> history) {
+            long step, long tokensSeen, long windowPosition, double wallSeconds, double lossSinceValidation,
+            int stepsSinceValidation, List<HistoryPoint> history) {
 
         /** Copies the history. */
         public Header {
@@ -167,6 +179,9 @@ public final class Checkpoint {
                 out.writeLong(header.step());
                 out.writeLong(header.tokensSeen());
                 out.writeLong(header.windowPosition());
+                out.writeDouble(header.wallSeconds());
+                out.writeDouble(header.lossSinceValidation());
+                out.writeInt(header.stepsSinceValidation());
                 out.writeInt(header.history().size());
                 for (HistoryPoint p : header.history()) {
                     PerplexityResult r = p.validation();
@@ -176,6 +191,8 @@ public final class Checkpoint {
                     out.writeDouble(r.totalNll());
                     out.writeLong(r.matchedTokens());
                     out.writeDouble(r.matchedNll());
+                    out.writeDouble(p.trainingLoss());
+                    out.writeDouble(p.wallSeconds());
                 }
                 block.saveParameters(out);
                 optimizer.writeState(out);
@@ -252,9 +269,9 @@ public final class Checkpoint {
                 throw new SconeFormatException(file, "not a scone checkpoint (bad magic number)");
             }
             int version = in.readInt();
-            if (version != FORMAT_VERSION && version != FORMAT_VERSION_1) {
+            if (version < FORMAT_VERSION_1 || version > FORMAT_VERSION) {
                 throw new SconeFormatException(file, "checkpoint format version " + version + " is not supported (this"
-                        + " code reads versions " + FORMAT_VERSION_1 + " and " + FORMAT_VERSION + ")");
+                        + " code reads versions " + FORMAT_VERSION_1 + " to " + FORMAT_VERSION + ")");
             }
             String model = readText(file, in);
             TrainerConfig config;
@@ -268,10 +285,16 @@ public final class Checkpoint {
             long step = in.readLong();
             long tokens = in.readLong();
             long position = in.readLong();
+            boolean timed = version > FORMAT_VERSION_2;
+            double wall = timed ? in.readDouble() : Double.NaN;
+            double lossSum = timed ? in.readDouble() : 0;
+            int lossSteps = timed ? in.readInt() : 0;
             int n = in.readInt();
-            if (step < 0 || tokens < 0 || position < 0 || n < 0 || n > 10_000_000) {
+            if (step < 0 || tokens < 0 || position < 0 || n < 0 || n > 10_000_000 || wall < 0 || Double.isInfinite(wall)
+                    || lossSteps < 0 || !Double.isFinite(lossSum)) {
                 throw new SconeFormatException(file, "bad training counters (step " + step + ", tokens " + tokens
-                        + ", position " + position + ", history " + n + ")");
+                        + ", position " + position + ", seconds " + wall + ", loss " + lossSum + " over " + lossSteps
+                        + " steps, history " + n + ")");
             }
             List<HistoryPoint> history = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
@@ -281,13 +304,15 @@ public final class Checkpoint {
                 double nll = in.readDouble();
                 long mt = in.readLong();
                 double mnll = in.readDouble();
+                double trainingLoss = timed ? in.readDouble() : Double.NaN;
+                double pointWall = timed ? in.readDouble() : Double.NaN;
                 try {
-                    history.add(new HistoryPoint(s, t, new PerplexityResult(vt, nll, mt, mnll)));
+                    history.add(new HistoryPoint(s, t, new PerplexityResult(vt, nll, mt, mnll), trainingLoss, pointWall));
                 } catch (IllegalArgumentException e) {
                     throw new SconeFormatException(file, "bad history point " + i + ": " + e.getMessage(), e);
                 }
             }
-            return new Header(model, config, signature, origin, step, tokens, position,
+            return new Header(model, config, signature, origin, step, tokens, position, wall, lossSum, lossSteps,
                     Collections.unmodifiableList(history));
         } catch (EOFException e) {
             throw new SconeFormatException(file, "truncated checkpoint header", e);

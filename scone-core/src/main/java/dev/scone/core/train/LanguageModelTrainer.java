@@ -16,11 +16,13 @@ import ai.djl.util.PairList;
 import dev.scone.core.data.ShuffledWindowOrder;
 import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
+import dev.scone.fgram.progress.ProgressListener;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +52,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
     private final TrainerConfig config;
     private final WindowDataset training;
     private final WindowDataset validation;
-    private final TrainingProgress progress;
+    private final ProgressListener progress;
     private final NDManager manager;
     private final AdamW optimizer;
     private final WarmupCosineSchedule schedule;
@@ -63,6 +65,11 @@ public final class LanguageModelTrainer implements AutoCloseable {
     private long windowPosition;
     private float lastLearningRate;
     private float lastGradientNorm;
+    private double lossSum;
+    private int lossCount;
+    private double wallSeconds;
+    private double stepSeconds;
+    private double lastPerplexity = Double.NaN;
     private boolean closed;
 
     private LanguageModelTrainer(Builder b, Path resumeFrom) throws IOException {
@@ -84,7 +91,13 @@ public final class LanguageModelTrainer implements AutoCloseable {
                 this.step = h.step();
                 this.tokensSeen = h.tokensSeen();
                 this.windowPosition = h.windowPosition();
+                this.wallSeconds = h.wallSeconds();
+                this.lossSum = h.lossSinceValidation();
+                this.lossCount = h.stepsSinceValidation();
                 this.history.addAll(h.history());
+                if (!history.isEmpty()) {
+                    lastPerplexity = history.get(history.size() - 1).validationPerplexity();
+                }
             } else if (!block.isInitialized()) {
                 Engine.getInstance().setRandomSeed(seedFor(config.seed(), -1));
                 int t = config.contextLength();
@@ -116,7 +129,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
      * @param factory rebuilds the model from its configuration text
      * @param training the training windows (same signature as when the checkpoint was written)
      * @param validation validation windows, or {@code null}
-     * @param progress receives events ({@link TrainingProgress#SILENT} for none)
+     * @param progress hears the steps ({@link ProgressListener#NONE} for silence)
      * @param parameterManager where the parameters live, or {@code null} for the trainer's own
      * @return the trainer, ready to continue
      * @throws IOException when the checkpoint cannot be read, or is damaged ({@link
@@ -124,7 +137,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
      * @throws IllegalArgumentException when the training data differ from the checkpoint's
      */
     public static LanguageModelTrainer resume(Path checkpoint, ModelFactory factory, WindowDataset training,
-            WindowDataset validation, TrainingProgress progress, NDManager parameterManager) throws IOException {
+            WindowDataset validation, ProgressListener progress, NDManager parameterManager) throws IOException {
         Checkpoint.Header h = Checkpoint.readHeader(checkpoint);
         // Rebuild the model first: a factory that knows what the model needs (an f-gram vocabulary,
         // say) explains a mismatch more precisely than the data signature can.
@@ -174,6 +187,19 @@ public final class LanguageModelTrainer implements AutoCloseable {
         return tokensSeen;
     }
 
+    /**
+     * @return seconds the run has spent in training steps and validations, carried across resumes
+     *     (NaN when it began in a checkpoint that did not record it)
+     */
+    public double wallSeconds() {
+        return wallSeconds;
+    }
+
+    /** @return seconds this trainer has spent in training steps, validation excluded, since it was built */
+    public double stepSeconds() {
+        return stepSeconds;
+    }
+
     /** @return validation results so far, oldest first, for plotting perplexity against tokens */
     public List<HistoryPoint> history() {
         return Collections.unmodifiableList(history);
@@ -204,24 +230,31 @@ public final class LanguageModelTrainer implements AutoCloseable {
         if (steps < 0) {
             throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         }
-        progress.onStart(step, config.totalSteps());
+        progress.start("train", config.totalSteps(), step);
         long startTokens = tokensSeen;
-        long startNanos = System.nanoTime();
+        double startSeconds = stepSeconds;
         try {
             for (long i = 0; i < steps && !isFinished(); i++) {
                 float l = trainStep();
-                double seconds = (System.nanoTime() - startNanos) / 1e9;
-                progress.onStep(new StepReport(step, config.totalSteps(), tokensSeen, l, lastLearningRate,
-                        lastGradientNorm, (tokensSeen - startTokens) / Math.max(seconds, 1e-9)));
+                double tokensPerSecond = (tokensSeen - startTokens) / Math.max(stepSeconds - startSeconds, 1e-9);
+                progress.stepTo(step, status(l, tokensPerSecond));
                 if (validation != null && config.evalEvery() > 0
                         && (step % config.evalEvery() == 0 || isFinished())) {
                     validate();
+                    progress.stepTo(step, status(l, tokensPerSecond));
                 }
             }
         } finally {
-            progress.close();
+            progress.finish();
         }
         return history();
+    }
+
+    // What the progress listener shows after a step.
+    private String status(float loss, double tokensPerSecond) {
+        return String.format(Locale.ROOT, "loss %.3f | lr %.2e | grad %.2f | %.0f tok/s | val ppl %s", loss,
+                lastLearningRate, lastGradientNorm, tokensPerSecond,
+                Double.isNaN(lastPerplexity) ? "-" : String.format(Locale.ROOT, "%.1f", lastPerplexity));
     }
 
     /**
@@ -232,6 +265,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
      */
     public float trainStep() {
         ensureOpen();
+        long startNanos = System.nanoTime();
         int b = config.batchSize();
         WindowBatch batch = training.batch(order.windows(windowPosition, b));
         Engine engine = Engine.getInstance();
@@ -278,6 +312,11 @@ public final class LanguageModelTrainer implements AutoCloseable {
         tokensSeen += config.tokensPerStep();
         lastLearningRate = lr;
         lastGradientNorm = norm;
+        lossSum += lossValue;
+        lossCount++;
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        stepSeconds += seconds;
+        wallSeconds += seconds;
         return lossValue;
     }
 
@@ -292,11 +331,18 @@ public final class LanguageModelTrainer implements AutoCloseable {
         if (validation == null) {
             throw new IllegalStateException("no validation data: build the trainer with optValidationData");
         }
+        long startNanos = System.nanoTime();
         PerplexityResult r = Evaluation.perplexity(model.block(), validation, config.batchSize(),
                 config.evalMaxWindows());
-        HistoryPoint p = new HistoryPoint(step, tokensSeen, r);
+        wallSeconds += (System.nanoTime() - startNanos) / 1e9;
+        HistoryPoint p = new HistoryPoint(step, tokensSeen, r, lossCount == 0 ? Double.NaN : lossSum / lossCount,
+                wallSeconds);
+        lossSum = 0;
+        lossCount = 0;
+        lastPerplexity = r.perplexity();
         history.add(p);
-        progress.onValidation(p);
+        LOG.debug("validation at step {} ({} tokens): perplexity {} (matched {} on {} of positions, unmatched {})",
+                step, tokensSeen, r.perplexity(), r.matchedPerplexity(), r.matchedFraction(), r.unmatchedPerplexity());
         return p;
     }
 
@@ -310,7 +356,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
     public void saveCheckpoint(Path file) throws IOException {
         ensureOpen();
         Checkpoint.Header h = new Checkpoint.Header(model.configText(), config, training.signature(), training.origin(),
-                step, tokensSeen, windowPosition, history);
+                step, tokensSeen, windowPosition, wallSeconds, lossSum, lossCount, history);
         Checkpoint.write(file, h, model.block(), optimizer);
         LOG.debug("checkpoint at step {} written to {}", step, file);
     }
@@ -362,7 +408,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
         private TrainerConfig config;
         private WindowDataset training;
         private WindowDataset validation;
-        private TrainingProgress progress = TrainingProgress.SILENT;
+        private ProgressListener progress = ProgressListener.NONE;
         private NDManager parameterManager;
 
         private Builder() {}
@@ -404,10 +450,12 @@ public final class LanguageModelTrainer implements AutoCloseable {
         }
 
         /**
-         * @param progress receives training events (default: silent)
+         * @param progress hears the steps, each with its loss, learning rate, gradient norm,
+         *     tokens/s and the last validation perplexity as status (default: {@link
+         *     ProgressListener#NONE})
          * @return this builder
          */
-        public Builder optProgress(TrainingProgress progress) {
+        public Builder optProgress(ProgressListener progress) {
             this.progress = Objects.requireNonNull(progress, "progress");
             return this;
         }

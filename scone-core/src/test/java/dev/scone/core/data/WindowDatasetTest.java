@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.dataset.Record;
-import dev.scone.core.testing.BruteForceMatcher;
+import dev.scone.fgram.testing.BruteForceMatcher;
 import dev.scone.core.testing.Fixtures;
 import dev.scone.fgram.corpus.InMemoryTokenCorpus;
 import dev.scone.fgram.corpus.TokenCorpus;

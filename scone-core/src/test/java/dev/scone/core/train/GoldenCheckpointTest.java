@@ -20,13 +20,16 @@ import org.junit.jupiter.api.Test;
 /**
  * Checkpoint format version 1 stays readable: a committed checkpoint of a tiny SCONE model (with
  * its f-gram vocabulary) loads into the same parameters, configuration and training state.
- * So does version 2. {@link #main} writes the current version's file (only when a new format
- * version is added beside the older ones).
+ * So do versions 2 and 3. {@link #main} writes the current version's file (only when a new
+ * format version is added beside the older ones).
  */
 class GoldenCheckpointTest {
 
     private static final String CHECKPOINT = "scone-v1.ckpt";
     private static final String CHECKPOINT_V2 = "scone-v2.ckpt";
+    private static final String CHECKPOINT_V3 = "scone-v3.ckpt";
+    /** ParameterFingerprint of the version-3 checkpoint's parameters (trained by the code of its day). */
+    private static final String PARAMETERS_V3 = "478cd086369fd83c1b8820c770b3561a";
     private static final String VOCABULARY = "scone-v1-fgrams.bin";
     /** ParameterFingerprint of the committed checkpoint's parameters. */
     private static final String PARAMETERS = "47cfaf04e524a51182e6b0678b25339b";
@@ -67,6 +70,29 @@ class GoldenCheckpointTest {
         }
     }
 
+    @Test
+    void checkpointVersion3LoadsWithItsTimeAndTrainingLosses() throws Exception {
+        Path dir = golden();
+        FgramVocabulary vocabulary = FgramVocabularyFile.read(dir.resolve(VOCABULARY));
+        Checkpoint.Header v2 = Checkpoint.readHeader(dir.resolve(CHECKPOINT_V2));
+        assertTrue(Double.isNaN(v2.wallSeconds()), "version 2 records no time");
+        assertEquals(0, v2.stepsSinceValidation());
+        Checkpoint.Header v3 = Checkpoint.readHeader(dir.resolve(CHECKPOINT_V3));
+        assertEquals(3, v3.step());
+        assertEquals(1, v3.history().size());
+        HistoryPoint p = v3.history().get(0);
+        assertEquals(2, p.step());
+        assertTrue(p.trainingLoss() > 0 && p.wallSeconds() > 0, p.toString());
+        assertTrue(v3.wallSeconds() > p.wallSeconds(), v3.toString());
+        assertEquals(1, v3.stepsSinceValidation(), "the step after the validation");
+        assertTrue(v3.lossSinceValidation() > 0);
+        try (NDManager m = NDManager.newBaseManager()) {
+            LanguageModel model = (LanguageModel) Checkpoint.loadModel(dir.resolve(CHECKPOINT_V3),
+                    LanguageModel.factory(vocabulary), m);
+            assertEquals(PARAMETERS_V3, ParameterFingerprint.of(model.block()));
+        }
+    }
+
     private static Path golden() throws URISyntaxException {
         return Path.of(GoldenCheckpointTest.class.getResource("/golden/checkpoint/" + CHECKPOINT).toURI()).getParent();
     }
@@ -88,12 +114,14 @@ class GoldenCheckpointTest {
         try (NDManager parameters = NDManager.newBaseManager()) {
             LanguageModel model = LanguageModel.of(config, vocabulary);
             TrainerConfig tc = TrainerConfig.builder().setSeed(42).optBatchSize(4).optContextLength(12)
-                    .optLearningRate(1e-2f, 1e-3f).optSteps(1, 3).optEvaluation(0, 0).build();
+                    .optLearningRate(1e-2f, 1e-3f).optSteps(1, 3).optEvaluation(2, 4).build();
             try (LanguageModelTrainer t = LanguageModelTrainer.builder().setModel(model).setConfig(tc)
-                    .setTrainingData(LanguageModel.windows(train, 12, vocabulary)).optParameterManager(parameters)
+                    .setTrainingData(LanguageModel.windows(train, 12, vocabulary))
+                    .optValidationData(LanguageModel.windows(train, 12, vocabulary)).optParameterManager(parameters)
                     .build()) {
-                t.train();
-                t.saveCheckpoint(dir.resolve(CHECKPOINT_V2)); // the current version; version 1's file stays as committed
+                t.train(2);
+                t.trainStep(); // one step past the last validation: its loss is pending in the checkpoint
+                t.saveCheckpoint(dir.resolve(CHECKPOINT_V3)); // the current version; older files stay as committed
             }
             System.out.println("parameters " + ParameterFingerprint.of(model.block()));
         }

@@ -15,12 +15,15 @@ import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
-import dev.scone.core.testing.BruteForceMatcher;
 import dev.scone.core.testing.Fixtures;
+import dev.scone.core.testing.RecordingProgress;
 import dev.scone.core.testing.TinyLmBlock;
 import dev.scone.fgram.corpus.InMemoryTokenCorpus;
 import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.progress.ProgressBarListener;
+import dev.scone.fgram.progress.ProgressListener;
+import dev.scone.fgram.testing.BruteForceMatcher;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,13 +59,7 @@ class LanguageModelTrainerTest {
     void lossFallsOnALearnableSequenceAndValidationIsRecorded() {
         WindowDataset train = WindowDataset.builder(cyclicCorpus(12, 60), T).build();
         WindowDataset val = WindowDataset.builder(cyclicCorpus(3, 30), T).build();
-        List<StepReport> reports = new ArrayList<>();
-        TrainingProgress probe = new TrainingProgress() {
-            @Override
-            public void onStep(StepReport r) {
-                reports.add(r);
-            }
-        };
+        RecordingProgress probe = new RecordingProgress();
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder()
                 .setModel(new TinyLmBlock(V, 16, 1, 0f).asModel()).setConfig(config(1).build()).setTrainingData(train)
                 .optValidationData(val).optProgress(probe).build()) {
@@ -70,16 +67,30 @@ class LanguageModelTrainerTest {
             assertEquals(60, trainer.step());
             assertTrue(trainer.isFinished());
             assertEquals(60L * 4 * T, trainer.tokensSeen());
-            assertEquals(60, reports.size());
-            float first = reports.get(0).loss();
-            float last = reports.get(59).loss();
+            assertEquals(List.of("train 60 0"), probe.starts);
+            assertEquals(1, probe.finishes);
+            assertEquals(63, probe.steps.size(), "a report per step, and another after each of the 3 validations");
+            assertEquals(60L, probe.steps.get(62));
+            assertTrue(probe.statuses.get(0).endsWith("val ppl -"), probe.statuses.get(0));
+            assertTrue(probe.statuses.get(62).matches(".* val ppl \\d+\\.\\d"), probe.statuses.get(62));
+            float first = probe.losses().get(0);
+            assertEquals(60, probe.losses().size());
+            float last = probe.losses().get(59);
             assertTrue(first > 2.0f, "starts near ln(16) = 2.77: " + first);
             assertTrue(last < 0.3f, "a bigram model learns a permutation: " + last);
             assertEquals(3, history.size());
             assertEquals(20L * 4 * T, history.get(0).tokensSeen());
             assertTrue(history.get(2).validationPerplexity() < 1.5, "val ppl " + history.get(2).validationPerplexity());
+            // Each point's training loss is the mean of its 20 steps; the time only grows.
+            assertTrue(history.get(0).trainingLoss() > history.get(2).trainingLoss(), history.toString());
+            assertTrue(history.get(0).wallSeconds() > 0 && history.get(2).wallSeconds() > history.get(0).wallSeconds(),
+                    history.toString());
+            assertEquals(history.get(2).wallSeconds(), trainer.wallSeconds());
+            assertTrue(trainer.stepSeconds() > 0 && trainer.stepSeconds() < trainer.wallSeconds());
             assertTrue(history.get(2).validationPerplexity() < history.get(0).validationPerplexity());
-            assertTrue(reports.stream().allMatch(r -> r.gradientNorm() >= 0 && r.tokensPerSecond() > 0));
+            String status = "loss \\S+ \\| lr \\S+ \\| grad \\d+\\.\\d+ \\| \\d+ tok/s \\| val ppl \\S+";
+            assertTrue(probe.statuses.stream().allMatch(st -> st.matches(status)),
+                    probe.statuses.get(0));
         }
     }
 
@@ -88,7 +99,7 @@ class LanguageModelTrainerTest {
         WindowDataset train = WindowDataset.builder(cyclicCorpus(4, 40), T).build();
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder()
                 .setModel(new TinyLmBlock(V, 8, 1, 0f).asModel()).setConfig(config(2).optMaxTokens(100).build())
-                .setTrainingData(train).optProgress(new ProgressBarDisplay("tokenCap")).build()) {
+                .setTrainingData(train).optProgress(new ProgressBarListener("steps", "tokenCap")).build()) {
             trainer.train();
             assertEquals(4, trainer.step(), "100 tokens at 32 per step: 4 steps");
         }
@@ -129,7 +140,7 @@ class LanguageModelTrainerTest {
         assertEquals(cfg, h.trainerConfig());
         assertEquals(1, h.history().size());
         try (LanguageModelTrainer t = LanguageModelTrainer.resume(ck, TinyLmBlock.factory(), train, val,
-                TrainingProgress.SILENT, null)) {
+                ProgressListener.NONE, null)) {
             assertEquals(5, t.step());
             t.train(4);
             float resumedLoss = t.trainStep();
@@ -139,7 +150,9 @@ class LanguageModelTrainerTest {
             for (int i = 0; i < straight.size(); i++) {
                 assertArrayEquals(straight.get(i), resumed.get(i), 0f, "parameter " + i);
             }
-            assertEquals(straightHistory, t.history());
+            assertEquals(withoutTime(straightHistory), withoutTime(t.history()), "the same points and training losses");
+            assertTrue(t.history().get(1).wallSeconds() > h.wallSeconds(), "the clock goes on from the checkpoint's");
+            assertTrue(h.wallSeconds() > h.history().get(0).wallSeconds());
         }
     }
 
@@ -163,18 +176,19 @@ class LanguageModelTrainerTest {
 
         Path truncated = Files.write(tmp.resolve("truncated.ckpt"), java.util.Arrays.copyOf(good, good.length - 100));
         e = assertThrows(SconeFormatException.class, () -> LanguageModelTrainer.resume(truncated,
-                TinyLmBlock.factory(), train, null, TrainingProgress.SILENT, null));
+                TinyLmBlock.factory(), train, null, ProgressListener.NONE, null));
         assertTrue(e.getMessage().contains("checksum mismatch"), e.getMessage());
 
         // A well-formed file of a future format version (checksum recomputed) names the version.
         byte[] future = good.clone();
-        future[Checkpoint.MAGIC.length + 3] = 3;
+        future[Checkpoint.MAGIC.length + 3] = (byte) (Checkpoint.FORMAT_VERSION + 1);
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(future, 0, future.length - 8);
         java.nio.ByteBuffer.wrap(future, future.length - 8, 8).putLong(crc.getValue());
-        Path v3 = Files.write(tmp.resolve("v3.ckpt"), future);
-        e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(v3));
-        assertTrue(e.getMessage().contains("format version 3 is not supported"), e.getMessage());
+        Path next = Files.write(tmp.resolve("next.ckpt"), future);
+        e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(next));
+        assertTrue(e.getMessage().contains("format version " + (Checkpoint.FORMAT_VERSION + 1) + " is not supported"),
+                e.getMessage());
 
         Path foreign = Files.write(tmp.resolve("foreign.ckpt"), new byte[64]);
         e = assertThrows(SconeFormatException.class, () -> Checkpoint.readHeader(foreign));
@@ -182,13 +196,13 @@ class LanguageModelTrainerTest {
 
         WindowDataset other = WindowDataset.builder(cyclicCorpus(5, 40), T).build();
         IllegalArgumentException ia = assertThrows(IllegalArgumentException.class, () -> LanguageModelTrainer
-                .resume(ck, TinyLmBlock.factory(), other, null, TrainingProgress.SILENT, null));
+                .resume(ck, TinyLmBlock.factory(), other, null, ProgressListener.NONE, null));
         assertTrue(ia.getMessage().contains("was trained on data"), ia.getMessage());
 
         // A factory that builds a different architecture from the same text: the parameters do not fit.
         ModelFactory wrong = text -> new TinyLmBlock(V, 9, 1, 0f).asModel();
         e = assertThrows(SconeFormatException.class,
-                () -> LanguageModelTrainer.resume(ck, wrong, train, null, TrainingProgress.SILENT, null));
+                () -> LanguageModelTrainer.resume(ck, wrong, train, null, ProgressListener.NONE, null));
         assertTrue(e.getMessage().contains("do not fit"), e.getMessage());
 
         try (NDManager m = NDManager.newBaseManager()) {
@@ -288,5 +302,10 @@ class LanguageModelTrainerTest {
             out.add(p.getValue().getArray().toFloatArray());
         }
         return out;
+    }
+
+    private static List<HistoryPoint> withoutTime(List<HistoryPoint> history) {
+        return history.stream().map(p -> new HistoryPoint(p.step(), p.tokensSeen(), p.validation(), p.trainingLoss(),
+                Double.NaN)).toList();
     }
 }

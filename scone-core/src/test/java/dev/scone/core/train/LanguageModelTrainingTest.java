@@ -15,8 +15,10 @@ import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
 import dev.scone.core.data.WindowDataset;
 import dev.scone.core.testing.Fixtures;
+import dev.scone.core.testing.RecordingProgress;
 import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.progress.ProgressListener;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,18 +71,14 @@ class LanguageModelTrainingTest {
             try (NDManager parameters = NDManager.newBaseManager()) {
                 LanguageModel model = LanguageModel.of(config(scone, 0f), VOCABULARY);
                 model.requireCompatible("training", train);
-                List<Float> losses = new ArrayList<>();
+                RecordingProgress progress = new RecordingProgress();
                 try (LanguageModelTrainer trainer = LanguageModelTrainer.builder().setModel(model)
                         .setConfig(trainerConfig().build()).setTrainingData(train).optValidationData(held)
-                        .optParameterManager(parameters).optProgress(new TrainingProgress() {
-                            @Override
-                            public void onStep(StepReport r) {
-                                losses.add(r.loss());
-                            }
-                        }).build()) {
+                        .optParameterManager(parameters).optProgress(progress).build()) {
                     trainer.train();
                     assertEquals(2, trainer.history().size());
                 }
+                List<Float> losses = progress.losses();
                 String what = scone ? "SCONE" : "baseline";
                 assertEquals(40, losses.size());
                 assertTrue(losses.get(0) > 0.8 * Math.log(V), what + " starts near ln V: " + losses.get(0));
@@ -136,7 +134,7 @@ class LanguageModelTrainingTest {
         assertEquals(config(true, 0.1f), spec.config());
 
         try (LanguageModelTrainer t = LanguageModelTrainer.resume(ck, LanguageModel.factory(VOCABULARY), train, null,
-                TrainingProgress.SILENT, null)) {
+                ProgressListener.NONE, null)) {
             assertEquals(4, t.step());
             t.train();
             assertEquals(8, t.step());
@@ -151,7 +149,7 @@ class LanguageModelTrainingTest {
         assertNotEquals(VOCABULARY.fingerprint(), other.fingerprint());
         WindowDataset otherTrain = LanguageModel.windows(TRAIN, T, other);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LanguageModelTrainer.resume(
-                ck, LanguageModel.factory(other), otherTrain, null, TrainingProgress.SILENT, null));
+                ck, LanguageModel.factory(other), otherTrain, null, ProgressListener.NONE, null));
         assertTrue(e.getMessage().contains("half.ckpt") && e.getMessage().contains("trained with f-gram vocabulary "
                 + VOCABULARY.fingerprint()) && e.getMessage().contains("the vocabulary given is " + other.fingerprint()),
                 e.getMessage());

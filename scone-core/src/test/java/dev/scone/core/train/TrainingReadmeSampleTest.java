@@ -12,6 +12,7 @@ import dev.scone.core.data.WindowDataset;
 import dev.scone.core.testing.Fixtures;
 import dev.scone.fgram.corpus.TokenCorpus;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.progress.ProgressListener;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -66,7 +67,7 @@ class TrainingReadmeSampleTest {
 
         // Continue the run exactly; another vocabulary is refused with both fingerprints.
         try (LanguageModelTrainer resumed = LanguageModelTrainer.resume(checkpoint, LanguageModel.factory(fgrams),
-                trainWindows, heldOutWindows, TrainingProgress.SILENT, null)) {
+                trainWindows, heldOutWindows, ProgressListener.NONE, null)) {
             resumed.train();
             // --- end of sample ---
             assertEquals(20, resumed.step());

@@ -7,6 +7,7 @@ import dev.scone.core.data.WindowDataset;
 import dev.scone.core.train.LanguageModelTrainer;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.examples.CountCommand;
+import dev.scone.examples.SharedOptions;
 import dev.scone.examples.Steps;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.count.CountingConfig;
@@ -37,8 +38,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
     @Mixin
     ModelSizeOptions size = new ModelSizeOptions();
 
-    @Option(names = "--data", description = "Data folder with sotu/ and gpt2/tokenizer.json (default: -Dscone.data.dir or ./data).")
-    Path data;
+    @Mixin
+    SharedOptions.DataFolder data = new SharedOptions.DataFolder();
 
     @Option(names = "--work", description = "Folder for the token and vocabulary files; reused when present (default: ${DEFAULT-VALUE}).")
     Path work = Path.of("out", "bench-training");
@@ -108,7 +109,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
             throw new IllegalArgumentException("--steps and --rounds must be >= 1 and --warmup-steps >= 0, got "
                     + steps + ", " + rounds + ", " + warmupSteps);
         }
-        Path dataDir = data != null ? data : Steps.dataDir();
+        Path dataDir = data.resolve();
         Path tokens = work.resolve("tokens");
         Path train = tokens.resolve("train.tok");
         if (!Files.exists(train)) {

@@ -1,5 +1,7 @@
 package dev.scone.fgram.corpus;
 
+import dev.scone.fgram.progress.ProgressBarListener;
+import dev.scone.fgram.progress.ProgressListener;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

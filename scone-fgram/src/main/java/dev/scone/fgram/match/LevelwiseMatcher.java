@@ -325,7 +325,7 @@ public final class LevelwiseMatcher implements FgramMatcher {
      * @param len number of positions
      * @return the counts
      */
-    public LongestSuffixMatcher.MatchStats stats(int[] tokens, int from, int len) {
+    public MatchStats stats(int[] tokens, int from, int len) {
         Objects.checkFromIndexSize(from, len, tokens.length);
         int[] ids = new int[len];
         long[] counters = new long[2];
@@ -334,7 +334,7 @@ public final class LevelwiseMatcher implements FgramMatcher {
         for (int id : ids) {
             matched += id == NO_MATCH ? 0 : 1;
         }
-        return new LongestSuffixMatcher.MatchStats(len, counters[0], counters[1], matched);
+        return new MatchStats(len, counters[0], counters[1], matched);
     }
 
     /** Working arrays for blocks of up to {@code capacity} positions. */
@@ -502,6 +502,36 @@ public final class LevelwiseMatcher implements FgramMatcher {
     // Which filter bit a token sets: the top bits of a multiplicative hash (masked by the caller).
     private static int filterIndex(int token) {
         return (int) ((token * 0x9E3779B97F4A7C15L) >>> 58);
+    }
+
+    /**
+     * What matching a document cost.
+     *
+     * @param positions positions matched
+     * @param lookups table lookups (one per candidate length tried; each may miss the cache)
+     * @param slotsRead table slots read, including linear-probing steps
+     * @param matched positions where an f-gram matched
+     */
+    public record MatchStats(long positions, long lookups, long slotsRead, long matched) {
+
+        /** @return lookups per position */
+        public double lookupsPerPosition() {
+            return positions == 0 ? 0 : (double) lookups / positions;
+        }
+
+        /** @return the fraction of positions where an f-gram matched */
+        public double matchRate() {
+            return positions == 0 ? 0 : (double) matched / positions;
+        }
+
+        /**
+         * @param o other counts
+         * @return the sum of both
+         */
+        public MatchStats plus(MatchStats o) {
+            return new MatchStats(positions + o.positions, lookups + o.lookups, slotsRead + o.slotsRead,
+                    matched + o.matched);
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.scone.fgram.corpus;
 
+import dev.scone.fgram.progress.ProgressListener;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,8 +26,13 @@ class CorpusTokenizerTest {
         final List<String> events = new ArrayList<>();
 
         @Override
-        public void start(String task, long total) {
-            events.add("start " + task + " " + total);
+        public void start(String task, long total, long done) {
+            events.add("start " + task + " " + total + (done == 0 ? "" : " from " + done));
+        }
+
+        @Override
+        public void stepTo(long done, String status) {
+            events.add("at " + done);
         }
 
         @Override

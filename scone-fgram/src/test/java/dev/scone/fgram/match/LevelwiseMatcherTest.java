@@ -1,5 +1,6 @@
 package dev.scone.fgram.match;
 
+import dev.scone.fgram.testing.BruteForceMatcher;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,9 +13,13 @@ import static dev.scone.fgram.match.MatcherFixtures.sampled;
 import static dev.scone.fgram.match.MatcherFixtures.vocabulary;
 
 import dev.scone.fgram.vocab.FgramVocabulary;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class LevelwiseMatcherTest {
@@ -43,7 +48,7 @@ class LevelwiseMatcherTest {
         for (int i = 0; i < text.length; i++) {
             assertEquals(ids[i] == FgramMatcher.NO_MATCH ? 1 : v.length(ids[i]), lengths[i], what + " length at " + i);
         }
-        LongestSuffixMatcher.MatchStats stats = m.stats(text, 0, text.length);
+        LevelwiseMatcher.MatchStats stats = m.stats(text, 0, text.length);
         assertEquals(Arrays.stream(expected).filter(id -> id != FgramMatcher.NO_MATCH).count(), stats.matched(), what);
         assertTrue(stats.slotsRead() >= stats.lookups(), what);
         // At most one lookup per position and length.
@@ -228,5 +233,66 @@ class LevelwiseMatcherTest {
         assertThrows(IndexOutOfBoundsException.class, () -> one.match(new int[3], 0, 3, new int[2], 0));
         assertEquals("block must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
                 () -> LevelwiseMatcher.build(vocabulary(5, 3, List.of()), 0, true)).getMessage());
+    }
+
+    @Test
+    void concurrentUseGivesTheSameAnswers() throws Exception {
+        Random r = new Random(3L);
+        int[] corpus = randomCorpus(r, 4000, 20);
+        FgramVocabulary v = vocabulary(20, 5, countedFgrams(corpus, 5, 2000));
+        LevelwiseMatcher m = LevelwiseMatcher.of(v);
+        int[] text = randomCorpus(r, 20_000, 20);
+        int[] expected = new BruteForceMatcher(v).match(text);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<int[]>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                results.add(pool.submit(() -> m.match(text)));
+            }
+            for (Future<int[]> f : results) {
+                assertArrayEquals(expected, f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void statsCountTheWork() {
+        LevelwiseMatcher m = LevelwiseMatcher.of(vocabulary(10, 3, List.of(new int[] {1, 2}, new int[] {0, 1, 2})));
+        int[] text = {0, 1, 2, 3, 2};
+        // From 1: [1 2] matches at one of four positions; the first has no room for a pair.
+        LevelwiseMatcher.MatchStats s = m.stats(text, 1, 4);
+        assertEquals(4, s.positions());
+        assertEquals(1, s.matched());
+        assertTrue(s.lookups() >= 1 && s.lookups() <= 3, s.toString());
+        assertTrue(s.slotsRead() >= s.lookups(), s.toString());
+        // From 0: [0 1 2] at position 2 needs a lookup of length 3 besides the pairs.
+        LevelwiseMatcher.MatchStats all = m.stats(text, 0, 5);
+        assertEquals(1, all.matched());
+        assertTrue(all.lookups() > s.lookups(), all + " vs " + s);
+        assertEquals(0.2, all.matchRate(), 1e-12);
+        assertEquals(all.lookups() / 5.0, all.lookupsPerPosition(), 1e-12);
+        LevelwiseMatcher.MatchStats sum = s.plus(all);
+        assertEquals(new LevelwiseMatcher.MatchStats(9, s.lookups() + all.lookups(), s.slotsRead() + all.slotsRead(), 2),
+                sum);
+        assertEquals(0, new LevelwiseMatcher.MatchStats(0, 0, 0, 0).matchRate());
+        assertThrows(IndexOutOfBoundsException.class, () -> m.stats(text, 3, 3));
+    }
+
+    @Test
+    void badMatchArgumentsAreRejected() {
+        LevelwiseMatcher m = LevelwiseMatcher.of(vocabulary(10, 3, List.of(new int[] {1, 2})));
+        int[] tokens = {1, 2, 3};
+        assertThrows(IndexOutOfBoundsException.class, () -> m.match(tokens, 2, 2, new int[5], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.match(tokens, -1, 2, new int[5], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.match(tokens, 0, 3, new int[5], 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.match(tokens, 0, 3, new int[3], 0, new int[2], 0));
+        assertEquals("window of 3 tokens is not (2, 2)",
+                assertThrows(IllegalArgumentException.class, () -> m.matchRows(tokens, 2, 2)).getMessage());
+        assertEquals("window shape (-1, -3) is negative",
+                assertThrows(IllegalArgumentException.class, () -> m.matchRows(tokens, -1, -3)).getMessage());
+        assertThrows(IndexOutOfBoundsException.class, () -> m.matchRows(tokens, 1, 3, new int[2], null));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.matchRows(tokens, 3, 1, new int[3], new int[1]));
     }
 }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scone.fgram.corpus.CorpusTokenizer;
 import dev.scone.fgram.corpus.InMemoryTokenCorpus;
-import dev.scone.fgram.corpus.ProgressListener;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.corpus.Tokenizer;
 import dev.scone.fgram.corpus.Tokenizers;
@@ -15,6 +14,7 @@ import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.count.CountingResult;
 import dev.scone.fgram.count.FgramCounter;
 import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.progress.ProgressListener;
 import dev.scone.fgram.testing.TestData;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
