@@ -250,10 +250,14 @@ public final class LanguageModelTrainer implements AutoCloseable {
         return history();
     }
 
-    // What the progress listener shows after a step.
+    // What the progress listener shows after a step: short enough for a console bar's line. The
+    // learning rate and the gradient norm go to the debug log.
     private String status(float loss, double tokensPerSecond) {
-        return String.format(Locale.ROOT, "loss %.3f | lr %.2e | grad %.2f | %.0f tok/s | val ppl %s", loss,
-                lastLearningRate, lastGradientNorm, tokensPerSecond,
+        if (LOG.isDebugEnabled()) {
+            LOG.debug(String.format(Locale.ROOT, "step %d/%d tokens %d loss %.4f lr %.3g grad-norm %.3f", step,
+                    config.totalSteps(), tokensSeen, loss, lastLearningRate, lastGradientNorm));
+        }
+        return String.format(Locale.ROOT, "loss %.3f | %.0f tok/s | val ppl %s", loss, tokensPerSecond,
                 Double.isNaN(lastPerplexity) ? "-" : String.format(Locale.ROOT, "%.1f", lastPerplexity));
     }
 
@@ -450,9 +454,8 @@ public final class LanguageModelTrainer implements AutoCloseable {
         }
 
         /**
-         * @param progress hears the steps, each with its loss, learning rate, gradient norm,
-         *     tokens/s and the last validation perplexity as status (default: {@link
-         *     ProgressListener#NONE})
+         * @param progress hears the steps, each with its loss, tokens/s and the last validation
+         *     perplexity as status (default: {@link ProgressListener#NONE})
          * @return this builder
          */
         public Builder optProgress(ProgressListener progress) {
