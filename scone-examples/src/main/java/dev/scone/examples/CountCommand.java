@@ -67,8 +67,8 @@ public final class CountCommand implements Callable<Integer> {
             long memoryBudgetBytes, Path out, PrintStream log) throws Exception {
         Path target = out.toAbsolutePath();
         Files.createDirectories(target.getParent());
-        CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount).topS(topS).threads(threads)
-                .memoryBudgetBytes(memoryBudgetBytes).spillDirectory(target.getParent()).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(maxN).optMinCount(minCount).setTopS(topS).optThreads(threads)
+                .optMemoryBudgetBytes(memoryBudgetBytes).optSpillDirectory(target.getParent()).build();
         CountingResult r;
         FgramVocabularyFile.CountedOn countedOn;
         try (TokenIdFile corpus = TokenIdFile.open(train)) {

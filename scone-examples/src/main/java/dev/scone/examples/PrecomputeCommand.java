@@ -75,13 +75,13 @@ public final class PrecomputeCommand implements Callable<Integer> {
             TokenOrigins.requireCompactionFile(compaction, "--token-compaction", loaded);
             long t0 = System.nanoTime();
             StoreManifest manifest = FgramStorePrecompute.builder()
-                    .block(loaded.model().sconeEmbedding())
-                    .mainModelFingerprint(InferenceModel.mainModelFingerprint(loaded.model().block()))
-                    .path(out)
-                    .dtype(dtype)
-                    .tokenVocabularyFingerprint(TrainedModels.tokenVocabularyFingerprint(compaction,
+                    .setBlock(loaded.model().sconeEmbedding())
+                    .optMainModelFingerprint(InferenceModel.mainModelFingerprint(loaded.model().block()))
+                    .setPath(out)
+                    .optDtype(dtype)
+                    .setTokenVocabularyFingerprint(TrainedModels.tokenVocabularyFingerprint(compaction,
                             loaded.model().config().vocabularySize()))
-                    .progress(SharedOptions.Quiet.progress(quiet, "f-grams", null))
+                    .optProgress(SharedOptions.Quiet.progress(quiet, "f-grams", null))
                     .build()
                     .run();
             double secs = (System.nanoTime() - t0) / 1e9;

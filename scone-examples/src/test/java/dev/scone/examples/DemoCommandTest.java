@@ -71,11 +71,11 @@ class DemoCommandTest {
         Path sharded = out.resolve("store-sharded");
         FgramVocabulary vocab = FgramVocabularyFile.read(out.resolve("fgrams.bin"));
         try (FgramStore s = FgramStore.open(store);
-                ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(sharded).vocabulary(vocab)
-                        .shards(3).embeddingSize(s.embeddingSize()).dtype(s.dtype())
-                        .tokenVocabularyFingerprint(s.manifest().tokenVocabularyFingerprint())
-                        .modelFingerprint(s.manifest().modelFingerprint())
-                        .mainModelFingerprint(s.manifest().mainModelFingerprint()).build()) {
+                ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(sharded).setVocabulary(vocab)
+                        .setShards(3).setEmbeddingSize(s.embeddingSize()).optDtype(s.dtype())
+                        .optTokenVocabularyFingerprint(s.manifest().tokenVocabularyFingerprint())
+                        .optModelFingerprint(s.manifest().modelFingerprint())
+                        .optMainModelFingerprint(s.manifest().mainModelFingerprint()).build()) {
             float[] v = new float[s.embeddingSize()];
             for (int id = 0; id < vocab.size(); id++) {
                 int[] t = vocab.tokens(id);

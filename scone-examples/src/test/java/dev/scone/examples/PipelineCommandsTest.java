@@ -332,7 +332,7 @@ class PipelineCommandsTest {
         FgramVocabulary vocab = FgramVocabularyFile.read(fgrams);
         float[] vec = new float[16];
         try (dev.scone.store.ShardedFgramStoreWriter w = dev.scone.store.ShardedFgramStoreWriter.builder()
-                .path(sharded).vocabulary(vocab).shards(2).embeddingSize(16).build()) {
+                .setPath(sharded).setVocabulary(vocab).setShards(2).setEmbeddingSize(16).build()) {
             for (int id = 0; id < vocab.size(); id++) {
                 vec[id % 16] = id;
                 w.add(id, vec, 0);

@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * StoreManifest m = FgramStorePrecompute.builder()
- *         .block(scone).path(dir).dtype(VectorDtype.BFLOAT16)
- *         .tokenVocabularyFingerprint(tokenizerFingerprint)
- *         .progress(new ProgressBarListener("f-grams")).build().run();
+ *         .setBlock(scone).setPath(dir).optDtype(VectorDtype.BFLOAT16)
+ *         .setTokenVocabularyFingerprint(tokenizerFingerprint)
+ *         .optProgress(new ProgressBarListener("f-grams")).build().run();
  * }</pre>
  */
 public final class FgramStorePrecompute {
@@ -186,9 +186,9 @@ public final class FgramStorePrecompute {
         long start = System.nanoTime();
         long lastLog = start;
         progress.start("precompute f-gram store", total);
-        try (FgramStoreWriter writer = FgramStoreWriter.builder().path(path).vocabulary(vocabulary).embeddingSize(d)
-                .dtype(dtype).tokenVocabularyFingerprint(tokenVocabularyFingerprint)
-                .modelFingerprint(modelFingerprint).mainModelFingerprint(mainModelFingerprint).build()) {
+        try (FgramStoreWriter writer = FgramStoreWriter.builder().setPath(path).optVocabulary(vocabulary).setEmbeddingSize(d)
+                .optDtype(dtype).optTokenVocabularyFingerprint(tokenVocabularyFingerprint)
+                .optModelFingerprint(modelFingerprint).optMainModelFingerprint(mainModelFingerprint).build()) {
             for (int from = 0; from < total; from += batchSize) {
                 int count = Math.min(batchSize, total - from);
                 float[] vectors = block.computeFgramVectors(from, count); // (count, E)
@@ -217,8 +217,8 @@ public final class FgramStorePrecompute {
     }
 
     /**
-     * Configures a precompute run. Required: {@link #block}, {@link #path},
-     * {@link #tokenVocabularyFingerprint}.
+     * Configures a precompute run. Required: {@link Builder#setBlock}, {@link Builder#setPath},
+     * {@link Builder#setTokenVocabularyFingerprint}.
      */
     public static final class Builder {
         private SconeEmbeddingBlock block;
@@ -232,13 +232,13 @@ public final class FgramStorePrecompute {
         private Builder() {}
 
         /** @param value the trained SCONE embedding block (T, A_fgram, V_fgram) @return this */
-        public Builder block(SconeEmbeddingBlock value) {
+        public Builder setBlock(SconeEmbeddingBlock value) {
             this.block = Objects.requireNonNull(value, "block");
             return this;
         }
 
         /** @param storeFolder the store folder to create or replace @return this */
-        public Builder path(Path storeFolder) {
+        public Builder setPath(Path storeFolder) {
             this.path = Objects.requireNonNull(storeFolder, "path");
             return this;
         }
@@ -248,19 +248,19 @@ public final class FgramStorePrecompute {
          *     float32 payload is at most 1 GiB, else {@link VectorDtype#BFLOAT16}
          * @return this
          */
-        public Builder dtype(VectorDtype value) {
+        public Builder optDtype(VectorDtype value) {
             this.dtype = Objects.requireNonNull(value, "dtype");
             return this;
         }
 
         /** @param value f-grams per A_fgram batch (&gt;= 1, default 1024) @return this */
-        public Builder batchSize(int value) {
+        public Builder optBatchSize(int value) {
             this.batchSize = value;
             return this;
         }
 
         /** @param fingerprint the token vocabulary's fingerprint (recorded in the manifest) @return this */
-        public Builder tokenVocabularyFingerprint(String fingerprint) {
+        public Builder setTokenVocabularyFingerprint(String fingerprint) {
             this.tokenVocabularyFingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
             return this;
         }
@@ -272,13 +272,13 @@ public final class FgramStorePrecompute {
          *     refused for another main model ({@link StoreExpectations#withMainModelFingerprint})
          * @return this
          */
-        public Builder mainModelFingerprint(String fingerprint) {
+        public Builder optMainModelFingerprint(String fingerprint) {
             this.mainModelFingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
             return this;
         }
 
         /** @param listener hears the f-grams done (default: nothing) @return this */
-        public Builder progress(ProgressListener listener) {
+        public Builder optProgress(ProgressListener listener) {
             this.progress = Objects.requireNonNull(listener, "progress");
             return this;
         }

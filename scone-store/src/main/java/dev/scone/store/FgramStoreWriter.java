@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * try (FgramStoreWriter w = FgramStoreWriter.builder()
- *         .path(dir).vocabulary(vocab).embeddingSize(256).dtype(VectorDtype.BFLOAT16)
- *         .tokenVocabularyFingerprint(tokFp).modelFingerprint(modelFp).mainModelFingerprint(mainFp).build()) {
+ *         .setPath(dir).optVocabulary(vocab).setEmbeddingSize(256).optDtype(VectorDtype.BFLOAT16)
+ *         .optTokenVocabularyFingerprint(tokFp).optModelFingerprint(modelFp).optMainModelFingerprint(mainFp).build()) {
  *     w.addBatch(fgramIds, vectors);
  *     w.commit();
  * }
@@ -362,9 +362,9 @@ public final class FgramStoreWriter implements AutoCloseable {
     }
 
     /**
-     * Configures a {@link FgramStoreWriter}. Required: {@link #path}, {@link #embeddingSize},
-     * and either {@link #vocabulary} or all of {@link #maxN}, {@link #tokenVocabularySize},
-     * {@link #expectedEntries}.
+     * Configures a {@link FgramStoreWriter}. Required: {@link Builder#setPath}, {@link Builder#setEmbeddingSize},
+     * and either {@link Builder#optVocabulary} or all of {@link Builder#optMaxN}, {@link Builder#optTokenVocabularySize},
+     * {@link Builder#optExpectedEntries}.
      */
     public static final class Builder {
         private Path path;
@@ -382,13 +382,13 @@ public final class FgramStoreWriter implements AutoCloseable {
         private Builder() {}
 
         /** @param storeFolder the store folder to create or replace @return this */
-        public Builder path(Path storeFolder) {
+        public Builder setPath(Path storeFolder) {
             this.path = Objects.requireNonNull(storeFolder, "path");
             return this;
         }
 
         /** @param d the vector length (&gt;= 1) @return this */
-        public Builder embeddingSize(int d) {
+        public Builder setEmbeddingSize(int d) {
             this.embeddingSize = d;
             return this;
         }
@@ -398,25 +398,25 @@ public final class FgramStoreWriter implements AutoCloseable {
          *     stores whose float32 payload is at most 1 GiB, else {@link VectorDtype#BFLOAT16}
          * @return this
          */
-        public Builder dtype(VectorDtype value) {
+        public Builder optDtype(VectorDtype value) {
             this.dtype = Objects.requireNonNull(value, "dtype");
             return this;
         }
 
         /** @param k the longest f-gram length (&gt;= 2) @return this */
-        public Builder maxN(int k) {
+        public Builder optMaxN(int k) {
             this.maxN = k;
             return this;
         }
 
         /** @param size the token vocabulary size (&gt;= 1) @return this */
-        public Builder tokenVocabularySize(int size) {
+        public Builder optTokenVocabularySize(int size) {
             this.tokenVocabularySize = size;
             return this;
         }
 
         /** @param entries the most f-grams that will be added (sizes the index) @return this */
-        public Builder expectedEntries(long entries) {
+        public Builder optExpectedEntries(long entries) {
             this.expectedEntries = entries;
             return this;
         }
@@ -428,19 +428,19 @@ public final class FgramStoreWriter implements AutoCloseable {
          * @param value the f-gram vocabulary
          * @return this
          */
-        public Builder vocabulary(FgramVocabulary value) {
+        public Builder optVocabulary(FgramVocabulary value) {
             this.vocabulary = Objects.requireNonNull(value, "vocabulary");
             return this;
         }
 
         /** @param fingerprint fingerprint of the token vocabulary (default "unspecified") @return this */
-        public Builder tokenVocabularyFingerprint(String fingerprint) {
+        public Builder optTokenVocabularyFingerprint(String fingerprint) {
             this.tokenVocabularyFingerprint = fingerprint;
             return this;
         }
 
         /** @param fingerprint fingerprint of V_fgram (default: the vocabulary's, else "unspecified") @return this */
-        public Builder fgramVocabularyFingerprint(String fingerprint) {
+        public Builder optFgramVocabularyFingerprint(String fingerprint) {
             this.fgramVocabularyFingerprint = fingerprint;
             return this;
         }
@@ -450,7 +450,7 @@ public final class FgramStoreWriter implements AutoCloseable {
          *     default "unspecified"); the vector file's header records it too
          * @return this
          */
-        public Builder modelFingerprint(String fingerprint) {
+        public Builder optModelFingerprint(String fingerprint) {
             this.modelFingerprint = fingerprint;
             return this;
         }
@@ -461,7 +461,7 @@ public final class FgramStoreWriter implements AutoCloseable {
          *     the vectors (default "unspecified"), so that a store is refused for another main model
          * @return this
          */
-        public Builder mainModelFingerprint(String fingerprint) {
+        public Builder optMainModelFingerprint(String fingerprint) {
             this.mainModelFingerprint = fingerprint;
             return this;
         }

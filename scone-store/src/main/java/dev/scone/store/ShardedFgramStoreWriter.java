@@ -21,9 +21,9 @@ import java.util.Objects;
  * mixed store is never served.
  *
  * <pre>{@code
- * try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab)
- *         .shards(8).embeddingSize(256).dtype(VectorDtype.BFLOAT16)
- *         .tokenVocabularyFingerprint(tokFp).modelFingerprint(modelFp).build()) {
+ * try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab)
+ *         .setShards(8).setEmbeddingSize(256).optDtype(VectorDtype.BFLOAT16)
+ *         .optTokenVocabularyFingerprint(tokFp).optModelFingerprint(modelFp).build()) {
  *     w.add(fgramId, vectors, 0);
  *     w.commit();
  * }
@@ -45,11 +45,11 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
         prepare(dir);
         try {
             for (int s = 0; s < b.shards; s++) {
-                FgramStoreWriter.Builder w = shardWriter(dir, s, b.shards, vocabulary).embeddingSize(b.embeddingSize)
-                        .tokenVocabularyFingerprint(b.tokenVocabularyFingerprint).modelFingerprint(b.modelFingerprint)
-                        .mainModelFingerprint(b.mainModelFingerprint);
+                FgramStoreWriter.Builder w = shardWriter(dir, s, b.shards, vocabulary).setEmbeddingSize(b.embeddingSize)
+                        .optTokenVocabularyFingerprint(b.tokenVocabularyFingerprint).optModelFingerprint(b.modelFingerprint)
+                        .optMainModelFingerprint(b.mainModelFingerprint);
                 if (b.dtype != null) {
-                    w.dtype(b.dtype);
+                    w.optDtype(b.dtype);
                 }
                 shards[s] = w.build();
             }
@@ -107,10 +107,10 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
     public static FgramStoreWriter.Builder shardWriter(Path dir, int shard, int shards, FgramVocabulary vocabulary) {
         checkShards(shards);
         Objects.checkIndex(shard, shards);
-        return FgramStoreWriter.builder().path(dir.resolve(ShardedStoreManifest.shardFolder(shard)))
-                .maxN(vocabulary.maxN()).tokenVocabularySize(vocabulary.tokenVocabularySize())
-                .expectedEntries(shardSizes(vocabulary, shards)[shard])
-                .fgramVocabularyFingerprint(vocabulary.fingerprint());
+        return FgramStoreWriter.builder().setPath(dir.resolve(ShardedStoreManifest.shardFolder(shard)))
+                .optMaxN(vocabulary.maxN()).optTokenVocabularySize(vocabulary.tokenVocabularySize())
+                .optExpectedEntries(shardSizes(vocabulary, shards)[shard])
+                .optFgramVocabularyFingerprint(vocabulary.fingerprint());
     }
 
     /**
@@ -237,43 +237,43 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
         private Builder() {}
 
         /** @param value the sharded store folder @return this */
-        public Builder path(Path value) {
+        public Builder setPath(Path value) {
             this.path = Objects.requireNonNull(value, "path");
             return this;
         }
 
         /** @param value the whole f-gram vocabulary @return this */
-        public Builder vocabulary(FgramVocabulary value) {
+        public Builder setVocabulary(FgramVocabulary value) {
             this.vocabulary = Objects.requireNonNull(value, "vocabulary");
             return this;
         }
 
         /** @param value the number of shards (&gt;= 1) @return this */
-        public Builder shards(int value) {
+        public Builder setShards(int value) {
             this.shards = value;
             return this;
         }
 
         /** @param value d (&gt;= 1) @return this */
-        public Builder embeddingSize(int value) {
+        public Builder setEmbeddingSize(int value) {
             this.embeddingSize = value;
             return this;
         }
 
         /** @param value how vectors are stored (default: as {@link FgramStoreWriter} chooses per shard) @return this */
-        public Builder dtype(VectorDtype value) {
+        public Builder optDtype(VectorDtype value) {
             this.dtype = Objects.requireNonNull(value, "dtype");
             return this;
         }
 
         /** @param value the token vocabulary's fingerprint @return this */
-        public Builder tokenVocabularyFingerprint(String value) {
+        public Builder optTokenVocabularyFingerprint(String value) {
             this.tokenVocabularyFingerprint = value;
             return this;
         }
 
         /** @param value the fingerprint of the weights the vectors come from (T and A_fgram) @return this */
-        public Builder modelFingerprint(String value) {
+        public Builder optModelFingerprint(String value) {
             this.modelFingerprint = value;
             return this;
         }
@@ -284,7 +284,7 @@ public final class ShardedFgramStoreWriter implements AutoCloseable {
          *     shard and in the sharded manifest
          * @return this
          */
-        public Builder mainModelFingerprint(String value) {
+        public Builder optMainModelFingerprint(String value) {
             this.mainModelFingerprint = value;
             return this;
         }

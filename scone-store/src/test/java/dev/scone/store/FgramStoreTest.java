@@ -431,8 +431,8 @@ class FgramStoreTest {
     void aWriteThatThrowsMidwayLeavesNoStoreOrThePreviousOne() throws IOException {
         Path fresh = tmp.resolve("never");
         assertThrows(IllegalArgumentException.class, () -> {
-            try (FgramStoreWriter w = FgramStoreWriter.builder().path(fresh).vocabulary(vocab)
-                    .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).build()) {
+            try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(fresh).optVocabulary(vocab)
+                    .setEmbeddingSize(StoreFixtures.D).optDtype(VectorDtype.FLOAT32).build()) {
                 w.add(0, vectors, 0);
                 w.add(1, vectors, StoreFixtures.D);
                 w.add(0, vectors, 0); // duplicate
@@ -447,8 +447,8 @@ class FgramStoreTest {
         float[] bad = new float[StoreFixtures.D];
         bad[3] = Float.NaN;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
-            try (FgramStoreWriter w = FgramStoreWriter.builder().path(previous).vocabulary(vocab)
-                    .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).build()) {
+            try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(previous).optVocabulary(vocab)
+                    .setEmbeddingSize(StoreFixtures.D).optDtype(VectorDtype.FLOAT32).build()) {
                 w.add(0, vectors, 0);
                 w.add(1, bad, 0);
                 w.commit();
@@ -574,12 +574,12 @@ class FgramStoreTest {
     @Test
     void writerRejectsBadConfiguration() {
         Path p = tmp.resolve("bad-config");
-        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(0)
-                .vocabulary(vocab).build());
-        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(4)
-                .maxN(1).tokenVocabularySize(10).expectedEntries(1).build());
-        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().path(p).embeddingSize(4)
-                .vocabulary(vocab).modelFingerprint("two\nlines").build());
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().setPath(p).setEmbeddingSize(0)
+                .optVocabulary(vocab).build());
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().setPath(p).setEmbeddingSize(4)
+                .optMaxN(1).optTokenVocabularySize(10).optExpectedEntries(1).build());
+        assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder().setPath(p).setEmbeddingSize(4)
+                .optVocabulary(vocab).optModelFingerprint("two\nlines").build());
         assertFalse(Files.exists(p));
     }
 

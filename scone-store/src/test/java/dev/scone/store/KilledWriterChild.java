@@ -18,8 +18,8 @@ public final class KilledWriterChild {
     public static void main(String[] args) throws Exception {
         FgramVocabulary vocab = StoreFixtures.vocabulary(400, 1);
         float[] vectors = StoreFixtures.vectors(400, 2);
-        FgramStoreWriter w = FgramStoreWriter.builder().path(Path.of(args[0])).vocabulary(vocab)
-                .embeddingSize(StoreFixtures.D).build();
+        FgramStoreWriter w = FgramStoreWriter.builder().setPath(Path.of(args[0])).optVocabulary(vocab)
+                .setEmbeddingSize(StoreFixtures.D).build();
         for (int id = 0; id < 200; id++) {
             w.add(id, vectors, id * StoreFixtures.D);
         }

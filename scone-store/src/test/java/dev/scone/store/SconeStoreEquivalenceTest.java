@@ -146,8 +146,8 @@ class SconeStoreEquivalenceTest {
             throws IOException {
         Path dir = tmp.resolve(name);
         long[] advanced = {0};
-        StoreManifest m = FgramStorePrecompute.builder().block(scone).path(dir).dtype(dtype).batchSize(batch)
-                .tokenVocabularyFingerprint(TOKENS_FP).progress(new ProgressListener() {
+        StoreManifest m = FgramStorePrecompute.builder().setBlock(scone).setPath(dir).optDtype(dtype).optBatchSize(batch)
+                .setTokenVocabularyFingerprint(TOKENS_FP).optProgress(new ProgressListener() {
                     @Override
                     public void start(String task, long total, long done) {
                         assertEquals(vocab.size(), total);
@@ -325,9 +325,9 @@ class SconeStoreEquivalenceTest {
     void openAnyReadsASingleOrAShardedStore() throws IOException {
         // The f32 store's vectors, in the same batches of 7 (so bit-identical), written as 3 shards.
         Path dir = tmp.resolve("sharded");
-        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab).shards(3)
-                .embeddingSize(E).dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint(TOKENS_FP)
-                .modelFingerprint(FgramStorePrecompute.modelFingerprint(scone)).build()) {
+        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab).setShards(3)
+                .setEmbeddingSize(E).optDtype(VectorDtype.FLOAT32).optTokenVocabularyFingerprint(TOKENS_FP)
+                .optModelFingerprint(FgramStorePrecompute.modelFingerprint(scone)).build()) {
             for (int from = 0; from < vocab.size(); from += 7) {
                 int count = Math.min(7, vocab.size() - from);
                 float[] v = scone.computeFgramVectors(from, count);
@@ -398,8 +398,8 @@ class SconeStoreEquivalenceTest {
     void precomputeRecordsTheMainModelFingerprint() throws IOException {
         Path dir = tmp.resolve("main-model");
         String main = "main-model-under-test";
-        StoreManifest m = FgramStorePrecompute.builder().block(scone).path(dir).dtype(VectorDtype.INT8).batchSize(1000)
-                .tokenVocabularyFingerprint(TOKENS_FP).mainModelFingerprint(main).build().run();
+        StoreManifest m = FgramStorePrecompute.builder().setBlock(scone).setPath(dir).optDtype(VectorDtype.INT8).optBatchSize(1000)
+                .setTokenVocabularyFingerprint(TOKENS_FP).optMainModelFingerprint(main).build().run();
         assertEquals(main, m.mainModelFingerprint());
         assertEquals(ParameterFingerprint.of(scone), m.modelFingerprint());
         StoreExpectations expected = FgramStorePrecompute.expectationsFor(scone, TOKENS_FP);
@@ -446,12 +446,12 @@ class SconeStoreEquivalenceTest {
         // After training (`trained` is the LanguageModel): run A_fgram over every f-gram once and write
         // the vectors into a store, and export what serving needs: T, positions, decoder, head.
         FgramStorePrecompute.builder()
-                .block(trained.sconeEmbedding())
-                .mainModelFingerprint(InferenceModel.mainModelFingerprint(trained.block()))
-                .path(storeDir)
-                .dtype(VectorDtype.BFLOAT16) // or FLOAT32 (exact), INT8 (a quarter of the space)
-                .tokenVocabularyFingerprint(tokenizerFingerprint)
-                .progress(new ProgressBarListener("f-grams"))
+                .setBlock(trained.sconeEmbedding())
+                .optMainModelFingerprint(InferenceModel.mainModelFingerprint(trained.block()))
+                .setPath(storeDir)
+                .optDtype(VectorDtype.BFLOAT16) // or FLOAT32 (exact), INT8 (a quarter of the space)
+                .setTokenVocabularyFingerprint(tokenizerFingerprint)
+                .optProgress(new ProgressBarListener("f-grams"))
                 .build()
                 .run();
         InferenceModel.export(trained, exportFile, tokenizerFingerprint, null);
@@ -474,16 +474,16 @@ class SconeStoreEquivalenceTest {
     @Test
     void precomputeRejectsBadConfiguration() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> FgramStorePrecompute.builder().block(scone).path(tmp.resolve("x")).build());
+                () -> FgramStorePrecompute.builder().setBlock(scone).setPath(tmp.resolve("x")).build());
         assertTrue(e.getMessage().contains("tokenVocabularyFingerprint"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().block(scone)
-                .path(tmp.resolve("x")).tokenVocabularyFingerprint("t").batchSize(0).build());
+        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().setBlock(scone)
+                .setPath(tmp.resolve("x")).setTokenVocabularyFingerprint("t").optBatchSize(0).build());
         assertTrue(e.getMessage().contains("batchSize must be >= 1, got 0"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().block(scone)
-                .path(tmp.resolve("x")).tokenVocabularyFingerprint("a\nb").build());
+        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().setBlock(scone)
+                .setPath(tmp.resolve("x")).setTokenVocabularyFingerprint("a\nb").build());
         assertTrue(e.getMessage().contains("one non-blank line"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().block(scone)
-                .path(tmp.resolve("x")).tokenVocabularyFingerprint("t").mainModelFingerprint(" ").build());
+        e = assertThrows(IllegalArgumentException.class, () -> FgramStorePrecompute.builder().setBlock(scone)
+                .setPath(tmp.resolve("x")).setTokenVocabularyFingerprint("t").optMainModelFingerprint(" ").build());
         assertTrue(e.getMessage().contains("mainModelFingerprint must be one non-blank line"), e.getMessage());
     }
 

@@ -31,9 +31,9 @@ class ShardedFgramStoreTest {
 
     private Path sharded(Path dir, FgramVocabulary vocab, float[] vectors, int shards, String model, String mainModel)
             throws IOException {
-        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab).shards(shards)
-                .embeddingSize(StoreFixtures.D).dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint("tok-v1")
-                .modelFingerprint(model).mainModelFingerprint(mainModel).build()) {
+        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab).setShards(shards)
+                .setEmbeddingSize(StoreFixtures.D).optDtype(VectorDtype.FLOAT32).optTokenVocabularyFingerprint("tok-v1")
+                .optModelFingerprint(model).optMainModelFingerprint(mainModel).build()) {
             for (int id = vocab.size() - 1; id >= 0; id--) { // any order
                 w.add(id, vectors, id * StoreFixtures.D);
             }
@@ -148,8 +148,8 @@ class ShardedFgramStoreTest {
         Files.delete(manifest);
         e = assertThrows(SconeFormatException.class, () -> ShardedFgramStore.open(dir));
         assertTrue(e.getMessage().contains("no sharded manifest"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ShardedFgramStoreWriter.builder().path(dir).vocabulary(vocab)
-                .shards(0).embeddingSize(4).build());
+        assertThrows(IllegalArgumentException.class, () -> ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab)
+                .setShards(0).setEmbeddingSize(4).build());
     }
 
     @Test

@@ -55,13 +55,13 @@ class StoreBindingTest {
 
     private StoreManifest write(Path dir, float[] vectors, String model, String mainModel, String fgramFingerprint)
             throws IOException {
-        FgramStoreWriter.Builder b = FgramStoreWriter.builder().path(dir).vocabulary(vocab).embeddingSize(D)
-                .dtype(VectorDtype.FLOAT32).tokenVocabularyFingerprint("tok-v1").modelFingerprint(model);
+        FgramStoreWriter.Builder b = FgramStoreWriter.builder().setPath(dir).optVocabulary(vocab).setEmbeddingSize(D)
+                .optDtype(VectorDtype.FLOAT32).optTokenVocabularyFingerprint("tok-v1").optModelFingerprint(model);
         if (mainModel != null) {
-            b.mainModelFingerprint(mainModel);
+            b.optMainModelFingerprint(mainModel);
         }
         if (fgramFingerprint != null) {
-            b.fgramVocabularyFingerprint(fgramFingerprint);
+            b.optFgramVocabularyFingerprint(fgramFingerprint);
         }
         try (FgramStoreWriter w = b.build()) {
             for (int id = 0; id < S; id++) {
@@ -109,7 +109,7 @@ class StoreBindingTest {
         for (String bad : new String[] {"", " ", "two\nlines", "cr\rhere"}) {
             Path p = tmp.resolve("bad");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgramStoreWriter.builder()
-                    .path(p).vocabulary(vocab).embeddingSize(D).mainModelFingerprint(bad).build());
+                    .setPath(p).optVocabulary(vocab).setEmbeddingSize(D).optMainModelFingerprint(bad).build());
             assertTrue(e.getMessage().contains("mainModelFingerprint must be one non-blank line"), e.getMessage());
             assertFalse(Files.exists(p));
         }

@@ -83,8 +83,8 @@ final class StoreFixtures {
     }
 
     static StoreManifest write(Path dir, FgramVocabulary vocab, float[] vectors, VectorDtype dtype) throws IOException {
-        try (FgramStoreWriter w = FgramStoreWriter.builder().path(dir).vocabulary(vocab).embeddingSize(D).dtype(dtype)
-                .tokenVocabularyFingerprint("tok-v1").modelFingerprint("model-v1").build()) {
+        try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(dir).optVocabulary(vocab).setEmbeddingSize(D).optDtype(dtype)
+                .optTokenVocabularyFingerprint("tok-v1").optModelFingerprint("model-v1").build()) {
             int[] ids = new int[vocab.size()];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = i;

@@ -121,16 +121,16 @@ public final class CountingBenchmark implements Callable<Integer> {
             out.printf("warning: the %,d MiB budget is close to or above the %,d MiB heap (-Xmx); the in-memory"
                     + " run may run out of memory%n", budgetMb, Runtime.getRuntime().maxMemory() >> 20);
         }
-        CountingConfig config = CountingConfig.builder().maxN(maxN).minCount(minCount)
-                .firstScanMinCount(firstMinCount).topS(topS).threads(threads).memoryBudgetBytes(budgetMb << 20)
-                .spillDirectory(spillDir).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(maxN).optMinCount(minCount)
+                .optFirstScanMinCount(firstMinCount).setTopS(topS).optThreads(threads).optMemoryBudgetBytes(budgetMb << 20)
+                .optSpillDirectory(spillDir).build();
         if (corpusFile != null) {
             try (dev.scone.fgram.corpus.TokenIdFile real = dev.scone.fgram.corpus.TokenIdFile.open(corpusFile)) {
                 out.printf("token-id file %s: %,d tokens in %,d documents, vocabulary %,d%n", corpusFile,
                         real.tokenCount(), real.documentCount(), real.vocabularySize());
-                CountingConfig realConfig = CountingConfig.builder().maxN(maxN).minCount(minCount)
-                        .firstScanMinCount(firstMinCount).topS(corpusTopS).threads(threads)
-                        .memoryBudgetBytes(budgetMb << 20).spillDirectory(spillDir).build();
+                CountingConfig realConfig = CountingConfig.builder().optMaxN(maxN).optMinCount(minCount)
+                        .optFirstScanMinCount(firstMinCount).setTopS(corpusTopS).optThreads(threads)
+                        .optMemoryBudgetBytes(budgetMb << 20).optSpillDirectory(spillDir).build();
                 // The spilling run gets a budget small enough to spill on a corpus of this size.
                 measure(real, realConfig, Math.min(spillBudgetMb << 20, 1L << 20),
                         Math.min(baselineTokens, real.tokenCount()), out);
@@ -243,9 +243,9 @@ public final class CountingBenchmark implements Callable<Integer> {
         if (rc != 0) {
             throw new IOException("sort | uniq -c exited with " + rc);
         }
-        CountingConfig twoGrams = CountingConfig.builder().maxN(2).firstScanMinCount(1).topS(1)
-                .threads(config.threads()).memoryBudgetBytes(config.memoryBudgetBytes())
-                .spillDirectory(config.spillDirectory()).build();
+        CountingConfig twoGrams = CountingConfig.builder().optMaxN(2).optFirstScanMinCount(1).setTopS(1)
+                .optThreads(config.threads()).optMemoryBudgetBytes(config.memoryBudgetBytes())
+                .optSpillDirectory(config.spillDirectory()).build();
         CountingResult ours = new FgramCounter(twoGrams).count(prefix);
         ScanStats s = ours.scans().get(0);
         out.printf("== baseline: LC_ALL=C sort | uniq -c over %,d 2-gram lines of the first %,d tokens ==%n", lines,

@@ -189,9 +189,9 @@ public final class StoreBenchmark implements Callable<Integer> {
         }
         int[] tok = new int[maxN];
         long t0 = System.nanoTime();
-        try (FgramStoreWriter w = FgramStoreWriter.builder().path(storeDir).embeddingSize(dim).dtype(dtype).maxN(maxN)
-                .tokenVocabularySize(tokens).expectedEntries(entries).tokenVocabularyFingerprint("bench-" + tokens)
-                .modelFingerprint("bench-" + seed).build()) {
+        try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(storeDir).setEmbeddingSize(dim).optDtype(dtype).optMaxN(maxN)
+                .optTokenVocabularySize(tokens).optExpectedEntries(entries).optTokenVocabularyFingerprint("bench-" + tokens)
+                .optModelFingerprint("bench-" + seed).build()) {
             for (int i = 0; i < entries; i++) {
                 int n = unpack(keys[i], tok);
                 w.add(tok, 0, n, block, (i & 4095) * dim);

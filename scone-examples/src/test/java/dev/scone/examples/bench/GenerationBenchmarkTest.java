@@ -273,10 +273,10 @@ class GenerationBenchmarkTest {
     private static Path storeOfAnotherModel(Path dir) throws Exception {
         FgramVocabulary vocab = FgramVocabularyFile.read(demo.resolve("fgrams.bin"));
         try (FgramStore real = FgramStore.open(demo.resolve("store"));
-                FgramStoreWriter w = FgramStoreWriter.builder().path(dir).vocabulary(vocab)
-                        .embeddingSize(real.embeddingSize()).dtype(real.dtype())
-                        .tokenVocabularyFingerprint(real.manifest().tokenVocabularyFingerprint())
-                        .modelFingerprint("0123456789abcdef0123456789abcdef").build()) {
+                FgramStoreWriter w = FgramStoreWriter.builder().setPath(dir).optVocabulary(vocab)
+                        .setEmbeddingSize(real.embeddingSize()).optDtype(real.dtype())
+                        .optTokenVocabularyFingerprint(real.manifest().tokenVocabularyFingerprint())
+                        .optModelFingerprint("0123456789abcdef0123456789abcdef").build()) {
             float[] v = new float[real.embeddingSize()];
             for (int id = 0; id < vocab.size(); id++) {
                 w.add(id, v, 0);

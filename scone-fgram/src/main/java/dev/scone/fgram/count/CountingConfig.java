@@ -73,10 +73,10 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
      * @return the configuration
      */
     public static CountingConfig defaults(int topS) {
-        return builder().topS(topS).build();
+        return builder().setTopS(topS).build();
     }
 
-    /** @return a builder holding the defaults; {@link Builder#topS} is required */
+    /** @return a builder holding the defaults; {@link Builder#setTopS} is required */
     public static Builder builder() {
         return new Builder();
     }
@@ -119,7 +119,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v the longest n-gram length K (default 5)
          * @return this builder
          */
-        public Builder maxN(int v) {
+        public Builder optMaxN(int v) {
             maxN = v;
             return this;
         }
@@ -128,7 +128,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v the threshold for scans n &gt;= 3 (default 5)
          * @return this builder
          */
-        public Builder minCount(int v) {
+        public Builder optMinCount(int v) {
             minCount = v;
             return this;
         }
@@ -137,7 +137,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v the threshold for the 2-gram scan (default 1: keep every 2-gram)
          * @return this builder
          */
-        public Builder firstScanMinCount(int v) {
+        public Builder optFirstScanMinCount(int v) {
             firstScanMinCount = v;
             return this;
         }
@@ -146,7 +146,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v how many f-grams to keep (S); required
          * @return this builder
          */
-        public Builder topS(int v) {
+        public Builder setTopS(int v) {
             topS = v;
             return this;
         }
@@ -155,7 +155,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v worker threads (default 2)
          * @return this builder
          */
-        public Builder threads(int v) {
+        public Builder optThreads(int v) {
             threads = v;
             return this;
         }
@@ -164,7 +164,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v budget in bytes for one scan's count tables (default 1 GiB)
          * @return this builder
          */
-        public Builder memoryBudgetBytes(long v) {
+        public Builder optMemoryBudgetBytes(long v) {
             memoryBudgetBytes = v;
             return this;
         }
@@ -173,7 +173,7 @@ public record CountingConfig(int maxN, int minCount, int firstScanMinCount, int 
          * @param v folder for spilled runs (default: the system temporary folder)
          * @return this builder
          */
-        public Builder spillDirectory(Path v) {
+        public Builder optSpillDirectory(Path v) {
             spillDirectory = v;
             return this;
         }

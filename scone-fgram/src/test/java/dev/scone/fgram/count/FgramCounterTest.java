@@ -123,9 +123,9 @@ class FgramCounterTest {
                 continue;
             }
             int[] sizes = {1, 3, 10, 50, 200, 100_000};
-            CountingConfig config = CountingConfig.builder().maxN(2 + rnd.nextInt(5)).minCount(1 + rnd.nextInt(5))
-                    .firstScanMinCount(1 + rnd.nextInt(4)).topS(sizes[rnd.nextInt(sizes.length)])
-                    .threads(1 + rnd.nextInt(3)).spillDirectory(tmp).build();
+            CountingConfig config = CountingConfig.builder().optMaxN(2 + rnd.nextInt(5)).optMinCount(1 + rnd.nextInt(5))
+                    .optFirstScanMinCount(1 + rnd.nextInt(4)).setTopS(sizes[rnd.nextInt(sizes.length)])
+                    .optThreads(1 + rnd.nextInt(3)).optSpillDirectory(tmp).build();
             CountingResult r = new FgramCounter(config).count(corpus);
             assertSameAsReference(corpus, config, r.vocabulary());
             assertEquals(0, r.bytesSpilled(), "a large budget never spills");
@@ -144,9 +144,9 @@ class FgramCounterTest {
             if (trial % 2 == 1) {
                 corpus = spread(corpus, Integer.MAX_VALUE);
             }
-            CountingConfig config = CountingConfig.builder().maxN(3 + rnd.nextInt(3)).minCount(2 + rnd.nextInt(3))
-                    .firstScanMinCount(1).topS(trial % 2 == 0 ? 500 : 1_000_000).threads(1 + trial % 2)
-                    .memoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).spillDirectory(tmp).build();
+            CountingConfig config = CountingConfig.builder().optMaxN(3 + rnd.nextInt(3)).optMinCount(2 + rnd.nextInt(3))
+                    .optFirstScanMinCount(1).setTopS(trial % 2 == 0 ? 500 : 1_000_000).optThreads(1 + trial % 2)
+                    .optMemoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).optSpillDirectory(tmp).build();
             CountingResult spilled = new FgramCounter(config).count(corpus);
             assertTrue(spilled.bytesSpilled() > 0 && spilled.runs() > 1, "the tiny budget must spill: " + spilled.scans());
             assertSameAsReference(corpus, config, spilled.vocabulary());
@@ -164,8 +164,8 @@ class FgramCounterTest {
     void partitionedTablesSpillToo() throws IOException {
         // a budget large enough for several partitions per worker, too small for the corpus
         InMemoryTokenCorpus corpus = zipfCorpus(21, 60, 4000, 20_000);
-        CountingConfig config = CountingConfig.builder().maxN(3).minCount(2).topS(5000).threads(1)
-                .memoryBudgetBytes(4L << 20).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(3).optMinCount(2).setTopS(5000).optThreads(1)
+                .optMemoryBudgetBytes(4L << 20).optSpillDirectory(tmp).build();
         CountingResult r = new FgramCounter(config).count(corpus);
         assertTrue(r.bytesSpilled() > 0, "the 4 MiB budget must spill: " + r.scans());
         assertSameAsReference(corpus, config, r.vocabulary());
@@ -174,8 +174,8 @@ class FgramCounterTest {
     @Test
     void manyRunsAreMergedInPasses() throws IOException {
         InMemoryTokenCorpus corpus = zipfCorpus(9, 110, 4000, 5000);
-        CountingConfig config = CountingConfig.builder().maxN(3).minCount(2).topS(2000).threads(1)
-                .memoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(3).optMinCount(2).setTopS(2000).optThreads(1)
+                .optMemoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).optSpillDirectory(tmp).build();
         CountingResult r = new FgramCounter(config).count(corpus);
         assertTrue(r.scans().get(0).runs() > SortedRuns.MAX_FAN_IN, "runs: " + r.scans().get(0).runs());
         assertSameAsReference(corpus, config, r.vocabulary());
@@ -196,8 +196,8 @@ class FgramCounterTest {
     @Test
     void aprioriPruningMatchesTheCounterOnCountingEverything() throws IOException {
         InMemoryTokenCorpus corpus = zipfCorpus(42, 30, 600, 25);
-        CountingConfig config = CountingConfig.builder().maxN(5).minCount(3).topS(Integer.MAX_VALUE)
-                .spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(5).optMinCount(3).setTopS(Integer.MAX_VALUE)
+                .optSpillDirectory(tmp).build();
         FgramVocabulary v = new FgramCounter(config).count(corpus).vocabulary();
         List<Map<List<Integer>, Long>> everything = BruteForceCounter.survivors(corpus, 5, 1, 3, false);
         long expected = everything.stream().mapToLong(Map::size).sum();
@@ -219,7 +219,7 @@ class FgramCounterTest {
             docs[d] = d % 2 == 0 ? new int[] {1, 2, 3} : new int[] {4, 5};
         }
         InMemoryTokenCorpus corpus = new InMemoryTokenCorpus(docs, 6);
-        CountingConfig config = CountingConfig.builder().maxN(4).minCount(1).topS(100).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(4).optMinCount(1).setTopS(100).optSpillDirectory(tmp).build();
         FgramVocabulary v = new FgramCounter(config).count(corpus).vocabulary();
         assertEquals(4, v.size(), "only 1 2, 2 3, 4 5 and 1 2 3: " + v);
         assertEquals(0, v.find(1, 2));
@@ -240,14 +240,14 @@ class FgramCounterTest {
             doc[i] = rnd.nextInt(4) == 0 ? rnd.nextInt(50) : i % 7;
         }
         InMemoryTokenCorpus corpus = new InMemoryTokenCorpus(new int[][] {doc, {1, 2}}, 50);
-        CountingConfig config = CountingConfig.builder().maxN(5).minCount(3).topS(5000).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(5).optMinCount(3).setTopS(5000).optSpillDirectory(tmp).build();
         assertSameAsReference(corpus, config, new FgramCounter(config).count(corpus).vocabulary());
     }
 
     @Test
     void resultIsIndependentOfThreads() throws IOException {
         InMemoryTokenCorpus corpus = zipfCorpus(8, 200, 300, 100);
-        CountingConfig config = CountingConfig.builder().topS(300).threads(1).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().setTopS(300).optThreads(1).optSpillDirectory(tmp).build();
         FgramVocabulary one = new FgramCounter(config).count(corpus).vocabulary();
         for (int t = 2; t <= 4; t++) {
             assertEquals(one, new FgramCounter(config.withThreads(t)).count(corpus).vocabulary());
@@ -257,7 +257,7 @@ class FgramCounterTest {
     @Test
     void statisticsDescribeEachScan() throws IOException {
         InMemoryTokenCorpus corpus = zipfCorpus(3, 20, 500, 40);
-        CountingConfig config = CountingConfig.builder().maxN(4).topS(50).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(4).setTopS(50).optSpillDirectory(tmp).build();
         CountingResult r = new FgramCounter(config).count(corpus);
         assertEquals(3, r.scans().size());
         long twoGrams = 0;
@@ -279,7 +279,7 @@ class FgramCounterTest {
     @Test
     void stopsWhenAScanLeavesNoSurvivor() throws IOException {
         InMemoryTokenCorpus corpus = new InMemoryTokenCorpus(new int[][] {{1, 2, 3, 4, 5, 6}}, 7);
-        CountingConfig config = CountingConfig.builder().maxN(5).minCount(2).topS(10).spillDirectory(tmp).build();
+        CountingConfig config = CountingConfig.builder().optMaxN(5).optMinCount(2).setTopS(10).optSpillDirectory(tmp).build();
         CountingResult r = new FgramCounter(config).count(corpus);
         assertEquals(2, r.scans().size(), "no 3-gram occurs twice, so no 4-gram scan");
         assertEquals(5, r.vocabulary().size());
@@ -288,20 +288,20 @@ class FgramCounterTest {
 
     @Test
     void badConfigurationIsRejectedPrecisely() {
-        assertMessage("maxN (K) must be >= 2, got 1", () -> CountingConfig.builder().maxN(1).topS(1).build());
-        assertMessage("topS (S) must be >= 1, got 0", () -> CountingConfig.builder().topS(0).build());
+        assertMessage("maxN (K) must be >= 2, got 1", () -> CountingConfig.builder().optMaxN(1).setTopS(1).build());
+        assertMessage("topS (S) must be >= 1, got 0", () -> CountingConfig.builder().setTopS(0).build());
         assertMessage("topS (S) is required", () -> CountingConfig.builder().build());
-        assertMessage("minCount must be >= 1, got -1", () -> CountingConfig.builder().minCount(-1).topS(1).build());
+        assertMessage("minCount must be >= 1, got -1", () -> CountingConfig.builder().optMinCount(-1).setTopS(1).build());
         assertMessage("firstScanMinCount must be >= 1, got -3",
-                () -> CountingConfig.builder().firstScanMinCount(-3).topS(1).build());
-        assertMessage("threads must be >= 1, got 0", () -> CountingConfig.builder().threads(0).topS(1).build());
+                () -> CountingConfig.builder().optFirstScanMinCount(-3).setTopS(1).build());
+        assertMessage("threads must be >= 1, got 0", () -> CountingConfig.builder().optThreads(0).setTopS(1).build());
         assertMessage("memoryBudgetBytes must be >= 65536, got 100",
-                () -> CountingConfig.builder().memoryBudgetBytes(100).topS(1).build());
+                () -> CountingConfig.builder().optMemoryBudgetBytes(100).setTopS(1).build());
     }
 
     @Test
     void badCorporaAreRejectedPrecisely() throws IOException {
-        FgramCounter counter = new FgramCounter(CountingConfig.builder().topS(5).spillDirectory(tmp).build());
+        FgramCounter counter = new FgramCounter(CountingConfig.builder().setTopS(5).optSpillDirectory(tmp).build());
         assertMessage("corpus is empty: 0 documents, 0 tokens",
                 () -> counter.count(new InMemoryTokenCorpus(new int[0][], 5)));
         assertMessage("corpus is empty: 2 documents, 0 tokens",
@@ -335,7 +335,7 @@ class FgramCounterTest {
         assertMessage("token id 9 at document 0, position 1 is outside the vocabulary [0, 4)",
                 () -> counter.count(lying));
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
-        FgramCounter bad = new FgramCounter(CountingConfig.builder().topS(5).spillDirectory(file).build());
+        FgramCounter bad = new FgramCounter(CountingConfig.builder().setTopS(5).optSpillDirectory(file).build());
         assertMessage("spill directory " + file + " is not a directory",
                 () -> bad.count(new InMemoryTokenCorpus(new int[][] {{1, 2}}, 5)));
     }
@@ -373,8 +373,8 @@ class FgramCounterTest {
             }
         };
         Path spill = tmp.resolve("spill");
-        CountingConfig config = CountingConfig.builder().topS(10).threads(1)
-                .memoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).spillDirectory(spill).build();
+        CountingConfig config = CountingConfig.builder().setTopS(10).optThreads(1)
+                .optMemoryBudgetBytes(CountingConfig.MIN_MEMORY_BUDGET_BYTES).optSpillDirectory(spill).build();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new FgramCounter(config).count(failing));
         assertEquals("disk gone", e.getMessage());
         assertTrue(Files.isDirectory(spill), "it had spilled before failing");

@@ -71,8 +71,8 @@ public final class CountingBenchmark {
                 out.printf(Locale.ROOT, "synthetic Zipf corpus: %,d tokens, vocabulary %,d, exponent 1.1%n", tokens,
                         vocab);
             }
-            CountingConfig counting = CountingConfig.builder().topS(a.integer("top-s", 50_000)).threads(threads)
-                    .spillDirectory(tmp).build();
+            CountingConfig counting = CountingConfig.builder().setTopS(a.integer("top-s", 50_000)).optThreads(threads)
+                    .optSpillDirectory(tmp).build();
             long tokens;
             try (TokenIdFile f = TokenIdFile.open(input)) {
                 tokens = f.tokenCount();

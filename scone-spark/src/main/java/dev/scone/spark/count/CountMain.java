@@ -52,10 +52,10 @@ public final class CountMain {
                     + " [--check-single-machine]");
             return;
         }
-        CountingConfig counting = CountingConfig.builder().topS(a.integer("top-s", -1))
-                .maxN(a.integer("max-n", CountingConfig.DEFAULT_MAX_N))
-                .minCount(a.integer("min-count", CountingConfig.DEFAULT_MIN_COUNT))
-                .firstScanMinCount(a.integer("first-scan-min-count", CountingConfig.DEFAULT_FIRST_SCAN_MIN_COUNT))
+        CountingConfig counting = CountingConfig.builder().setTopS(a.integer("top-s", -1))
+                .optMaxN(a.integer("max-n", CountingConfig.DEFAULT_MAX_N))
+                .optMinCount(a.integer("min-count", CountingConfig.DEFAULT_MIN_COUNT))
+                .optFirstScanMinCount(a.integer("first-scan-min-count", CountingConfig.DEFAULT_FIRST_SCAN_MIN_COUNT))
                 .build();
         SparkCountingConfig config = new SparkCountingConfig(counting, a.integer("partitions", 64),
                 a.number("split-tokens", SparkCountingConfig.DEFAULT_SPLIT_TOKENS),

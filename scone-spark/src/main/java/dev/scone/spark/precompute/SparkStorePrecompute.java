@@ -221,8 +221,8 @@ public final class SparkStorePrecompute {
         try {
             int[] g = new int[vocabulary.maxN()];
             try (FgramStoreWriter w = ShardedFgramStoreWriter.shardWriter(dir, shard, shards, vocabulary)
-                    .embeddingSize(d).dtype(dtype).tokenVocabularyFingerprint(tokenFp).modelFingerprint(modelFp)
-                    .mainModelFingerprint(mainFp).build()) {
+                    .setEmbeddingSize(d).optDtype(dtype).optTokenVocabularyFingerprint(tokenFp).optModelFingerprint(modelFp)
+                    .optMainModelFingerprint(mainFp).build()) {
                 while (records.hasNext()) {
                     Tuple2<Integer, Tuple2<Integer, float[]>> r = records.next();
                     if (r._1() != shard) {

@@ -134,8 +134,8 @@ class SparkFgramCounterTest {
     }
 
     private static CountingConfig counting(Case k) {
-        return CountingConfig.builder().maxN(k.maxN()).minCount(k.minCount()).firstScanMinCount(k.firstScanMinCount())
-                .topS(k.topS()).threads(2).build();
+        return CountingConfig.builder().optMaxN(k.maxN()).optMinCount(k.minCount()).optFirstScanMinCount(k.firstScanMinCount())
+                .setTopS(k.topS()).optThreads(2).build();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -151,8 +151,8 @@ class SparkFgramCounterTest {
             if (k.tieAtCut()) {
                 // the case really cuts through a group of equal counts
                 CountingConfig all = counting(k);
-                FgramVocabulary full = new FgramCounter(CountingConfig.builder().maxN(all.maxN())
-                        .minCount(all.minCount()).firstScanMinCount(all.firstScanMinCount()).topS(Integer.MAX_VALUE)
+                FgramVocabulary full = new FgramCounter(CountingConfig.builder().optMaxN(all.maxN())
+                        .optMinCount(all.minCount()).optFirstScanMinCount(all.firstScanMinCount()).setTopS(Integer.MAX_VALUE)
                         .build()).count(f).vocabulary();
                 assertTrue(full.size() > k.topS(), "more survivors than S");
                 assertEquals(full.count(k.topS() - 1), full.count(k.topS()), "a tie at the cut");
@@ -179,7 +179,7 @@ class SparkFgramCounterTest {
             CorpusTokenizer.builder().setTokenizer(t).optThreads(2).optProgress(ProgressListener.NONE)
                     .build().tokenize(slice, corpus);
         }
-        CountingConfig counting = CountingConfig.builder().topS(3000).build(); // the paper's K = 5, threshold 5
+        CountingConfig counting = CountingConfig.builder().setTopS(3000).build(); // the paper's K = 5, threshold 5
         Path single = tmp.resolve("single.fgv");
         try (TokenIdFile f = TokenIdFile.open(corpus)) {
             assertTrue(f.tokenCount() > 50_000, "a real slice: " + f.tokenCount() + " tokens");

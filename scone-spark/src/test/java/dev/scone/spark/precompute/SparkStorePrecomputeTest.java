@@ -59,7 +59,7 @@ class SparkStorePrecomputeTest {
     @Test
     void shardedStoreServesExactlyTheSingleStoresVectors() throws IOException {
         InMemoryTokenCorpus corpus = corpus();
-        FgramVocabulary vocab = new FgramCounter(CountingConfig.builder().maxN(K).minCount(2).topS(300).build())
+        FgramVocabulary vocab = new FgramCounter(CountingConfig.builder().optMaxN(K).optMinCount(2).setTopS(300).build())
                 .count(corpus).vocabulary();
         assertTrue(vocab.size() > 100, "vocabulary of " + vocab.size());
         Path vocabFile = tmp.resolve("v.fgv");
@@ -85,8 +85,8 @@ class SparkStorePrecomputeTest {
             SconeEmbeddingBlock block = ((LanguageModel) Checkpoint.loadModel(ckpt, LanguageModel.factory(vocab), m))
                     .sconeEmbedding();
             modelFp = FgramStorePrecompute.modelFingerprint(block);
-            FgramStorePrecompute.builder().block(block).path(single).dtype(VectorDtype.FLOAT32).batchSize(batch)
-                    .tokenVocabularyFingerprint(TOKENS_FP).build().run();
+            FgramStorePrecompute.builder().setBlock(block).setPath(single).optDtype(VectorDtype.FLOAT32).optBatchSize(batch)
+                    .setTokenVocabularyFingerprint(TOKENS_FP).build().run();
         }
 
         Path sharded = tmp.resolve("sharded");
