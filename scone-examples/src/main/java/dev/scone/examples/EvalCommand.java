@@ -37,9 +37,9 @@ import picocli.CommandLine.Option;
  * split the result).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Perplexity of a trained model on a token-id file or a folder of .txt files, split by f-gram"
-                + " match. --model: a model folder or checkpoint, or (with --store, or for a baseline) an inference"
-                + " export or a folder holding one.")
+        description = {"Perplexity of a trained model on a token-id file or a folder of .txt files, split by f-gram"
+                + " match.", "--model: a model folder or checkpoint, or (with --store, or for a baseline) an inference"
+                + " export or a folder holding one."})
 public final class EvalCommand implements Callable<Integer> {
 
     /**

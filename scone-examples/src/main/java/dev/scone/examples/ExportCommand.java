@@ -17,8 +17,8 @@ import picocli.CommandLine.Option;
  * {@code scone generate} serve from it without A_fgram or V_fgram.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Export a trained model (--model: its folder or a checkpoint) for serving: everything but"
-                + " A_fgram and V_fgram, bound to its store.")
+        description = {"Export a trained model for serving: everything but A_fgram and V_fgram, bound to its store.",
+                "--model: the model's folder or a checkpoint."})
 public final class ExportCommand implements Callable<Integer> {
 
     /**

@@ -23,8 +23,8 @@ import picocli.CommandLine.Option;
  * key/value cache; greedy, top-k and top-p sampling with a seed.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text from an inference export (--model: the export or a model folder holding one; a"
-                + " SCONE model with its --store), over a key/value cache.")
+        description = {"Generate text from an inference export (a SCONE model with its store), over a key/value cache.",
+                "--model: the export or a model folder holding one."})
 public final class GenerateCommand implements Callable<Integer> {
 
     /**

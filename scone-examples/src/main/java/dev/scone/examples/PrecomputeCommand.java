@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
 
 /** Runs a trained SCONE model's A_fgram over every f-gram once and writes the vectors into a store. */
 @Command(name = "precompute", mixinStandardHelpOptions = true,
-        description = "Precompute every f-gram's embedding of a trained SCONE model (--model: its folder or a"
-                + " checkpoint) into a store folder.")
+        description = {"Precompute every f-gram's embedding of a trained SCONE model into a store folder.",
+                "--model: the SCONE model's folder or a checkpoint."})
 public final class PrecomputeCommand implements Callable<Integer> {
 
     /**

@@ -141,7 +141,7 @@ public final class WindowDataset extends RandomAccessDataset {
     }
 
     /**
-     * Where the token ids come from, when their file records it ({@link TokenIdFile#origin()}):
+     * Where the token ids come from, when their file records it ({@link dev.scone.fgram.corpus.TokenIdFile#origin()}):
      * {@code "tokenizer=T compaction=C"} (C a fingerprint or {@code none}); empty when unknown.
      * Checkpoints record it, so that a trained model knows the ids it was trained on.
      *
