@@ -15,6 +15,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dev.scone.fgram.nn.DecoderStackBlock;
+import dev.scone.fgram.nn.PositionEmbeddingBlock;
 import dev.scone.fgram.nn.RmsNormBlock;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.DataInputStream;
@@ -63,12 +64,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         this.inputEmbedding = addChildBlock("inputEmbedding", inputEmbedding);
         this.inputNorm = config.inputNorm() ? addChildBlock("inputNorm", new RmsNormBlock(config.embeddingSize()))
                 : null;
-        this.positions = addParameter(Parameter.builder()
-                .setName("positions")
-                .setType(Parameter.Type.WEIGHT)
-                .optShape(new Shape(config.contextLength(), config.embeddingSize()))
-                .optInitializer(new NormalInitializer(0.02f))
-                .build());
+        this.positions = addParameter(PositionEmbeddingBlock.parameter(config.contextLength(), config.embeddingSize()));
         this.decoder = addChildBlock("decoder", new DecoderStackBlock(config.decoder()));
         this.outputWeight = config.tiedOutput() ? null : addParameter(Parameter.builder()
                 .setName("outputWeight")
@@ -147,7 +143,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        NDArray tokenIds = InputChecks.tokenIdsOf(inputs, false);
+        NDArray tokenIds = InputChecks.tokenIdsOf(inputs);
         Shape shape = tokenIds.getShape();
         if (shape.dimension() != 2) {
             throw new IllegalArgumentException("tokenIds must have shape (B, T), got " + shape);
@@ -160,8 +156,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         try (NDManager scope = NDManager.subManagerOf(tokenIds)) {
             scope.tempAttachAll(inputs);
             NDArray x = inputVectors(ps, inputs, training); // (B, T, E)
-            NDArray pos = ps.getValue(positions, x.getDevice(), training).get(scope, new NDIndex("0:{}", length));
-            x = x.add(pos);
+            x = PositionEmbeddingBlock.addPrefix(ps, positions, scope, x, training);
             if (training && config.dropout() > 0f) {
                 x = Dropout.dropout(x, config.dropout(), true).singletonOrThrow();
             }

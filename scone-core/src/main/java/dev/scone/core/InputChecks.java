@@ -13,12 +13,11 @@ final class InputChecks {
     private InputChecks() {}
 
     /**
-     * @param inputs the block's input
-     * @param requireFgramIds whether the f-gram ids must be present
+     * @param inputs the block's input: the token ids, and optionally the f-gram ids
      * @return the token ids array
      */
-    static NDArray tokenIdsOf(NDList inputs, boolean requireFgramIds) {
-        if (inputs.size() < (requireFgramIds ? 2 : 1) || inputs.size() > 2) {
+    static NDArray tokenIdsOf(NDList inputs) {
+        if (inputs.isEmpty() || inputs.size() > 2) {
             throw new IllegalArgumentException("expected NDList(tokenIds (B, T), fgramIds (B, T)), got " + inputs.size()
                     + " arrays");
         }

@@ -9,8 +9,9 @@ import ai.djl.nn.Block;
  * <p>Forward input {@code NDList(tokenIds, fgramIds)}: tokenIds, (B, T) int32 (int64 accepted), ids
  * in [0, V); fgramIds, (B, T) int32 (int64 accepted), at each position the id of the longest
  * f-gram ending there (from the pre-scan, never reaching before the row start) or -1 where none
- * matched. Forward output {@code NDList(embeddings)}, (B, T, E). Blocks that do not use f-grams
- * also accept {@code NDList(tokenIds)} alone.
+ * matched. Forward output {@code NDList(embeddings)}, (B, T, E). Every implementation also
+ * accepts {@code NDList(tokenIds)} alone: blocks that do not use f-grams ignore them, the SCONE
+ * block matches the tokens itself, and a table block always matches by itself.
  *
  * <p>Every implementation owns a token embedding T, which a language model may tie to its output
  * projection.

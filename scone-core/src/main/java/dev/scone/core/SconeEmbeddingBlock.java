@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.nn.FgramModelBlock;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.vocab.FgramVocabulary;
@@ -26,14 +27,19 @@ import java.util.Objects;
  * the f-gram's embedding <em>replaces</em> T(token), as the paper specifies; as an ablation it can
  * be added to T(token) instead ({@link FgramCombine#ADD}). Every distinct f-gram id of the batch goes
  * through A_fgram once, over the T embeddings of its tokens, and the result goes to every position
- * that matched it; gradients flow through A_fgram into T. The f-gram ids input is required.
+ * that matched it; gradients flow through A_fgram into T.
+ *
+ * <p>The f-gram ids input is optional. Pipelines that pre-scan their windows once (scone's
+ * {@code WindowDataset}) pass them, and the block checks them against the tokens; given the
+ * token ids alone, as inside a user's {@code SequentialBlock}, the block matches them itself with
+ * the vocabulary's {@link LevelwiseMatcher} (built on first use, then kept).
  *
  * <p>This is the training-time block. At inference the vectors come from a precomputed table
  * instead, through a {@link TableEmbeddingBlock} that holds T and the table but neither A_fgram nor
  * V_fgram ({@link #computeFgramVectors} computes what the table stores).
  *
- * <p>Input {@code NDList(tokenIds (B, T), fgramIds (B, T))}, output {@code NDList(embeddings (B,
- * T, E))}; see {@link InputEmbeddingBlock}.
+ * <p>Input {@code NDList(tokenIds (B, T))} or {@code NDList(tokenIds (B, T), fgramIds (B, T))},
+ * output {@code NDList(embeddings (B, T, E))}; see {@link InputEmbeddingBlock}.
  */
 public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmbeddingBlock {
 
@@ -43,6 +49,7 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
     private final FgramModelBlock fgramModel;
     private final FgramVocabulary vocabulary;
     private final FgramCombine combine;
+    private volatile LevelwiseMatcher matcher;
 
     /**
      * Builds a fresh T and A_fgram.
@@ -148,11 +155,13 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs, true);
+        NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs);
         int[] tokens = InputChecks.tokenIds(tokenIdArray, tokenVocabularySize());
-        int[] fgramIds = InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary);
         int rows = (int) tokenIdArray.getShape().get(0);
         int length = (int) tokenIdArray.getShape().get(1);
+        int[] fgramIds = inputs.size() > 1
+                ? InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary)
+                : matcher().matchRows(tokens, rows, length);
         int positions = rows * length;
         int e = embeddingSize();
         try (NDManager scope = NDManager.subManagerOf(tokenIdArray)) {
@@ -196,6 +205,21 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
             }
             return new NDList(scope.ret(out.reshape(rows, length, e)));
         }
+    }
+
+    /** @return the matcher over V_fgram for inputs without f-gram ids, built once */
+    private LevelwiseMatcher matcher() {
+        LevelwiseMatcher m = matcher;
+        if (m == null) {
+            synchronized (this) {
+                m = matcher;
+                if (m == null) {
+                    m = LevelwiseMatcher.of(vocabulary);
+                    matcher = m;
+                }
+            }
+        }
+        return m;
     }
 
     /**

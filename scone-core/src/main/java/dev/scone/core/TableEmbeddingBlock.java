@@ -87,7 +87,7 @@ public final class TableEmbeddingBlock extends AbstractBlock implements InputEmb
             throw new IllegalStateException("a table embedding serves inference only; train through"
                     + " SconeEmbeddingBlock");
         }
-        NDArray tokenIds = InputChecks.tokenIdsOf(inputs, false);
+        NDArray tokenIds = InputChecks.tokenIdsOf(inputs);
         int[] tokens = InputChecks.tokenIds(tokenIds, tokenVocabularySize());
         int rows = (int) tokenIds.getShape().get(0);
         int length = (int) tokenIds.getShape().get(1);

@@ -84,7 +84,7 @@ public final class TokenEmbeddingBlock extends AbstractBlock implements InputEmb
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        NDArray tokenIds = InputChecks.tokenIdsOf(inputs, false);
+        NDArray tokenIds = InputChecks.tokenIdsOf(inputs);
         InputChecks.tokenIds(tokenIds, vocabularySize);
         return new NDList(embed(ps, tokenIds, training));
     }

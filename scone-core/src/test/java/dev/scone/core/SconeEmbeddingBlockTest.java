@@ -206,6 +206,23 @@ class SconeEmbeddingBlockTest {
     }
 
     @Test
+    void givenTokenIdsAloneTheBlockMatchesThemItselfAndAgreesWithThePrescan() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SconeEmbeddingBlock b = block(m);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDList prescanned = Fixtures.input(m, vocabulary, Fixtures.tokens());
+            int[][] fgrams = Fixtures.prescan(vocabulary, Fixtures.tokens());
+            assertTrue(Arrays.stream(fgrams).flatMapToInt(Arrays::stream).anyMatch(f -> f >= 0), "some positions match");
+            for (boolean training : new boolean[] {false, true}) {
+                float[] withIds = b.forward(ps, prescanned, training).singletonOrThrow().toFloatArray();
+                float[] alone = b.forward(ps, new NDList(prescanned.get(0)), training).singletonOrThrow()
+                        .toFloatArray();
+                assertArrayEquals(withIds, alone, 0f, training ? "training" : "inference");
+            }
+        }
+    }
+
+    @Test
     void badInputIsRejectedPrecisely() {
         try (NDManager m = NDManager.newBaseManager()) {
             SconeEmbeddingBlock b = block(m);
@@ -223,7 +240,9 @@ class SconeEmbeddingBlockTest {
                     m.create(new int[] {2, -1}, new Shape(1, 2))), "would reach before the start of its row");
             assertMessage(b, ps, new NDList(tokens, m.create(new int[] {-1, -1, -1}, new Shape(1, 3))),
                     "fgramIds shape (1, 3) differs from tokenIds shape (1, 4)");
-            assertMessage(b, ps, new NDList(tokens), "expected NDList(tokenIds (B, T), fgramIds (B, T)), got 1");
+            assertMessage(b, ps, new NDList(), "expected NDList(tokenIds (B, T), fgramIds (B, T)), got 0");
+            assertMessage(b, ps, new NDList(tokens, tokens, tokens),
+                    "expected NDList(tokenIds (B, T), fgramIds (B, T)), got 3");
             assertMessage(b, ps, new NDList(m.create(new float[] {1, 2}, new Shape(1, 2)),
                     m.create(new int[] {-1, -1}, new Shape(1, 2))), "tokenIds must be int32 or int64");
             assertMessage(b, ps, new NDList(m.create(new int[] {1, 2}), m.create(new int[] {-1, -1})),

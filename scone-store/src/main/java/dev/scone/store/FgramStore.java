@@ -57,8 +57,9 @@ import org.slf4j.LoggerFactory;
  * <p>Vectors decode exactly for {@link VectorDtype#FLOAT32} and within the bounds documented on
  * {@link VectorDtype} otherwise.
  *
- * <p>A store is an {@link FgramEmbeddingTable}: {@code SconeEmbeddingBlock.useTable(store)} makes
- * a SCONE model read its f-gram vectors from it (see {@link #lookup(int[], int, int, float[], int[])}).
+ * <p>A store is an {@link FgramEmbeddingTable}: a {@link dev.scone.core.TableEmbeddingBlock} over
+ * the trained token embedding and the store serves a SCONE model's input embedding from it (see
+ * {@link #lookup(int[], int, int, float[], int[])}).
  *
  * <p>A Bloom filter over the keys, rebuilt in memory at open from the index (about 1.5 bytes of
  * heap per f-gram), lets most probes that cannot match skip the index.

@@ -4,14 +4,12 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
-import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -46,12 +44,7 @@ public final class FgramModelBlock extends AbstractBlock {
     public FgramModelBlock(FgramModelConfig config) {
         super(VERSION);
         this.config = config;
-        this.positions = addParameter(Parameter.builder()
-                .setName("positions")
-                .setType(Parameter.Type.WEIGHT)
-                .optShape(new Shape(config.maxN(), config.embeddingSize()))
-                .optInitializer(new NormalInitializer(0.02f))
-                .build());
+        this.positions = addParameter(PositionEmbeddingBlock.parameter(config.maxN(), config.embeddingSize()));
         this.decoder = addChildBlock("decoder",
                 new DecoderStackBlock(config.decoder(), config.output() != FgramOutput.NONE));
         this.outputGain = config.output() != FgramOutput.SCALED ? null : addParameter(Parameter.builder()
@@ -84,8 +77,8 @@ public final class FgramModelBlock extends AbstractBlock {
         long[] last = lastPositions(lengths, u, l);
         try (NDManager scope = NDManager.subManagerOf(x)) {
             scope.tempAttachAll(x, lengths);
-            NDArray pos = ps.getValue(positions, x.getDevice(), training).get(scope, new NDIndex("0:{}", l)); // (L, E)
-            NDArray h = decoder.forward(ps, new NDList(x.add(pos)), training, params).singletonOrThrow(); // (U, L, E)
+            NDArray withPositions = PositionEmbeddingBlock.addPrefix(ps, positions, scope, x, training);
+            NDArray h = decoder.forward(ps, new NDList(withPositions), training, params).singletonOrThrow(); // (U, L, E)
             NDArray y = h.reshape(u * l, e).get(ownedIndex(scope, last)); // (U, E)
             if (outputGain != null) {
                 y = y.mul(ps.getValue(outputGain, x.getDevice(), training));
