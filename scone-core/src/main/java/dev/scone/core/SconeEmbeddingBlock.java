@@ -305,8 +305,8 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
         for (int i = 0; i < count; i++) {
             ids[i] = firstFgramId + i;
         }
-        NDArray weight = tokenEmbedding.weight().getArray();
-        try (NDManager scope = weight.getManager().newSubManager(weight.getDevice())) {
+        NDArray anyParameter = tokenEmbedding.getParameters().valueAt(0).getArray();
+        try (NDManager scope = anyParameter.getManager().newSubManager(anyParameter.getDevice())) {
             ParameterStore ps = new ParameterStore(scope, false);
             return runFgramModel(ps, scope, ids, count, false).toType(DataType.FLOAT32, false).toFloatArray();
         }

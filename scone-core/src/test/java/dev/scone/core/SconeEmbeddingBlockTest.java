@@ -22,6 +22,7 @@ import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -219,6 +220,44 @@ class SconeEmbeddingBlockTest {
                         .toFloatArray();
                 assertArrayEquals(withIds, alone, 0f, training ? "training" : "inference");
             }
+        }
+    }
+
+    @Test
+    void aTokenEmbeddingOfTheUsersOwnGivesTheSameVectorsAndGetsGradients() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            List<String> words = new java.util.ArrayList<>();
+            for (int i = 0; i < V; i++) {
+                words.add("w" + i);
+            }
+            ai.djl.modality.nlp.embedding.TrainableWordEmbedding djl = ai.djl.modality.nlp.embedding.TrainableWordEmbedding
+                    .builder().setVocabulary(new ai.djl.modality.nlp.DefaultVocabulary(words)).optNumEmbeddings(V)
+                    .setEmbeddingSize(E).build();
+            SconeEmbeddingBlock wrapped = new SconeEmbeddingBlock(TokenEmbeddingBlock.wrap(djl, V, E),
+                    new dev.scone.fgram.nn.FgramModelBlock(Fixtures.fgramConfig()), vocabulary);
+            Fixtures.initialize(wrapped, m, 11, 3, 10);
+            // scone's own T with the same table, and the same A_fgram.
+            TokenEmbeddingBlock own = new TokenEmbeddingBlock(V, E);
+            own.initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(3, 10));
+            Parameter table = wrapped.tokenEmbedding().weight();
+            assertEquals(new Shape(V, E), table.getArray().getShape());
+            own.weight().getArray().set(table.getArray().toFloatArray());
+            SconeEmbeddingBlock reference = new SconeEmbeddingBlock(own, wrapped.fgramModel(), vocabulary);
+
+            ParameterStore ps = new ParameterStore(m, false);
+            NDList input = Fixtures.input(m, vocabulary, Fixtures.tokens());
+            assertArrayEquals(reference.forward(ps, input, false).singletonOrThrow().toFloatArray(),
+                    wrapped.forward(ps, input, false).singletonOrThrow().toFloatArray(), 1e-6f);
+
+            try (ai.djl.training.GradientCollector c = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray out = wrapped.forward(ps, new NDList(input.get(0)), true).singletonOrThrow();
+                c.backward(out.sum());
+            }
+            assertTrue(table.getArray().getGradient().abs().sum().getFloat() > 0, "gradients reach the user's table");
+
+            TokenEmbeddingBlock noTable = TokenEmbeddingBlock.wrap(new ai.djl.nn.SequentialBlock(), V, E);
+            IllegalStateException e = assertThrows(IllegalStateException.class, noTable::weight);
+            assertTrue(e.getMessage().contains("has no initialized (" + V + ", " + E + ") parameter"), e.getMessage());
         }
     }
 
