@@ -112,6 +112,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
+    @Mixin
+    SharedOptions.DeviceOption device = new SharedOptions.DeviceOption();
+
     @Override
     public Integer call() throws Exception {
         Path dataDir = data.resolve();
@@ -142,6 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
         int compact = selection.compact;
         long seed = this.seed.get();
         boolean quiet = this.quiet.quiet;
+        ai.djl.Device on = device.device();
         float lr = schedule.lr;
         Files.createDirectories(out);
         log.println("== [1/7] tokenize " + corpus + ": " + heldOut + " addresses held out at random, the " + transfer
@@ -167,7 +171,7 @@ public final class DemoCommand implements Callable<Integer> {
             log.printf(Locale.ROOT, "== [%d/7] train the %s model: %,d steps of %d x %d tokens%n", 3 + k, names[k],
                     steps, size.batch, size.context);
             TrainCommand.Options o = new TrainCommand.Options(names[k], tok.train(), tok.heldOut(), fgrams, arch,
-                    size.fgramLayers, size.heads, size.ffn, size.fgramOutput, trainer, steps);
+                    size.fgramLayers, size.heads, size.ffn, size.fgramOutput, trainer, steps, on);
             trained[k] = TrainCommand.run(o, out.resolve("models").resolve(names[k]), quiet, log);
         }
         Path sconeDir = trained[1].outputs().dir();
@@ -176,26 +180,27 @@ public final class DemoCommand implements Callable<Integer> {
         log.println("== [5/7] precompute the SCONE model's f-gram vectors into the store; export both models for"
                 + " serving (no A_fgram, no V_fgram)");
         Path store = out.resolve("store");
-        PrecomputeCommand.Result pre = PrecomputeCommand.run(sconeDir, store, dtype, tok.compaction(), quiet, log);
+        PrecomputeCommand.Result pre = PrecomputeCommand.run(sconeDir, store, dtype, tok.compaction(), on, quiet, log);
         ExportCommand.run(baselineDir, tok.compaction(), null, log);
         ExportCommand.run(sconeDir, tok.compaction(), null, log);
 
         log.println("== [6/7] evaluate on the random held-out addresses and on the most recent ones (SCONE served from"
                 + " its export and the store)");
-        EvalCommand.Result evalBase = EvalCommand.run(baselineDir, tok.heldOut(), null, false, null, size.batch, 0,
+        EvalCommand.Result evalBase = EvalCommand.run(baselineDir, tok.heldOut(), null, false, null, size.batch, 0, on,
                 log);
-        EvalCommand.Result evalScone = EvalCommand.run(sconeDir, tok.heldOut(), null, false, store, size.batch, 0, log);
+        EvalCommand.Result evalScone = EvalCommand.run(sconeDir, tok.heldOut(), null, false, store, size.batch, 0, on,
+                log);
         EvalCommand.Result transferBase = EvalCommand.run(baselineDir, tok.transfer(), null, false, null, size.batch, 0,
-                log);
+                on, log);
         EvalCommand.Result transferScone = EvalCommand.run(sconeDir, tok.transfer(), null, false, store, size.batch, 0,
-                log);
+                on, log);
 
         log.println("== [7/7] generate (top-k 40; SCONE through the store) and plot");
         Sampling sampling = Sampling.topK(40, 0.9f);
         GenerateCommand.Result genBase = GenerateCommand.run(baselineDir, null, tokenizerJson, tok.compaction(),
-                prompt, generateTokens, sampling, seed, 32);
+                List.of(prompt), List.of(), generateTokens, sampling, seed, true, 32, on);
         GenerateCommand.Result genScone = GenerateCommand.run(sconeDir, store, tokenizerJson, tok.compaction(),
-                prompt, generateTokens, sampling, seed, 32);
+                List.of(prompt), List.of(), generateTokens, sampling, seed, true, 32, on);
         Path plot = out.resolve("perplexity.png");
         Plots.lineChart(plot, "Held-out perplexity during training", "training tokens", "validation perplexity",
                 List.of(series("baseline", trained[0].history()), series("SCONE", trained[1].history())));

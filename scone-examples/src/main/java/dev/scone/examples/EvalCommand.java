@@ -1,5 +1,6 @@
 package dev.scone.examples;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.FgramEmbeddingTable;
 import dev.scone.core.InMemoryFgramEmbeddingTable;
@@ -79,6 +80,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
+    @Mixin
+    SharedOptions.DeviceOption device = new SharedOptions.DeviceOption();
+
     @Option(names = "--batch", description = "Windows per forward pass (default: ${DEFAULT-VALUE}).")
     int batch = 16;
 
@@ -91,9 +95,10 @@ public final class EvalCommand implements Callable<Integer> {
             Path json = tokenizerJson != null ? tokenizerJson
                     : CliSupport.dataDir().resolve("gpt2").resolve("tokenizer.json");
             runOnText(model.path, text, json, fgrams.file, throughTable, store.folder, compaction.file, batch, maxWindows,
-                    System.out);
+                    device.device(), System.out);
         } else {
-            run(model.path, data, fgrams.file, throughTable, store.folder, batch, maxWindows, System.out);
+            run(model.path, data, fgrams.file, throughTable, store.folder, batch, maxWindows, device.device(),
+                    System.out);
         }
         return 0;
     }
@@ -132,10 +137,31 @@ public final class EvalCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, int batch,
             long maxWindows, PrintStream log) throws Exception {
+        return run(model, data, fgrams, throughTable, store, batch, maxWindows, null, log);
+    }
+
+    /**
+     * Evaluates a trained model on a token-id file, on a device.
+     *
+     * @param model a model folder or checkpoint, or with a store (or for a baseline) an inference export
+     * @param data the token-id file
+     * @param fgrams the vocabulary file, or null for the model folder's {@code fgrams.bin} (when present)
+     * @param throughTable whether to serve a SCONE model from T and an in-memory precomputed table
+     * @param store a store folder to serve a SCONE model's export from, or null
+     * @param batch windows per forward pass
+     * @param maxWindows cap on windows (0 = all)
+     * @param device where the model runs, or null for the engine's default device
+     * @param log where to print the figures
+     * @return the figures
+     * @throws Exception when reading fails, or the model, vocabulary and store do not fit
+     */
+    public static Result run(Path model, Path data, Path fgrams, boolean throughTable, Path store, int batch,
+            long maxWindows, Device device, PrintStream log) throws Exception {
         requireModel(model, store);
         CliSupport.requireFile(data, "--data");
         try (TokenIdFile corpus = TokenIdFile.open(data)) {
-            return evaluate(model, corpus, data.toString(), fgrams, throughTable, store, batch, maxWindows, log);
+            return evaluate(model, corpus, data.toString(), fgrams, throughTable, store, batch, maxWindows, device,
+                    log);
         }
     }
 
@@ -167,12 +193,13 @@ public final class EvalCommand implements Callable<Integer> {
      * @param compaction the token compaction file, or null (an export's own compaction wins)
      * @param batch windows per forward pass
      * @param maxWindows cap on windows (0 = all)
+     * @param device where the model runs, or null for the engine's default device
      * @param log where to print the figures
      * @return the figures
      * @throws Exception when reading fails or the parts do not fit
      */
     public static Result runOnText(Path model, Path text, Path tokenizerJson, Path fgrams, boolean throughTable,
-            Path store, Path compaction, int batch, long maxWindows, PrintStream log) throws Exception {
+            Path store, Path compaction, int batch, long maxWindows, Device device, PrintStream log) throws Exception {
         requireModel(model, store);
         if (!Files.isDirectory(text)) {
             throw new IllegalArgumentException("--text " + text + " is not a folder of .txt documents");
@@ -205,15 +232,15 @@ public final class EvalCommand implements Callable<Integer> {
         }
         log.printf(Locale.ROOT, "tokenized %,d documents of %s: %,d tokens (V = %,d%s)%n", docs.length, text,
                 corpus.tokenCount(), vocabularySize, c == null ? "" : ", compacted");
-        return evaluate(model, corpus, text.toString(), fgrams, throughTable, store, batch, maxWindows, log);
+        return evaluate(model, corpus, text.toString(), fgrams, throughTable, store, batch, maxWindows, device, log);
     }
 
     private static Result evaluate(Path model, TokenCorpus corpus, String dataName, Path fgrams, boolean throughTable,
-            Path store, int batch, long maxWindows, PrintStream log) throws Exception {
+            Path store, int batch, long maxWindows, Device device, PrintStream log) throws Exception {
         if (throughTable && store != null) {
             throw new IllegalArgumentException("give at most one of --through-table and --store");
         }
-        try (NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = SharedOptions.DeviceOption.manager(device)) {
             if (servesExport(model, store)) {
                 return evaluateExport(model, corpus, dataName, fgrams, store, batch, maxWindows, manager, log);
             }

@@ -1,5 +1,6 @@
 package dev.scone.examples;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.generate.Sampling;
 import dev.scone.core.generate.TextGenerator;
@@ -83,6 +84,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.TokenCompaction compaction = new SharedOptions.TokenCompaction();
 
+    @Mixin
+    SharedOptions.DeviceOption device = new SharedOptions.DeviceOption();
+
     @Override
     public Integer call() throws Exception {
         CliSupport.requireExists(model.path, "--model");
@@ -98,7 +102,7 @@ public final class GenerateCommand implements Callable<Integer> {
         CliSupport.requireFile(json, "--tokenizer");
         List<String> p = prompts == null || prompts.isEmpty() ? List.of("The state of the Union") : prompts;
         Result r = run(model.path, store.folder, json, compaction.file, p, stops == null ? List.of() : stops, tokens,
-                new Sampling(topK, topP, temperature), seed.get(), !noCache, 16);
+                new Sampling(topK, topP, temperature), seed.get(), !noCache, 16, device.device());
         for (int i = 0; i < p.size(); i++) {
             System.out.println(r.prompts().get(i) + r.texts().get(i));
             if (p.size() > 1) {
@@ -151,10 +155,35 @@ public final class GenerateCommand implements Callable<Integer> {
     public static Result run(Path model, Path store, Path tokenizerJson, Path compaction, List<String> prompts,
             List<String> stops, int newTokens, Sampling sampling, long seed, boolean kvCache, int warmupTokens)
             throws Exception {
+        return run(model, store, tokenizerJson, compaction, prompts, stops, newTokens, sampling, seed, kvCache,
+                warmupTokens, null);
+    }
+
+    /**
+     * Generates continuations of several prompts in one batch, on a device.
+     *
+     * @param model an inference export, or a model folder holding one
+     * @param store the store folder of a SCONE model, or null for a baseline
+     * @param tokenizerJson the tokenizer
+     * @param compaction the compaction file when the export carries none, or null / missing
+     * @param prompts the texts to continue
+     * @param stops texts that end a continuation, each one token
+     * @param newTokens the most tokens to generate per prompt
+     * @param sampling greedy, top-k or top-p
+     * @param seed the sampling seed
+     * @param kvCache whether to decode over a key/value cache
+     * @param warmupTokens tokens generated (and discarded) before the timed run
+     * @param device where the model runs, or null for the engine's default device
+     * @return the continuations and the speed
+     * @throws Exception when files are missing or damaged, or do not fit together
+     */
+    public static Result run(Path model, Path store, Path tokenizerJson, Path compaction, List<String> prompts,
+            List<String> stops, int newTokens, Sampling sampling, long seed, boolean kvCache, int warmupTokens,
+            Device device) throws Exception {
         if (!Files.isRegularFile(tokenizerJson)) {
             throw new IllegalArgumentException("--tokenizer " + tokenizerJson + " is not a file");
         }
-        try (NDManager manager = NDManager.newBaseManager();
+        try (NDManager manager = SharedOptions.DeviceOption.manager(device);
                 ServingModels.Served served = ServingModels.load(model, store, manager)) {
             TokenCompaction c = ServingModels.compactionOf(served.model().header(), compaction, served.file());
             try (Tokenizer base = Tokenizers.open(tokenizerJson);

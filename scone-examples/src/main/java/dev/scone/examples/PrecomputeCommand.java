@@ -1,5 +1,6 @@
 package dev.scone.examples;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.scone.core.InferenceModel;
 import dev.scone.store.FgramStorePrecompute;
@@ -46,10 +47,13 @@ public final class PrecomputeCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
+    @Mixin
+    SharedOptions.DeviceOption device = new SharedOptions.DeviceOption();
+
     @Override
     public Integer call() throws Exception {
         CliSupport.requireExists(model.path, "--model");
-        run(model.path, out, dtype, compaction.file, quiet.quiet, System.out);
+        run(model.path, out, dtype, compaction.file, device.device(), quiet.quiet, System.out);
         return 0;
     }
 
@@ -67,7 +71,25 @@ public final class PrecomputeCommand implements Callable<Integer> {
      */
     public static Result run(Path model, Path out, VectorDtype dtype, Path compaction, boolean quiet, PrintStream log)
             throws Exception {
-        try (NDManager manager = NDManager.newBaseManager()) {
+        return run(model, out, dtype, compaction, null, quiet, log);
+    }
+
+    /**
+     * Precomputes a store, running A_fgram on a device.
+     *
+     * @param model a SCONE model folder or checkpoint
+     * @param out the store folder (replaced atomically when it exists)
+     * @param dtype how vectors are stored
+     * @param compaction the token compaction file, or null
+     * @param device where A_fgram runs, or null for the engine's default device
+     * @param quiet log lines instead of a progress bar
+     * @param log where to print what was done
+     * @return what was written
+     * @throws Exception when reading the model or writing the store fails
+     */
+    public static Result run(Path model, Path out, VectorDtype dtype, Path compaction, Device device, boolean quiet,
+            PrintStream log) throws Exception {
+        try (NDManager manager = SharedOptions.DeviceOption.manager(device)) {
             TrainedModels.Loaded loaded = TrainedModels.load(model, null, manager);
             if (!loaded.model().isScone()) {
                 throw new IllegalArgumentException(loaded.checkpoint() + " holds a baseline model: nothing to precompute");

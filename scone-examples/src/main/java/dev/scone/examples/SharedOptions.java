@@ -1,5 +1,8 @@
 package dev.scone.examples;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
 import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.progress.LoggingProgressListener;
 import dev.scone.fgram.progress.ProgressBarListener;
@@ -101,6 +104,47 @@ public final class SharedOptions {
                 throw new IllegalArgumentException("missing required option '--seed=N' (training is always seeded)");
             }
             return seed;
+        }
+    }
+
+    /** {@code --device}: where a command's model runs (train, eval, precompute, generate, demo). */
+    static final class DeviceOption {
+        @Option(names = "--device", paramLabel = "NAME", description = "Where the model runs: cpu, gpu or gpu:N"
+                + " (default: the engine's default device, a GPU when the engine has one).")
+        String name;
+
+        /**
+         * @return the device asked for, or null for the engine's default
+         * @throws IllegalArgumentException when the name is not a device or the engine does not have it
+         */
+        Device device() {
+            if (name == null) {
+                return null;
+            }
+            Device d;
+            try {
+                d = Device.fromName(name.trim());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--device " + name + " is not a device name (cpu, gpu or gpu:N)", e);
+            }
+            if (d.isGpu()) {
+                int gpus = Engine.getInstance().getGpuCount();
+                if (d.getDeviceId() >= gpus) {
+                    throw new IllegalArgumentException("--device " + name + ": the " + Engine.getInstance().getEngineName()
+                            + " engine sees " + gpus + " GPU(s) here");
+                }
+            } else if (!Device.Type.CPU.equals(d.getDeviceType())) {
+                throw new IllegalArgumentException("--device " + name + " is not a device name (cpu, gpu or gpu:N)");
+            }
+            return d;
+        }
+
+        /**
+         * @param device a device, or null for the engine's default
+         * @return a new base manager there
+         */
+        static NDManager manager(Device device) {
+            return device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
         }
     }
 

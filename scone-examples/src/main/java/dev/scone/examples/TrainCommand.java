@@ -1,5 +1,7 @@
 package dev.scone.examples;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import dev.scone.core.FgramCombine;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
@@ -80,14 +82,37 @@ public final class TrainCommand implements Callable<Integer> {
      * @param fgramOutput A_fgram's output (SCONE)
      * @param trainer the training configuration
      * @param checkpointEvery steps between periodic checkpoints (0 = only the final one)
+     * @param device where the model trains, or null for the engine's default device
      */
     public record Options(String model, Path train, Path heldOut, Path fgrams, LanguageModelConfig architecture,
             int fgramLayers, int fgramHeads, int fgramFfn, FgramOutput fgramOutput, TrainerConfig trainer,
-            int checkpointEvery) {
+            int checkpointEvery, Device device) {
 
         /** Checks the output is given. */
         public Options {
             java.util.Objects.requireNonNull(fgramOutput, "fgramOutput");
+        }
+
+        /**
+         * Options that train on the engine's default device.
+         *
+         * @param model "baseline" or "scone"
+         * @param train the training split's token-id file
+         * @param heldOut the held-out token-id file, or null
+         * @param fgrams the vocabulary file, or null
+         * @param architecture the model architecture
+         * @param fgramLayers A_fgram's layers
+         * @param fgramHeads A_fgram's heads
+         * @param fgramFfn A_fgram's feed-forward width
+         * @param fgramOutput A_fgram's output
+         * @param trainer the training configuration
+         * @param checkpointEvery steps between periodic checkpoints
+         */
+        public Options(String model, Path train, Path heldOut, Path fgrams, LanguageModelConfig architecture,
+                int fgramLayers, int fgramHeads, int fgramFfn, FgramOutput fgramOutput, TrainerConfig trainer,
+                int checkpointEvery) {
+            this(model, train, heldOut, fgrams, architecture, fgramLayers, fgramHeads, fgramFfn, fgramOutput, trainer,
+                    checkpointEvery, null);
         }
     }
 
@@ -148,9 +173,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Quiet quiet = new SharedOptions.Quiet();
 
+    @Mixin
+    SharedOptions.DeviceOption device = new SharedOptions.DeviceOption();
+
     @Override
     public Integer call() throws Exception {
         long seed = this.seed.get();
+        Device on = device.device();
         if (!model.equals("baseline") && !model.equals("scone")) {
             throw new IllegalArgumentException("--model must be baseline or scone, got " + model);
         }
@@ -172,7 +201,7 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume " + resume + " holds a " + (scone ? "scone" : "baseline")
                         + " run with seed " + h.trainerConfig().seed() + ", not --model " + model + " --seed " + seed);
             }
-            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery,
+            resume(resume, train, heldOut, fgrams, dir, checkpointEvery == null ? evalEvery : checkpointEvery, on,
                     quiet.quiet, System.out);
             return 0;
         }
@@ -195,7 +224,7 @@ public final class TrainCommand implements Callable<Integer> {
                 size.heads, size.ffn, tied, dropout, null, size.inputNorm, size.fgramCombine);
         Options o = new Options(model, train, heldOut, fgrams, arch, size.fgramLayers,
                 fgramHeads != null ? fgramHeads : size.heads, fgramFfn != null ? fgramFfn : size.ffn,
-                size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery);
+                size.fgramOutput, tc, checkpointEvery == null ? evalEvery : checkpointEvery, on);
         run(o, dir, quiet.quiet, System.out);
         return 0;
     }
@@ -274,6 +303,9 @@ public final class TrainCommand implements Callable<Integer> {
             if (validation != null) {
                 b.optValidationData(validation);
             }
+            if (o.device() != null) {
+                b.optDevice(o.device());
+            }
             try (LanguageModelTrainer trainer = b.build()) {
                 for (var p : model.block().getParameters()) {
                     params += p.getValue().getArray().size();
@@ -300,6 +332,26 @@ public final class TrainCommand implements Callable<Integer> {
      */
     public static Result resume(Path checkpoint, Path train, Path heldOut, Path fgrams, Path dir, int checkpointEvery,
             boolean quiet, PrintStream log) throws Exception {
+        return resume(checkpoint, train, heldOut, fgrams, dir, checkpointEvery, null, quiet, log);
+    }
+
+    /**
+     * Continues a run from a checkpoint until its configured end, on a device.
+     *
+     * @param checkpoint the checkpoint
+     * @param train the training split (the same the run started on)
+     * @param heldOut held-out data, or null
+     * @param fgrams the vocabulary file, or null to use the model folder's {@code fgrams.bin}
+     * @param dir the model folder
+     * @param checkpointEvery steps between periodic checkpoints (0 = final only)
+     * @param device where the model trains, or null for the engine's default device
+     * @param quiet log lines instead of a progress bar
+     * @param log where to print what was done
+     * @return what the run did
+     * @throws Exception when reading or writing fails, or the data or vocabulary differ from the run's
+     */
+    public static Result resume(Path checkpoint, Path train, Path heldOut, Path fgrams, Path dir, int checkpointEvery,
+            Device device, boolean quiet, PrintStream log) throws Exception {
         Files.createDirectories(dir);
         Outputs outputs = Outputs.in(dir);
         Checkpoint.Header h = Checkpoint.readHeader(checkpoint);
@@ -312,8 +364,10 @@ public final class TrainCommand implements Callable<Integer> {
             int t = spec.config().contextLength();
             WindowDataset training = LanguageModel.windows(trainFile, t, vocabulary);
             WindowDataset validation = heldFile == null ? null : LanguageModel.windows(heldFile, t, vocabulary);
-            try (LanguageModelTrainer trainer = LanguageModelTrainer.resume(checkpoint, LanguageModel.factory(vocabulary),
-                    training, validation, display(spec.config().isScone() ? "scone" : "baseline", quiet), null)) {
+            try (NDManager parameters = SharedOptions.DeviceOption.manager(device);
+                    LanguageModelTrainer trainer = LanguageModelTrainer.resume(checkpoint,
+                            LanguageModel.factory(vocabulary), training, validation,
+                            display(spec.config().isScone() ? "scone" : "baseline", quiet), parameters)) {
                 log.printf(Locale.ROOT, "resuming %s at step %,d of %,d (%,d tokens seen)%n", checkpoint, trainer.step(),
                         trainer.config().totalSteps(), trainer.tokensSeen());
                 writeText(outputs.config(), trainer.model().configText());

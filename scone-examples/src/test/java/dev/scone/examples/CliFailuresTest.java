@@ -85,6 +85,10 @@ class CliFailuresTest {
                 "--tokens", "1000", "--out", o + "/m3", "--quiet"));
         a.add(failure("--model", "train", "--model", "neither", "--seed", "1", "--tokens", "1000", "--out", o + "/m4"));
         a.add(failure("--seed", "train", "--model", "baseline", "--out", o + "/m5"));
+        // --device: a name that is no device, and a GPU this machine's engine does not have
+        a.add(failure("--device tpu", "train", "--model", "baseline", "--seed", "1", "--device", "tpu",
+                "--tokens", "1000", "--out", o + "/m6"));
+        a.add(failure("--device gpu:7", "eval", "--model", g, "--data", g, "--device", "gpu:7"));
         // eval
         a.add(failure(m, "eval", "--model", m, "--data", g));
         a.add(failure(m, "eval", "--model", g, "--data", m));

@@ -229,9 +229,10 @@ class PipelineCommandsTest {
         Files.writeString(text.resolve("notes.md"), "not a .txt document: ignored");
         Path tokenizer = TestData.gpt2TokenizerJson();
         EvalCommand.Result viaCheckpoint = EvalCommand.runOnText(dir, text, tokenizer, null, false, null, compaction,
-                4, 6, sink(out));
+                4, 6, null, sink(out));
+        // The same evaluation on a device named explicitly: the CPU, the device every test has.
         EvalCommand.Result viaStore = EvalCommand.runOnText(dir, text, tokenizer, null, false, store, null, 4, 6,
-                sink(out));
+                ai.djl.Device.cpu(), sink(out));
         assertEquals(6L * CONTEXT, viaStore.result().tokens());
         assertEquals(viaCheckpoint.result().perplexity(), viaStore.result().perplexity(),
                 1e-5 * viaCheckpoint.result().perplexity(), "float32 store = A_fgram");

@@ -1,5 +1,6 @@
 package dev.scone.core.train;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -42,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * the same parameters as one that never stopped.
  *
  * <p>The model's parameters live in the manager given to {@link Builder#optParameterManager}, or
- * else in the trainer's own manager, which {@link #close()} frees.
+ * else in the trainer's own manager, which {@link #close()} frees. Everything runs on one device:
+ * the parameter manager's, else {@link Builder#optDevice}, else the engine's default.
  */
 public final class LanguageModelTrainer implements AutoCloseable {
 
@@ -78,7 +80,8 @@ public final class LanguageModelTrainer implements AutoCloseable {
         this.training = b.training;
         this.validation = b.validation;
         this.progress = b.progress;
-        this.manager = NDManager.newBaseManager();
+        Device device = b.parameterManager != null ? b.parameterManager.getDevice() : b.device;
+        this.manager = device != null ? NDManager.newBaseManager(device) : NDManager.newBaseManager();
         NDManager parameterManager = b.parameterManager != null ? b.parameterManager : manager;
         this.schedule = config.schedule();
         this.order = new ShuffledWindowOrder(training.windowCount(), config.seed());
@@ -130,7 +133,8 @@ public final class LanguageModelTrainer implements AutoCloseable {
      * @param training the training windows (same signature as when the checkpoint was written)
      * @param validation validation windows, or {@code null}
      * @param progress hears the steps ({@link ProgressListener#NONE} for silence)
-     * @param parameterManager where the parameters live, or {@code null} for the trainer's own
+     * @param parameterManager where the parameters live, or {@code null} for the trainer's own (on the
+     *     engine's default device); the trainer runs on this manager's device
      * @return the trainer, ready to continue
      * @throws IOException when the checkpoint cannot be read, or is damaged ({@link
      *     dev.scone.fgram.io.SconeFormatException})
@@ -414,6 +418,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
         private WindowDataset validation;
         private ProgressListener progress = ProgressListener.NONE;
         private NDManager parameterManager;
+        private Device device;
 
         private Builder() {}
 
@@ -473,9 +478,23 @@ public final class LanguageModelTrainer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * @param device where the parameters, the optimizer state and every step run (default: the
+         *     parameter manager's device, else the engine's default device)
+         * @return this builder
+         */
+        public Builder optDevice(Device device) {
+            this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
         void check() {
             if (model == null || config == null || training == null) {
                 throw new IllegalArgumentException("model, config and training data are required");
+            }
+            if (device != null && parameterManager != null && !device.equals(parameterManager.getDevice())) {
+                throw new IllegalArgumentException("optDevice(" + device + ") differs from the parameter manager's"
+                        + " device " + parameterManager.getDevice());
             }
             checkData("training", training);
             if (validation != null) {

@@ -95,6 +95,25 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void theTrainerRunsOnTheDeviceItIsGiven() {
+        WindowDataset train = WindowDataset.builder(cyclicCorpus(4, 40), T).build();
+        try (LanguageModelTrainer trainer = LanguageModelTrainer.builder()
+                .setModel(new TinyLmBlock(V, 8, 1, 0f).asModel()).setConfig(config(2).build()).setTrainingData(train)
+                .optDevice(ai.djl.Device.cpu()).build()) {
+            trainer.train(2);
+            for (var p : trainer.model().block().getParameters()) {
+                assertEquals(ai.djl.Device.cpu(), p.getValue().getArray().getDevice(), p.getKey());
+            }
+        }
+        try (ai.djl.ndarray.NDManager onCpu = ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LanguageModelTrainer
+                    .builder().setModel(new TinyLmBlock(V, 8, 1, 0f).asModel()).setConfig(config(2).build())
+                    .setTrainingData(train).optParameterManager(onCpu).optDevice(ai.djl.Device.gpu(3)).build());
+            assertTrue(e.getMessage().contains("differs from the parameter manager's device"), e.getMessage());
+        }
+    }
+
+    @Test
     void tokenCapStopsTraining() {
         WindowDataset train = WindowDataset.builder(cyclicCorpus(4, 40), T).build();
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder()
