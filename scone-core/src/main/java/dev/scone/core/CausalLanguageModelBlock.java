@@ -133,7 +133,11 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
      * @return (B, T, E), attached to the token ids' manager
      */
     public NDArray inputVectors(ParameterStore ps, NDList inputs, boolean training) {
-        NDArray x = inputEmbedding.forward(ps, inputs, training).singletonOrThrow(); // (B, T, E)
+        return inputVectors(ps, inputs, training, null);
+    }
+
+    private NDArray inputVectors(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputEmbedding.forward(ps, inputs, training, params).singletonOrThrow(); // (B, T, E)
         if (inputNorm != null) {
             x = inputNorm.forward(ps, new NDList(x), training).singletonOrThrow();
         }
@@ -155,7 +159,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
         }
         try (NDManager scope = NDManager.subManagerOf(tokenIds)) {
             scope.tempAttachAll(inputs);
-            NDArray x = inputVectors(ps, inputs, training); // (B, T, E)
+            NDArray x = inputVectors(ps, inputs, training, params); // (B, T, E); params may carry HostIds
             x = PositionEmbeddingBlock.addPrefix(ps, positions, scope, x, training);
             if (training && config.dropout() > 0f) {
                 x = Dropout.dropout(x, config.dropout(), true).singletonOrThrow();

@@ -63,8 +63,19 @@ final class InputChecks {
      * @return the ids, row-major
      */
     static int[] tokenIds(NDArray tokenIds, int vocabularySize) {
-        int[] ids = ids2d(tokenIds, "tokenIds");
-        long t = tokenIds.getShape().get(1);
+        return checkTokenIds(ids2d(tokenIds, "tokenIds"), tokenIds.getShape(), vocabularySize);
+    }
+
+    /**
+     * Range-checks token ids already on the host.
+     *
+     * @param ids (B, T) ids, row-major
+     * @param shape (B, T)
+     * @param vocabularySize V
+     * @return {@code ids}
+     */
+    static int[] checkTokenIds(int[] ids, Shape shape, int vocabularySize) {
+        long t = shape.get(1);
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocabularySize) {
                 throw new IllegalArgumentException("token id " + ids[i] + " at " + where(i, t)

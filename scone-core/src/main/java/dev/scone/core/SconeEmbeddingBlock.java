@@ -32,7 +32,9 @@ import java.util.Objects;
  * <p>The f-gram ids input is optional. Pipelines that pre-scan their windows once (scone's
  * {@code WindowDataset}) pass them, and the block checks them against the tokens; given the
  * token ids alone, as inside a user's {@code SequentialBlock}, the block matches them itself with
- * the vocabulary's {@link LevelwiseMatcher} (built on first use, then kept).
+ * the vocabulary's {@link LevelwiseMatcher} (built on first use, then kept). scone's trainer and
+ * evaluation also hand it the batch's host copies ({@link HostIds}), so that on an accelerator the
+ * ids are not copied back to the host.
  *
  * <p>This is the training-time block. At inference the vectors come from a precomputed table
  * instead, through a {@link TableEmbeddingBlock} that holds T and the table but neither A_fgram nor
@@ -156,11 +158,16 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
         NDArray tokenIdArray = InputChecks.tokenIdsOf(inputs);
-        int[] tokens = InputChecks.tokenIds(tokenIdArray, tokenVocabularySize());
+        HostIds host = HostIds.of(params, tokenIdArray.getShape());
+        if (host != null && !vocabulary.fingerprint().equals(host.fgramVocabularyFingerprint())) {
+            host = null; // ids of another vocabulary: read and check the arrays instead
+        }
+        int[] tokens = host != null ? InputChecks.checkTokenIds(host.tokenIds(), tokenIdArray.getShape(),
+                tokenVocabularySize()) : InputChecks.tokenIds(tokenIdArray, tokenVocabularySize());
         int rows = (int) tokenIdArray.getShape().get(0);
         int length = (int) tokenIdArray.getShape().get(1);
-        int[] fgramIds = inputs.size() > 1
-                ? InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary)
+        int[] fgramIds = host != null ? host.fgramIds()
+                : inputs.size() > 1 ? InputChecks.fgramIds(inputs.get(1), tokenIdArray.getShape(), tokens, vocabulary)
                 : matcher().matchRows(tokens, rows, length);
         int positions = rows * length;
         int e = embeddingSize();

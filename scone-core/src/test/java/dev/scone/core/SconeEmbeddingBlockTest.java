@@ -262,6 +262,41 @@ class SconeEmbeddingBlockTest {
     }
 
     @Test
+    void hostCopiesOfAPrescannedBatchGiveTheSameVectorsAndForeignOnesAreNotTrusted() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SconeEmbeddingBlock b = block(m);
+            ParameterStore ps = new ParameterStore(m, false);
+            int[][] tokens = Fixtures.tokens();
+            NDList input = Fixtures.input(m, vocabulary, tokens);
+            Shape shape = input.get(0).getShape();
+            int[] flatTokens = input.get(0).toIntArray();
+            int[] flatFgrams = input.get(1).toIntArray();
+            float[] expected = b.forward(ps, input, false).singletonOrThrow().toFloatArray();
+            HostIds own = new HostIds(flatTokens, flatFgrams, shape, vocabulary.fingerprint());
+            assertArrayEquals(expected, b.forward(ps, input, false, own.asParams()).singletonOrThrow().toFloatArray(),
+                    0f);
+            // Ids claimed for another vocabulary are not trusted: the arrays are read and checked.
+            int[] wrong = flatFgrams.clone();
+            int at = java.util.stream.IntStream.range(0, wrong.length).filter(i -> wrong[i] >= 0).findFirst().orElseThrow();
+            wrong[at] = -1;
+            HostIds foreign = new HostIds(flatTokens, wrong, shape, "another vocabulary");
+            assertArrayEquals(expected, b.forward(ps, input, false, foreign.asParams()).singletonOrThrow()
+                    .toFloatArray(), 0f);
+            // Host ids of another shape are ignored.
+            HostIds otherShape = new HostIds(new int[2], new int[] {-1, -1}, new Shape(1, 2), vocabulary.fingerprint());
+            assertArrayEquals(expected, b.forward(ps, input, false, otherShape.asParams()).singletonOrThrow()
+                    .toFloatArray(), 0f);
+            // Their token ids are still range-checked.
+            int[] outOfRange = flatTokens.clone();
+            outOfRange[0] = V;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.forward(ps, input, false,
+                    new HostIds(outOfRange, flatFgrams, shape, vocabulary.fingerprint()).asParams()));
+            assertTrue(e.getMessage().contains("token id " + V + " at (row 0, position 0)"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> new HostIds(new int[3], new int[3], shape, null));
+        }
+    }
+
+    @Test
     void badInputIsRejectedPrecisely() {
         try (NDManager m = NDManager.newBaseManager()) {
             SconeEmbeddingBlock b = block(m);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.scone.core.HostIds;
 import java.util.Objects;
 
 /**
@@ -18,6 +19,7 @@ public final class WindowBatch {
     private final int[] tokenIds;
     private final int[] labels;
     private final int[] fgramIds;
+    private final String fgramVocabularyFingerprint;
 
     /**
      * @param batchSize B
@@ -28,6 +30,21 @@ public final class WindowBatch {
      * @throws IllegalArgumentException when an array is not B * T long
      */
     public WindowBatch(int batchSize, int contextLength, int[] tokenIds, int[] labels, int[] fgramIds) {
+        this(batchSize, contextLength, tokenIds, labels, fgramIds, null);
+    }
+
+    /**
+     * @param batchSize B
+     * @param contextLength T
+     * @param tokenIds (B, T) input token ids (taken, not copied)
+     * @param labels (B, T) next-token labels (taken)
+     * @param fgramIds (B, T) matched f-gram id per input position, or -1 (taken)
+     * @param fgramVocabularyFingerprint the fingerprint of the vocabulary the f-gram ids were matched
+     *     against, or null when none was
+     * @throws IllegalArgumentException when an array is not B * T long
+     */
+    public WindowBatch(int batchSize, int contextLength, int[] tokenIds, int[] labels, int[] fgramIds,
+            String fgramVocabularyFingerprint) {
         long n = (long) batchSize * contextLength;
         if (batchSize < 1 || contextLength < 1) {
             throw new IllegalArgumentException("batch shape must be positive, got (" + batchSize + ", " + contextLength
@@ -42,6 +59,15 @@ public final class WindowBatch {
         this.tokenIds = Objects.requireNonNull(tokenIds);
         this.labels = Objects.requireNonNull(labels);
         this.fgramIds = Objects.requireNonNull(fgramIds);
+        this.fgramVocabularyFingerprint = fgramVocabularyFingerprint;
+    }
+
+    /**
+     * @return the batch's ids as the host copies a forward pass may carry ({@link HostIds#asParams()}),
+     *     so that the input embedding does not read them back from the device
+     */
+    public HostIds hostIds() {
+        return new HostIds(tokenIds, fgramIds, new Shape(batchSize, contextLength), fgramVocabularyFingerprint);
     }
 
     /** @return B */

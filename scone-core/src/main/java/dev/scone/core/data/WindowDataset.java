@@ -193,7 +193,7 @@ public final class WindowDataset extends RandomAccessDataset {
         for (int i = 0; i < b; i++) {
             fill(windows[i], t, l, f, i * contextLength);
         }
-        return new WindowBatch(b, contextLength, t, l, f);
+        return new WindowBatch(b, contextLength, t, l, f, fgramVocabulary == null ? null : fgramVocabulary.fingerprint());
     }
 
     @Override

@@ -107,7 +107,7 @@ public final class Evaluation {
     static float[] tokenLosses(Block block, ParameterStore store, WindowBatch batch, int vocabularySize,
             NDManager scope) {
         BlockScopes.attachParameters(block, scope);
-        NDList out = block.forward(store, batch.inputs(scope), false);
+        NDList out = block.forward(store, batch.inputs(scope), false, batch.hostIds().asParams());
         NDArray logits = flatLogits(out, batch, vocabularySize);
         NDArray labels = batch.labels(scope).toType(DataType.INT64, false).reshape(-1, 1);
         return logits.logSoftmax(1).gather(labels, 1).neg().toType(DataType.FLOAT32, false).toFloatArray();

@@ -290,7 +290,7 @@ public final class LanguageModelTrainer implements AutoCloseable {
             List<NDArray> gradients = new ArrayList<>(trainable.size());
             try {
                 try (GradientCollector collector = engine.newGradientCollector()) {
-                    NDList out = block.forward(store, inputs, true);
+                    NDList out = block.forward(store, inputs, true, batch.hostIds().asParams());
                     NDArray logits = Evaluation.flatLogits(out, batch, training.corpus().vocabularySize());
                     NDArray l = loss.evaluate(new NDList(labels), new NDList(logits));
                     collector.backward(l);
