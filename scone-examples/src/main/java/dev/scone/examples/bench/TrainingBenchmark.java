@@ -1,12 +1,22 @@
 package dev.scone.examples.bench;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
 import dev.scone.core.FgramCombine;
 import dev.scone.core.LanguageModel;
 import dev.scone.core.LanguageModelConfig;
+import dev.scone.core.SconeEmbeddingBlock;
+import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
 import dev.scone.core.train.LanguageModelTrainer;
 import dev.scone.core.train.TrainerConfig;
 import dev.scone.examples.CountCommand;
+import dev.scone.examples.ModelSizeOptions;
 import dev.scone.examples.SharedOptions;
 import dev.scone.examples.Steps;
 import dev.scone.fgram.corpus.TokenIdFile;
@@ -22,7 +32,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import dev.scone.examples.ModelSizeOptions;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -171,7 +180,70 @@ public final class TrainingBenchmark implements Callable<Integer> {
         }
         log.printf(Locale.ROOT, "load average (1 min) %.2f before, %.2f after; %d available processors%n", loadBefore,
                 loadAfter, Runtime.getRuntime().availableProcessors());
+        try (TokenIdFile corpus = TokenIdFile.open(train)) {
+            hostWork(LanguageModel.windows(corpus, size.context, vocabulary), vocabulary, corpus.vocabularySize(), log);
+        }
         return result;
+    }
+
+    /**
+     * What the SCONE input embedding's host-side work costs per forward pass, one batch of the
+     * training windows, on this machine: the ids read back from the engine, the check of the
+     * pre-scanned f-gram ids, matching when no ids are given, against the trainer's path (the
+     * batch's host ids handed over) and against T alone.
+     */
+    private void hostWork(WindowDataset windows, FgramVocabulary vocabulary, int v, PrintStream log) {
+        int reps = 40;
+        SconeEmbeddingBlock block = new SconeEmbeddingBlock(v, new FgramModelConfig(size.embedding, size.fgramLayers,
+                size.heads, size.ffn, vocabulary.maxN(), 0f, size.fgramOutput), vocabulary, size.fgramCombine);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Shape shape = new Shape(size.batch, size.context);
+            block.initialize(m, DataType.FLOAT32, shape, shape);
+            ParameterStore ps = new ParameterStore(m, false);
+            long[] first = new long[size.batch];
+            for (int i = 0; i < first.length; i++) {
+                first[i] = i;
+            }
+            WindowBatch batch = windows.batch(first);
+            NDList arrays = batch.inputs(m);
+            PairList<String, Object> host = batch.hostIds().asParams();
+            String[] names = {"host ids handed over (the trainer's path)", "ids read back and the f-gram ids checked",
+                    "token ids alone, matched by the block", "T alone (no f-gram work)"};
+            double[] ms = new double[names.length];
+            for (int variant = 0; variant < names.length; variant++) {
+                for (int rep = -5; rep < reps; rep++) {
+                    long t0 = System.nanoTime();
+                    try (NDManager scope = m.newSubManager()) {
+                        NDArray tokens = arrays.get(0);
+                        NDArray out = switch (variant) {
+                            case 0 -> block.forward(ps, arrays, false, host).singletonOrThrow();
+                            case 1 -> block.forward(ps, arrays, false).singletonOrThrow();
+                            case 2 -> block.forward(ps, new NDList(tokens), false).singletonOrThrow();
+                            default -> block.tokenEmbedding().forward(ps, new NDList(tokens), false).singletonOrThrow();
+                        };
+                        out.toFloatArray(); // finish the work
+                        out.attach(scope);
+                    }
+                    if (rep >= 0) {
+                        ms[variant] += (System.nanoTime() - t0) / 1e6 / reps;
+                    }
+                }
+            }
+            long t0 = System.nanoTime();
+            for (int rep = 0; rep < reps; rep++) {
+                arrays.get(0).toIntArray();
+                arrays.get(1).toIntArray();
+            }
+            double copyMs = (System.nanoTime() - t0) / 1e6 / reps;
+            log.printf(Locale.ROOT, "%nhost work of the SCONE input embedding per forward, one (%d, %d) batch, inference"
+                    + " mode, mean of %d:%n", size.batch, size.context, reps);
+            log.println("| forward | ms | vs the trainer's path |");
+            log.println("|---|---|---|");
+            for (int i = 0; i < names.length; i++) {
+                log.printf(Locale.ROOT, "| %s | %.2f | %+.2f ms |%n", names[i], ms[i], ms[i] - ms[0]);
+            }
+            log.printf(Locale.ROOT, "| of which reading both id arrays back | %.3f | |%n", copyMs);
+        }
     }
 
     private static long processCpuNanos() {

@@ -36,5 +36,11 @@ class TrainingBenchmarkTest {
         }
         assertTrue(m[1].distinctFgramsPerStep() >= 1 && m[1].distinctFgramsPerStep() <= 2 * 16, log);
         assertTrue(log.contains("| scone |") && log.contains("load average"), log);
+        assertTrue(log.contains("host work of the SCONE input embedding per forward, one (2, 16) batch"), log);
+        for (String row : new String[] {"| host ids handed over (the trainer's path) | ",
+                "| ids read back and the f-gram ids checked | ", "| token ids alone, matched by the block | ",
+                "| T alone (no f-gram work) | ", "| of which reading both id arrays back | "}) {
+            assertTrue(log.contains(row), row + " in " + log);
+        }
     }
 }
