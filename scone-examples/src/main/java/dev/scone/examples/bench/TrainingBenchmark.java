@@ -111,7 +111,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
 
     /** One model's measurement. */
     record Measurement(String model, long parameters, double tokensPerSecond, double tokensPerCpuSecond,
-            double matchedFraction, double distinctFgramsPerStep) {}
+            double matchedFraction, double distinctFgramsPerStep, double flopPerToken) {}
 
     Measurement[] run(PrintStream log) throws Exception {
         if (steps < 1 || warmupSteps < 0 || rounds < 1) {
@@ -165,7 +165,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
         for (int k = 0; k < 2; k++) {
             Measurement m = result[k];
             result[k] = new Measurement(m.model(), m.parameters(), sums[k] / rounds, cpuSums[k] / rounds,
-                    m.matchedFraction(), m.distinctFgramsPerStep());
+                    m.matchedFraction(), m.distinctFgramsPerStep(), m.flopPerToken());
         }
         log.println();
         log.printf(Locale.ROOT, "| model | parameters | tokens/s (mean of %d) | vs baseline | tokens/CPU-s |"
@@ -180,6 +180,16 @@ public final class TrainingBenchmark implements Callable<Integer> {
         }
         log.printf(Locale.ROOT, "load average (1 min) %.2f before, %.2f after; %d available processors%n", loadBefore,
                 loadAfter, Runtime.getRuntime().availableProcessors());
+        double peak = matmulPeak(log);
+        log.println("| model | training FLOP per token | achieved GFLOP/s | of the matmul peak |");
+        log.println("|---|---|---|---|");
+        for (Measurement m : result) {
+            double gflops = m.flopPerToken() * m.tokensPerSecond() / 1e9;
+            log.printf(Locale.ROOT, "| %s | %.2fM | %.1f | %.0f%% |%n", m.model(), m.flopPerToken() / 1e6, gflops,
+                    100 * gflops / peak);
+        }
+        log.println("(FLOP per token: 6 x the main model's matmul parameters + 12 x layers x T x E for attention;"
+                + " SCONE adds A_fgram's work on each step's distinct f-grams, spread over the step's tokens)");
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
             hostWork(LanguageModel.windows(corpus, size.context, vocabulary), vocabulary, corpus.vocabularySize(), log);
         }
@@ -246,6 +256,60 @@ public final class TrainingBenchmark implements Callable<Integer> {
         }
     }
 
+    /** Training FLOP per token of the main model: 3 x (2 x matmul parameters + attention's 4 x T x E per layer). */
+    static double mainFlopPerToken(LanguageModelConfig c) {
+        double e = c.embeddingSize();
+        double matmul = c.layers() * (4 * e * e + 2 * e * c.ffnSize()) + e * c.vocabularySize();
+        return 6 * matmul + 12.0 * c.layers() * c.contextLength() * e;
+    }
+
+    /** Training FLOP of A_fgram over one f-gram of {@code n} tokens (0 for a baseline). */
+    static double fgramFlop(LanguageModelConfig c, int n) {
+        FgramModelConfig f = c.fgramModel();
+        if (f == null) {
+            return 0;
+        }
+        double e = f.embeddingSize();
+        double matmul = f.layers() * (4 * e * e + 2 * e * f.ffnSize());
+        return n * (6 * matmul + 12.0 * f.layers() * n * e);
+    }
+
+    /**
+     * The machine's matmul rate on the main model's own shapes (B*T rows against each weight),
+     * best of 10 after 3 untimed; the peak the model's FLOP rate is compared with is the highest.
+     */
+    private double matmulPeak(PrintStream log) {
+        int rows = size.batch * size.context;
+        int e = size.embedding;
+        int[][] shapes = {{rows, e, 3 * e}, {rows, e, e}, {rows, e, size.ffn}, {rows, size.ffn, e},
+                {rows, e, compact + 1}};
+        String[] names = {"QKV projection", "attention output", "feed-forward in", "feed-forward out", "output head"};
+        double peak = 0;
+        log.println();
+        log.println("| matmul (the model's shapes) | M x K x N | GFLOP/s |");
+        log.println("|---|---|---|");
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int i = 0; i < shapes.length; i++) {
+                int[] sh = shapes[i];
+                NDArray a = m.randomUniform(-1, 1, new Shape(sh[0], sh[1]));
+                NDArray b = m.randomUniform(-1, 1, new Shape(sh[1], sh[2]));
+                double best = Double.MAX_VALUE;
+                for (int rep = -3; rep < 10; rep++) {
+                    long t0 = System.nanoTime();
+                    a.matMul(b).close(); // eager on the CPU: done when the call returns
+                    if (rep >= 0) {
+                        best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    }
+                }
+                double gflops = 2.0 * sh[0] * sh[1] * sh[2] / best / 1e9;
+                peak = Math.max(peak, gflops);
+                log.printf(Locale.ROOT, "| %s | %d x %d x %d | %.1f |%n", names[i], sh[0], sh[1], sh[2], gflops);
+            }
+        }
+        log.printf(Locale.ROOT, "matmul peak on these shapes: %.1f GFLOP/s%n%n", peak);
+        return peak;
+    }
+
     private static long processCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getProcessCpuTime();
@@ -277,6 +341,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
             // The pre-scan statistics of the timed steps' windows (same seeded order for both models).
             long matched = 0;
             long distinct = 0;
+            double fgramFlop = 0; // A_fgram's training FLOP over the timed steps' distinct f-grams
             dev.scone.core.data.ShuffledWindowOrder order =
                     new dev.scone.core.data.ShuffledWindowOrder(windows.windowCount(), seed);
             for (int s = warmupSteps; s < warmupSteps + steps; s++) {
@@ -285,14 +350,18 @@ public final class TrainingBenchmark implements Callable<Integer> {
                 for (int id : f) {
                     if (id >= 0) {
                         matched++;
-                        seen.set(id);
+                        if (!seen.get(id)) {
+                            seen.set(id);
+                            fgramFlop += fgramFlop(config, vocabulary.length(id));
+                        }
                     }
                 }
                 distinct += seen.cardinality();
             }
+            double flopPerToken = mainFlopPerToken(config) + (config.isScone() ? fgramFlop / timedTokens : 0);
             return new Measurement(name, parameters, timedTokens / seconds,
                     cpuSeconds > 0 ? timedTokens / cpuSeconds : Double.NaN, matched / timedTokens,
-                    (double) distinct / steps);
+                    (double) distinct / steps, flopPerToken);
         }
     }
 }

@@ -37,6 +37,15 @@ class TrainingBenchmarkTest {
         assertTrue(m[1].distinctFgramsPerStep() >= 1 && m[1].distinctFgramsPerStep() <= 2 * 16, log);
         assertTrue(log.contains("| scone |") && log.contains("load average"), log);
         assertTrue(log.contains("host work of the SCONE input embedding per forward, one (2, 16) batch"), log);
+        assertTrue(log.contains("| feed-forward in | 32 x 16 x 32 | ") && log.contains("matmul peak on these shapes: "),
+                log);
+        // 6 x matmul parameters (2 layers of 4E^2 + 2E x FFN, and the E x V head) + 12 x layers x T x E.
+        double e = 16;
+        double v = 301; // --compact 300 and the unknown id
+        assertEquals(6 * (2 * (4 * e * e + 2 * e * 32) + e * v) + 12.0 * 2 * 16 * e, m[0].flopPerToken(), 1e-6,
+                "the baseline's FLOP per token");
+        assertTrue(m[1].flopPerToken() > m[0].flopPerToken(), "A_fgram's work is added");
+        assertTrue(log.contains("| baseline | ") && log.contains("of the matmul peak"), log);
         for (String row : new String[] {"| host ids handed over (the trainer's path) | ",
                 "| ids read back and the f-gram ids checked | ", "| token ids alone, matched by the block | ",
                 "| T alone (no f-gram work) | ", "| of which reading both id arrays back | "}) {
