@@ -83,6 +83,10 @@ public final class TrainingBenchmark implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--profile-steps", description = "After timing, profile this many more steps of each model with"
+            + " PyTorch's profiler and print where their time goes (default: ${DEFAULT-VALUE}: no profile).")
+    int profileSteps = 0;
+
     /**
      * Runs the benchmark and exits with its status.
      *
@@ -152,7 +156,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
                     warmupSteps, steps, rounds);
             for (int round = 0; round < rounds; round++) {
                 for (int k = 0; k < 2; k++) {
-                    Measurement m = measure(k == 0 ? "baseline" : "scone", k == 0 ? base : scone, vocabulary, windows);
+                    Measurement m = measure(k == 0 ? "baseline" : "scone", k == 0 ? base : scone, vocabulary, windows,
+                            log);
                     log.printf(Locale.ROOT, "round %d %-8s %8.0f tokens/s %8.0f tokens/CPU-s%n", round + 1, m.model(),
                             m.tokensPerSecond(), m.tokensPerCpuSecond());
                     sums[k] += m.tokensPerSecond();
@@ -256,6 +261,29 @@ public final class TrainingBenchmark implements Callable<Integer> {
         }
     }
 
+    /**
+     * Profiles {@code --profile-steps} training steps with PyTorch's profiler (through DJL's JNI
+     * utilities, looked up by reflection: the engine is a run-time dependency) and prints the
+     * operators' self time, the matmuls' share, and the time outside any operator.
+     */
+    private void profile(String name, LanguageModelTrainer trainer, PrintStream log) {
+        Path trace = work.resolve("profile-" + name + ".json");
+        try {
+            Class<?> jni = Class.forName("ai.djl.pytorch.jni.JniUtils");
+            jni.getMethod("startProfile", boolean.class, boolean.class, boolean.class).invoke(null, false, false, false);
+            long t0 = System.nanoTime();
+            try {
+                trainer.train(profileSteps);
+            } finally {
+                jni.getMethod("stopProfile", String.class).invoke(null, trace.toString());
+            }
+            double wallMs = (System.nanoTime() - t0) / 1e6;
+            OperatorProfile.read(trace).print(name, profileSteps, wallMs, log);
+        } catch (ReflectiveOperationException | java.io.IOException e) {
+            throw new IllegalStateException("profiling failed: " + e, e);
+        }
+    }
+
     /** Training FLOP per token of the main model: 3 x (2 x matmul parameters + attention's 4 x T x E per layer). */
     static double mainFlopPerToken(LanguageModelConfig c) {
         double e = c.embeddingSize();
@@ -318,10 +346,10 @@ public final class TrainingBenchmark implements Callable<Integer> {
     }
 
     private Measurement measure(String name, LanguageModelConfig config, FgramVocabulary vocabulary,
-            WindowDataset windows) {
+            WindowDataset windows, PrintStream log) {
         TrainerConfig tc = TrainerConfig.builder().setSeed(seed).optBatchSize(size.batch)
                 .optContextLength(size.context)
-                .optSteps(Math.min(200, warmupSteps + steps), warmupSteps + steps).optEvaluation(0, 0).build();
+                .optSteps(Math.min(200, warmupSteps + steps), warmupSteps + steps + profileSteps).optEvaluation(0, 0).build();
         LanguageModel model = LanguageModel.of(config, vocabulary);
         try (LanguageModelTrainer trainer = LanguageModelTrainer.builder().setModel(model).setConfig(tc)
                 .setTrainingData(windows).build()) {
@@ -334,6 +362,9 @@ public final class TrainingBenchmark implements Callable<Integer> {
             double seconds = (System.nanoTime() - t0) / 1e9;
             double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
             double timedTokens = (double) steps * size.batch * size.context;
+            if (profileSteps > 0) {
+                profile(name, trainer, log);
+            }
             long parameters = 0;
             for (var p : model.block().getParameters()) {
                 parameters += p.getValue().getArray().size();

@@ -21,7 +21,7 @@ class TrainingBenchmarkTest {
         new CommandLine(b).parseArgs("--data", TestData.dataDir().toString(), "--work", tmp.toString(),
                 "--max-documents", "5", "--held-out", "1", "--compact", "300", "--max-n", "3", "--top-s", "100",
                 "--embedding", "16", "--ffn", "32", "--context", "16", "--batch", "2", "--warmup-steps", "1",
-                "--steps", "2", "--rounds", "1");
+                "--steps", "2", "--rounds", "1", "--profile-steps", "1");
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         TrainingBenchmark.Measurement[] m = b.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         String log = bytes.toString(StandardCharsets.UTF_8);
@@ -46,6 +46,9 @@ class TrainingBenchmarkTest {
                 "the baseline's FLOP per token");
         assertTrue(m[1].flopPerToken() > m[0].flopPerToken(), "A_fgram's work is added");
         assertTrue(log.contains("| baseline | ") && log.contains("of the matmul peak"), log);
+        // The profiler ran: each model's steps, with PyTorch's matmul among the operators.
+        assertTrue(log.contains("profile of 1 baseline steps: ") && log.contains("profile of 1 scone steps: "), log);
+        assertTrue(log.contains("| aten::mm | "), log);
         for (String row : new String[] {"| host ids handed over (the trainer's path) | ",
                 "| ids read back and the f-gram ids checked | ", "| token ids alone, matched by the block | ",
                 "| T alone (no f-gram work) | ", "| of which reading both id arrays back | "}) {
