@@ -154,15 +154,6 @@ public final class SharedOptions {
         boolean quiet;
 
         /**
-         * @param unit what one step is, shown beside a bar's counts
-         * @param label shown before a bar instead of the task's name, or null
-         * @return the progress listener this option asks for
-         */
-        ProgressListener progress(String unit, String label) {
-            return progress(quiet, unit, label);
-        }
-
-        /**
          * @param quiet whether log lines are wanted instead of a bar
          * @param unit what one step is, shown beside a bar's counts
          * @param label shown before a bar instead of the task's name, or null

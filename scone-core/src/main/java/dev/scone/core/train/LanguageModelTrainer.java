@@ -242,6 +242,10 @@ public final class LanguageModelTrainer implements AutoCloseable {
                 float l = trainStep();
                 double tokensPerSecond = (tokensSeen - startTokens) / Math.max(stepSeconds - startSeconds, 1e-9);
                 progress.stepTo(step, status(l, tokensPerSecond));
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug(String.format(Locale.ROOT, "step %d/%d tokens %d loss %.4f lr %.3g grad-norm %.3f", step,
+                            config.totalSteps(), tokensSeen, l, lastLearningRate, lastGradientNorm));
+                }
                 if (validation != null && config.evalEvery() > 0
                         && (step % config.evalEvery() == 0 || isFinished())) {
                     validate();
@@ -254,13 +258,9 @@ public final class LanguageModelTrainer implements AutoCloseable {
         return history();
     }
 
-    // What the progress listener shows after a step: short enough for a console bar's line. The
-    // learning rate and the gradient norm go to the debug log.
+    // What the progress listener shows after a step: short enough for a console bar's line (the
+    // learning rate and the gradient norm go to the debug log, once per step, in train).
     private String status(float loss, double tokensPerSecond) {
-        if (LOG.isDebugEnabled()) {
-            LOG.debug(String.format(Locale.ROOT, "step %d/%d tokens %d loss %.4f lr %.3g grad-norm %.3f", step,
-                    config.totalSteps(), tokensSeen, loss, lastLearningRate, lastGradientNorm));
-        }
         return String.format(Locale.ROOT, "loss %.3f | %.0f tok/s | val ppl %s", loss, tokensPerSecond,
                 Double.isNaN(lastPerplexity) ? "-" : String.format(Locale.ROOT, "%.1f", lastPerplexity));
     }

@@ -181,7 +181,8 @@ public final class MatchingBenchmark implements Callable<Integer> {
         }
         System.out.printf("text to match (%,d documents, %,d tokens): match rate %.1f%%, %.2f lookups per position"
                 + " (independent of each other), %.2f slots read per position%n", docStarts.length - 1, text.length,
-                100 * levelStats.matchRate(), levelStats.lookupsPerPosition(), (double) levelStats.slotsRead() / levelStats.positions());
+                100 * levelStats.matchRate(), levelStats.lookupsPerPosition(),
+                (double) levelStats.slotsRead() / levelStats.positions());
 
         int[] out = new int[text.length];
         for (int nThreads : threads) {

@@ -143,12 +143,19 @@ public final class TrainingBenchmark implements Callable<Integer> {
         Measurement[] result = new Measurement[2];
         double[] sums = new double[2];
         double[] cpuSums = new double[2];
+        WindowBatch hostWorkBatch;
+        LanguageModelConfig scone;
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
             LanguageModelConfig base = new LanguageModelConfig(corpus.vocabularySize(), size.context, size.embedding,
                     size.layers, size.heads, size.ffn, false, 0f, null, size.inputNorm, FgramCombine.REPLACE);
-            LanguageModelConfig scone = base.withFgramModel(new FgramModelConfig(size.embedding, size.fgramLayers,
+            scone = base.withFgramModel(new FgramModelConfig(size.embedding, size.fgramLayers,
                     size.heads, size.ffn, vocabulary.maxN(), 0f, size.fgramOutput)).withFgramCombine(size.fgramCombine);
             WindowDataset windows = LanguageModel.windows(corpus, size.context, vocabulary);
+            long[] first = new long[size.batch];
+            for (int i = 0; i < first.length; i++) {
+                first[i] = i;
+            }
+            hostWorkBatch = windows.batch(first); // the ids, copied out of the file
             log.printf(Locale.ROOT, "training split: %,d tokens, V = %,d, %,d windows of %d; %,d f-grams (K = %d);"
                     + " B = %d, E = %d, %d layers, %d heads, FFN %d, A_fgram %d layer(s); %d warm-up + %d timed steps,"
                     + " %d round(s)%n", corpus.tokenCount(), corpus.vocabularySize(), windows.windowCount(), size.context,
@@ -195,9 +202,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
         }
         log.println("(FLOP per token: 6 x the main model's matmul parameters + 12 x layers x T x E for attention;"
                 + " SCONE adds A_fgram's work on each step's distinct f-grams, spread over the step's tokens)");
-        try (TokenIdFile corpus = TokenIdFile.open(train)) {
-            hostWork(LanguageModel.windows(corpus, size.context, vocabulary), vocabulary, corpus.vocabularySize(), log);
-        }
+        hostWork(hostWorkBatch, scone, vocabulary, log);
         return result;
     }
 
@@ -207,19 +212,14 @@ public final class TrainingBenchmark implements Callable<Integer> {
      * pre-scanned f-gram ids, matching when no ids are given, against the trainer's path (the
      * batch's host ids handed over) and against T alone.
      */
-    private void hostWork(WindowDataset windows, FgramVocabulary vocabulary, int v, PrintStream log) {
+    private void hostWork(WindowBatch batch, LanguageModelConfig scone, FgramVocabulary vocabulary, PrintStream log) {
         int reps = 40;
-        SconeEmbeddingBlock block = new SconeEmbeddingBlock(v, new FgramModelConfig(size.embedding, size.fgramLayers,
-                size.heads, size.ffn, vocabulary.maxN(), 0f, size.fgramOutput), vocabulary, size.fgramCombine);
+        SconeEmbeddingBlock block = new SconeEmbeddingBlock(scone.vocabularySize(), scone.fgramModel(), vocabulary,
+                scone.fgramCombine());
         try (NDManager m = NDManager.newBaseManager()) {
             Shape shape = new Shape(size.batch, size.context);
             block.initialize(m, DataType.FLOAT32, shape, shape);
             ParameterStore ps = new ParameterStore(m, false);
-            long[] first = new long[size.batch];
-            for (int i = 0; i < first.length; i++) {
-                first[i] = i;
-            }
-            WindowBatch batch = windows.batch(first);
             NDList arrays = batch.inputs(m);
             PairList<String, Object> host = batch.hostIds().asParams();
             String[] names = {"host ids handed over (the trainer's path)", "ids read back and the f-gram ids checked",
