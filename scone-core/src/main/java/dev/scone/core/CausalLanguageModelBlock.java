@@ -1,5 +1,6 @@
 package dev.scone.core;
 
+import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -33,7 +34,7 @@ import java.util.Objects;
  * predict token t + 1 and depend on tokens 0..t only. A baseline and a SCONE model built from the
  * same {@link LanguageModelConfig} share everything but the input-embedding block.
  */
-public final class CausalLanguageModelBlock extends AbstractBlock {
+public final class CausalLanguageModelBlock extends AbstractBlock implements LinearHeadModel {
 
     private static final byte VERSION = 1;
 
@@ -147,6 +148,16 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
+        NDArray h = hiddenStates(ps, inputs, training, params); // (B, T, E), in the token ids' manager
+        try (NDManager scope = NDManager.subManagerOf(h)) {
+            scope.tempAttachAll(h);
+            NDArray logits = Linear.linear(h, outputWeight(ps, h.getDevice(), training)).singletonOrThrow();
+            return new NDList(scope.ret(logits));
+        }
+    }
+
+    @Override
+    public NDArray hiddenStates(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray tokenIds = InputChecks.tokenIdsOf(inputs);
         Shape shape = tokenIds.getShape();
         if (shape.dimension() != 2) {
@@ -165,10 +176,14 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
                 x = Dropout.dropout(x, config.dropout(), true).singletonOrThrow();
             }
             NDArray h = decoder.forward(ps, new NDList(x), training, params).singletonOrThrow(); // (B, T, E)
-            Parameter out = outputWeight != null ? outputWeight : inputEmbedding.tokenEmbedding().weight();
-            NDArray logits = Linear.linear(h, ps.getValue(out, h.getDevice(), training)).singletonOrThrow();
-            return new NDList(scope.ret(logits));
+            return scope.ret(h);
         }
+    }
+
+    @Override
+    public NDArray outputWeight(ParameterStore ps, Device device, boolean training) {
+        Parameter out = outputWeight != null ? outputWeight : inputEmbedding.tokenEmbedding().weight();
+        return ps.getValue(out, device, training);
     }
 
     /**
@@ -213,8 +228,7 @@ public final class CausalLanguageModelBlock extends AbstractBlock {
                     config.embeddingSize());
             NDList out = decoder.forwardCached(ps, inputVectors.add(pos), past, mask);
             NDArray h = out.get(0);
-            Parameter o = outputWeight != null ? outputWeight : inputEmbedding.tokenEmbedding().weight();
-            NDArray logits = Linear.linear(h, ps.getValue(o, h.getDevice(), false)).singletonOrThrow();
+            NDArray logits = Linear.linear(h, outputWeight(ps, h.getDevice(), false)).singletonOrThrow();
             NDList result = new NDList(out.size() + 1);
             result.add(scope.ret(logits));
             result.add(scope.ret(h));

@@ -9,6 +9,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import dev.scone.core.BlockScopes;
 import dev.scone.core.FgramEmbeddingTable;
+import dev.scone.core.LinearHeadModel;
 import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
 
@@ -107,10 +108,21 @@ public final class Evaluation {
     static float[] tokenLosses(Block block, ParameterStore store, WindowBatch batch, int vocabularySize,
             NDManager scope) {
         BlockScopes.attachParameters(block, scope);
-        NDList out = block.forward(store, batch.inputs(scope), false, batch.hostIds().asParams());
+        NDList inputs = batch.inputs(scope);
+        NDArray labels = batch.labels(scope);
+        if (block instanceof LinearHeadModel) {
+            // The same log-softmax and pick per row, a chunk of rows at a time: no (B * T, V) logits.
+            LinearHeadModel head = (LinearHeadModel) block;
+            NDArray h = head.hiddenStates(store, inputs, false, batch.hostIds().asParams());
+            NDArray hidden = flatHidden(h, batch);
+            NDArray weight = head.outputWeight(store, h.getDevice(), false);
+            checkVocabulary(weight.getShape().get(0), vocabularySize, weight.getShape());
+            return ChunkedCrossEntropy.tokenLosses(hidden, weight, labels).toFloatArray();
+        }
+        NDList out = block.forward(store, inputs, false, batch.hostIds().asParams());
         NDArray logits = flatLogits(out, batch, vocabularySize);
-        NDArray labels = batch.labels(scope).toType(DataType.INT64, false).reshape(-1, 1);
-        return logits.logSoftmax(1).gather(labels, 1).neg().toType(DataType.FLOAT32, false).toFloatArray();
+        return logits.logSoftmax(1).gather(labels.toType(DataType.INT64, false).reshape(-1, 1), 1).neg()
+                .toType(DataType.FLOAT32, false).toFloatArray();
     }
 
     /**
@@ -133,5 +145,35 @@ public final class Evaluation {
                     + ", " + batch.contextLength() + ", V) with V >= corpus vocabularySize " + vocabularySize);
         }
         return logits.reshape(s.get(0) * s.get(1), s.get(2));
+    }
+
+    /**
+     * Checks a {@link LinearHeadModel}'s hidden states and flattens them to (B * T, E).
+     *
+     * @param hidden the hidden states
+     * @param batch the batch that went in
+     * @return the flattened hidden states
+     */
+    static NDArray flatHidden(NDArray hidden, WindowBatch batch) {
+        Shape s = hidden.getShape();
+        if (s.dimension() != 3 || s.get(0) != batch.batchSize() || s.get(1) != batch.contextLength()) {
+            throw new IllegalArgumentException("model hidden states have shape " + s + ", expected ("
+                    + batch.batchSize() + ", " + batch.contextLength() + ", E)");
+        }
+        return hidden.reshape(s.get(0) * s.get(1), s.get(2));
+    }
+
+    /**
+     * Checks that an output head covers the corpus vocabulary.
+     *
+     * @param headRows V of the head
+     * @param vocabularySize the corpus vocabulary size
+     * @param shape the head's shape, for the message
+     */
+    static void checkVocabulary(long headRows, int vocabularySize, Shape shape) {
+        if (headRows < vocabularySize) {
+            throw new IllegalArgumentException("model output weight has shape " + shape + ", expected (V, E) with V >= "
+                    + "corpus vocabularySize " + vocabularySize);
+        }
     }
 }

@@ -14,6 +14,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dev.scone.core.LinearHeadModel;
 import dev.scone.core.data.ShuffledWindowOrder;
 import dev.scone.core.data.WindowBatch;
 import dev.scone.core.data.WindowDataset;
@@ -32,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * Trains a language model on a {@link WindowDataset} with next-token cross-entropy.
  *
  * <p>Each step: B windows in a seeded shuffled order ({@link ShuffledWindowOrder}), the engine's
- * random generator re-seeded from (seed, step), forward in training mode, softmax cross-entropy over
- * the (B * T, V) flattened logits, backward, clipping by global norm ({@link GradientClipping}),
- * one {@link AdamW} update at the learning rate of {@link WarmupCosineSchedule}. Every step's arrays
+ * random generator re-seeded from (seed, step), forward in training mode, softmax cross-entropy
+ * over the B * T positions (for a {@link LinearHeadModel}, such as scone's own models, a chunk of
+ * rows at a time through {@link ChunkedCrossEntropy}; for any other block over its (B * T, V)
+ * logits), backward, clipping by global norm ({@link GradientClipping}), one {@link AdamW} update at the learning rate of {@link WarmupCosineSchedule}. Every step's arrays
  * live in a sub-manager closed at the end of the step, so native memory stays flat. Validation
  * perplexity is measured every {@code evalEvery} steps and recorded in {@link #history()}.
  *
@@ -290,10 +292,25 @@ public final class LanguageModelTrainer implements AutoCloseable {
             List<NDArray> gradients = new ArrayList<>(trainable.size());
             try {
                 try (GradientCollector collector = engine.newGradientCollector()) {
-                    NDList out = block.forward(store, inputs, true, batch.hostIds().asParams());
-                    NDArray logits = Evaluation.flatLogits(out, batch, training.corpus().vocabularySize());
-                    NDArray l = loss.evaluate(new NDList(labels), new NDList(logits));
-                    collector.backward(l);
+                    NDArray l;
+                    if (block instanceof LinearHeadModel) {
+                        // The loss over the head a chunk of rows at a time (ChunkedCrossEntropy): the
+                        // same gradients as the logits path without its (B * T, V) arrays.
+                        LinearHeadModel head = (LinearHeadModel) block;
+                        NDArray h = head.hiddenStates(store, inputs, true, batch.hostIds().asParams());
+                        NDArray w = head.outputWeight(store, h.getDevice(), true);
+                        Evaluation.checkVocabulary(w.getShape().get(0), training.corpus().vocabularySize(),
+                                w.getShape());
+                        ChunkedCrossEntropy.Training t = ChunkedCrossEntropy.forTraining(Evaluation.flatHidden(h, batch),
+                                w, labels);
+                        collector.backward(t.surrogate());
+                        l = t.loss();
+                    } else {
+                        NDList out = block.forward(store, inputs, true, batch.hostIds().asParams());
+                        NDArray logits = Evaluation.flatLogits(out, batch, training.corpus().vocabularySize());
+                        l = loss.evaluate(new NDList(labels), new NDList(logits));
+                        collector.backward(l);
+                    }
                     lossValue = l.getFloat();
                 }
                 for (Pair<String, Parameter> p : trainable) {
@@ -301,13 +318,14 @@ public final class LanguageModelTrainer implements AutoCloseable {
                     g.attach(scope);
                     gradients.add(g);
                 }
-                norm = config.clipNorm() > 0 ? GradientClipping.clipByGlobalNorm(gradients, config.clipNorm())
-                        : GradientClipping.globalNorm(gradients);
+                NDArray flat = AdamW.flatten(gradients); // one array: one norm, one scaling, one update
+                norm = config.clipNorm() > 0 ? GradientClipping.clipByGlobalNorm(flat, config.clipNorm())
+                        : GradientClipping.globalNorm(flat);
                 if (!Float.isFinite(lossValue) || !Float.isFinite(norm)) {
                     throw new IllegalStateException("training diverged at step " + (step + 1) + ": loss " + lossValue
                             + ", gradient norm " + norm + " (lower the learning rate or enable clipping)");
                 }
-                optimizer.step(trainable, gradients, lr, scope);
+                optimizer.step(trainable, flat, lr, scope);
             } finally {
                 // PyTorch accumulates gradients across backward passes: clear them for the next step.
                 for (NDArray g : gradients) {
