@@ -3,7 +3,6 @@ package dev.scone.core;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -12,6 +11,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.nn.FgramModelBlock;
+import dev.scone.fgram.nn.FgramPrefixTree;
 import dev.scone.fgram.nn.FgramModelConfig;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import it.unimi.dsi.fastutil.ints.Int2IntOpenHashMap;
@@ -199,7 +199,7 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
             NDArray fgramVectors = runFgramModel(ps, scope, distinct, u, training); // (U, E)
             NDArray flat = tokenVectors.reshape(positions, e);
             NDArray source = flat.concat(fgramVectors, 0); // (B*T + U, E)
-            NDArray out = source.get(ownedIndex(scope, index)); // (B*T, E)
+            NDArray out = FgramModelBlock.gatherRows(source, ownedIndex(scope, index)); // (B*T, E)
             if (combine == FgramCombine.ADD) {
                 // Matched rows get T(token) added to their f-gram vector; unmatched rows already hold T(token).
                 float[] matched = new float[positions];
@@ -240,46 +240,16 @@ public final class SconeEmbeddingBlock extends AbstractBlock implements InputEmb
      * @return (U, E), attached to {@code scope}
      */
     private NDArray runFgramModel(ParameterStore ps, NDManager scope, int[] fgramIds, int count, boolean training) {
-        // One A_fgram pass per f-gram length: no padding, so the work is the f-grams' total length
-        // rather than count x the longest length (most distinct f-grams are short).
-        int maxN = vocabulary.maxN();
-        int[] perLength = new int[maxN + 1];
-        for (int i = 0; i < count; i++) {
-            perLength[vocabulary.length(fgramIds[i])]++;
-        }
-        int[] groupStart = new int[maxN + 2];
-        for (int n = 1; n <= maxN + 1; n++) {
-            groupStart[n] = groupStart[n - 1] + perLength[n - 1];
-        }
-        // order[slot] = row of that slot's vector in the concatenation of the groups.
-        long[] order = new long[count];
-        int[] fill = groupStart.clone();
-        int[][] tokensByLength = new int[maxN + 1][];
-        for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
-            tokensByLength[n] = new int[perLength[n] * n];
-        }
-        for (int i = 0; i < count; i++) {
-            int n = vocabulary.length(fgramIds[i]);
-            int row = fill[n]++;
-            order[i] = row;
-            vocabulary.copyTokens(fgramIds[i], tokensByLength[n], (row - groupStart[n]) * n);
-        }
-        NDList outputs = new NDList();
-        for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
-            int rows = perLength[n];
-            if (rows == 0) {
-                continue;
-            }
-            // Owned by the engine: the embedding's backward pass reads these ids after the scope closes.
-            NDArray ids = scope.create(tokensByLength[n], new Shape(rows, n)).duplicate();
-            NDArray embedded = tokenEmbedding.embed(ps, ids, training); // (rows, n, E)
-            int[] lengths = new int[rows];
-            java.util.Arrays.fill(lengths, n);
-            outputs.add(fgramModel.forward(ps, new NDList(embedded, scope.create(lengths)), training)
-                    .singletonOrThrow());
-        }
-        NDArray all = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0); // (U, E) by length
-        return all.get(ownedIndex(scope, order)); // (U, E) in slot order
+        // One A_fgram pass over the prefix tree of the f-grams: A_fgram is causal, so f-grams that
+        // share their first tokens share their states there, and each distinct prefix is computed
+        // once (about 1,700 tree nodes for the 3,100 positions of a training batch's 1,250 f-grams).
+        FgramPrefixTree tree = FgramPrefixTree.of(vocabulary, fgramIds, count);
+        int n = tree.nodeCount();
+        // Owned by the engine: the embedding's backward pass reads these ids after the scope closes.
+        NDArray ids = scope.create(tree.nodeTokens(), new Shape(n)).duplicate();
+        NDArray nodes = tokenEmbedding.embed(ps, ids, training); // (N, E)
+        NDArray states = fgramModel.forwardTree(ps, nodes, tree, training); // (N, E)
+        return FgramModelBlock.gatherRows(states, ownedIndex(scope, tree.fgramNodes())); // (U, E) in slot order
     }
 
     /**

@@ -28,10 +28,13 @@ import ai.djl.nn.core.Linear;
  * pick, mean) without the (N, V) logits, their log-softmax, the softmax gradient and the
  * zero-filled (N, V) gradient of the pick, each of which the logits path writes and reads whole.
  *
- * <p>Numerically: the loss of every row is the same log-softmax and pick; the gradients are the same
- * sums in another order (the weight's gradient is accumulated over chunks rather than in one matrix
- * product, the label term is applied separately), so they agree with the logits path to float32
- * rounding, not bit for bit.
+ * <p>Numerically: training takes each row's loss as {@code -log p_i[y_i]} from the softmax it needs
+ * for the gradient anyway (one pass over the chunk's logits instead of a log-softmax and an
+ * exponential; should a p_i[y_i] underflow to 0, the value is taken from the log-softmax instead);
+ * evaluation ({@link #tokenLosses}) takes the log-softmax's pick, as the logits path does. The
+ * gradients are the same sums in another order (the weight's gradient is accumulated over chunks
+ * rather than in one matrix product, the label term is applied separately). So losses and gradients
+ * agree with the logits path to float32 rounding, not bit for bit.
  */
 public final class ChunkedCrossEntropy {
 
@@ -42,16 +45,16 @@ public final class ChunkedCrossEntropy {
 
     /** What a training step needs: the mean loss, and the surrogate to backpropagate. */
     public static final class Training {
-        private final NDArray loss;
+        private final float loss;
         private final NDArray surrogate;
 
-        private Training(NDArray loss, NDArray surrogate) {
+        private Training(float loss, NDArray surrogate) {
             this.loss = loss;
             this.surrogate = surrogate;
         }
 
-        /** @return the mean cross-entropy, a scalar outside autograd */
-        public NDArray loss() {
+        /** @return the mean cross-entropy (nats per position) */
+        public float loss() {
             return loss;
         }
 
@@ -89,9 +92,8 @@ public final class ChunkedCrossEntropy {
             try (NDManager chunk = manager.newSubManager()) {
                 NDArray hc = h.get(new NDIndex(r0 + ":" + r1));
                 hc.attach(chunk);
-                NDArray logp = Linear.linear(hc, w).singletonOrThrow().logSoftmax(1); // (c, V)
-                picked.add(chunk.ret(logp.gather(y.get(new NDIndex(r0 + ":" + r1)), 1))); // (c, 1)
-                NDArray p = logp.exp();
+                NDArray p = Linear.linear(hc, w).singletonOrThrow().softmax(1); // (c, V)
+                picked.add(chunk.ret(p.gather(y.get(new NDIndex(r0 + ":" + r1)), 1))); // (c, 1): p_i[y_i]
                 pw.add(chunk.ret(p.matMul(w))); // (c, E)
                 NDArray part = p.transpose().matMul(hc); // (V, E)
                 if (pth == null) {
@@ -101,7 +103,16 @@ public final class ChunkedCrossEntropy {
                 }
             }
         }
-        NDArray loss = concat(picked).mean().neg();
+        float loss = -concat(picked).log().mean().getFloat();
+        if (!Float.isFinite(loss)) {
+            // Some p_i[y_i] underflowed to 0 (a loss above ~87 nats at a position): take the value
+            // from the log-softmax instead, which does not underflow; the gradients above are exact.
+            try (NDManager exact = manager.newSubManager()) {
+                NDArray nll = tokenLosses(hidden, weight, labels, rows);
+                nll.attach(exact);
+                loss = nll.mean().getFloat();
+            }
+        }
         float inverse = 1f / n;
         NDArray dh = concat(pw).muli(inverse); // P W / N
         NDArray dw = pth.muli(inverse); // P^T h / N

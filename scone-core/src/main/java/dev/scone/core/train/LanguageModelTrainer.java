@@ -292,7 +292,6 @@ public final class LanguageModelTrainer implements AutoCloseable {
             List<NDArray> gradients = new ArrayList<>(trainable.size());
             try {
                 try (GradientCollector collector = engine.newGradientCollector()) {
-                    NDArray l;
                     if (block instanceof LinearHeadModel) {
                         // The loss over the head a chunk of rows at a time (ChunkedCrossEntropy): the
                         // same gradients as the logits path without its (B * T, V) arrays.
@@ -304,14 +303,14 @@ public final class LanguageModelTrainer implements AutoCloseable {
                         ChunkedCrossEntropy.Training t = ChunkedCrossEntropy.forTraining(Evaluation.flatHidden(h, batch),
                                 w, labels);
                         collector.backward(t.surrogate());
-                        l = t.loss();
+                        lossValue = t.loss();
                     } else {
                         NDList out = block.forward(store, inputs, true, batch.hostIds().asParams());
                         NDArray logits = Evaluation.flatLogits(out, batch, training.corpus().vocabularySize());
-                        l = loss.evaluate(new NDList(labels), new NDList(logits));
+                        NDArray l = loss.evaluate(new NDList(labels), new NDList(logits));
                         collector.backward(l);
+                        lossValue = l.getFloat();
                     }
-                    lossValue = l.getFloat();
                 }
                 for (Pair<String, Parameter> p : trainable) {
                     NDArray g = p.getValue().getArray().getGradient();

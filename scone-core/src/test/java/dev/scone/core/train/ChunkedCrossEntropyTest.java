@@ -49,7 +49,7 @@ class ChunkedCrossEntropyTest {
             ChunkedCrossEntropy.Training t = ChunkedCrossEntropy.forTraining(hidden.mul(m.create(1f).duplicate()),
                     weight, m.create(y), rows);
             c.backward(t.surrogate());
-            loss = t.loss().getFloat();
+            loss = t.loss();
         }
         return new float[][] {{loss}, hidden.getGradient().toFloatArray(), weight.getGradient().toFloatArray()};
     }
@@ -86,6 +86,44 @@ class ChunkedCrossEntropyTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void aLabelWhoseProbabilityUnderflowsStillGetsItsExactLoss() {
+        Random r = new Random(5);
+        float[] h = new float[N * E];
+        float[] w = new float[V * E];
+        int[] y = new int[N];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (float) r.nextGaussian() * 20; // logits spread over hundreds: exp underflows
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < N; i++) {
+            y[i] = r.nextInt(V);
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[][] want = reference(m, h, w, y);
+            assertTrue(want[0][0] > 20, "the setting must give some positions a loss beyond float's exp range: "
+                    + want[0][0]);
+            float[] logits = Linear.linear(m.create(h, new Shape(N, E)), m.create(w, new Shape(V, E)))
+                    .singletonOrThrow().toFloatArray();
+            int underflowing = 0;
+            for (int i = 0; i < N; i++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int v = 0; v < V; v++) {
+                    max = Math.max(max, logits[i * V + v]);
+                }
+                if (max - logits[i * V + y[i]] > 110) { // exp(-110) is 0 in float32
+                    underflowing++;
+                }
+            }
+            assertTrue(underflowing > 0, "no label's probability underflows in this setting");
+            float[][] got = chunked(m, h, w, y, 8);
+            assertTrue(Float.isFinite(got[0][0]));
+            assertEquals(want[0][0], got[0][0], 1e-5f * want[0][0]);
         }
     }
 

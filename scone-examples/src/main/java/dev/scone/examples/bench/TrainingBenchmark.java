@@ -22,6 +22,7 @@ import dev.scone.examples.Steps;
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramPrefixTree;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import java.io.PrintStream;
@@ -115,7 +116,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
 
     /** One model's measurement. */
     record Measurement(String model, long parameters, double tokensPerSecond, double tokensPerCpuSecond,
-            double matchedFraction, double distinctFgramsPerStep, double flopPerToken) {}
+            double matchedFraction, double distinctFgramsPerStep, double fgramTokensPerStep, double treeNodesPerStep,
+            double flopPerToken) {}
 
     Measurement[] run(PrintStream log) throws Exception {
         if (steps < 1 || warmupSteps < 0 || rounds < 1) {
@@ -143,6 +145,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
         Measurement[] result = new Measurement[2];
         double[] sums = new double[2];
         double[] cpuSums = new double[2];
+        double[] ratios = new double[rounds]; // SCONE / baseline tokens/s, round by round
         WindowBatch hostWorkBatch;
         LanguageModelConfig scone;
         try (TokenIdFile corpus = TokenIdFile.open(train)) {
@@ -170,6 +173,9 @@ public final class TrainingBenchmark implements Callable<Integer> {
                     sums[k] += m.tokensPerSecond();
                     cpuSums[k] += m.tokensPerCpuSecond();
                     result[k] = m;
+                    if (k == 1) {
+                        ratios[round] = m.tokensPerSecond() / result[0].tokensPerSecond();
+                    }
                 }
             }
         }
@@ -177,19 +183,26 @@ public final class TrainingBenchmark implements Callable<Integer> {
         for (int k = 0; k < 2; k++) {
             Measurement m = result[k];
             result[k] = new Measurement(m.model(), m.parameters(), sums[k] / rounds, cpuSums[k] / rounds,
-                    m.matchedFraction(), m.distinctFgramsPerStep(), m.flopPerToken());
+                    m.matchedFraction(), m.distinctFgramsPerStep(), m.fgramTokensPerStep(), m.treeNodesPerStep(),
+                    m.flopPerToken());
         }
+        double[] sorted = ratios.clone();
+        java.util.Arrays.sort(sorted);
         log.println();
         log.printf(Locale.ROOT, "| model | parameters | tokens/s (mean of %d) | vs baseline | tokens/CPU-s |"
-                + " vs baseline | matched positions | distinct f-grams per step |%n", rounds);
+                + " vs baseline | matched positions | per step: distinct f-grams / their tokens / A_fgram tree nodes |%n",
+                rounds);
         log.println("|---|---|---|---|---|---|---|---|");
         for (Measurement m : result) {
             log.printf(Locale.ROOT, "| %s | %,d | %,.0f | %.2fx | %,.0f | %.2fx | %.1f%% | %s |%n", m.model(),
                     m.parameters(), m.tokensPerSecond(), m.tokensPerSecond() / result[0].tokensPerSecond(),
                     m.tokensPerCpuSecond(), m.tokensPerCpuSecond() / result[0].tokensPerCpuSecond(),
                     100 * m.matchedFraction(),
-                    m.model().equals("scone") ? String.format(Locale.ROOT, "%,.0f", m.distinctFgramsPerStep()) : "-");
+                    m.model().equals("scone") ? String.format(Locale.ROOT, "%,.0f / %,.0f / %,.0f",
+                            m.distinctFgramsPerStep(), m.fgramTokensPerStep(), m.treeNodesPerStep()) : "-");
         }
+        log.printf(Locale.ROOT, "SCONE / baseline tokens/s by round: median %.2fx [%.2fx..%.2fx]%n",
+                sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1]);
         log.printf(Locale.ROOT, "load average (1 min) %.2f before, %.2f after; %d available processors%n", loadBefore,
                 loadAfter, Runtime.getRuntime().availableProcessors());
         double peak = matmulPeak(log);
@@ -201,7 +214,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
                     100 * gflops / peak);
         }
         log.println("(FLOP per token: 6 x the main model's matmul parameters + 12 x layers x T x E for attention;"
-                + " SCONE adds A_fgram's work on each step's distinct f-grams, spread over the step's tokens)");
+                + " SCONE adds A_fgram's work, 6 x its matmul parameters + 12 x layers x K x E per node of each step's"
+                + " prefix tree of distinct f-grams, spread over the step's tokens)");
         hostWork(hostWorkBatch, scone, vocabulary, log);
         return result;
     }
@@ -291,15 +305,19 @@ public final class TrainingBenchmark implements Callable<Integer> {
         return 6 * matmul + 12.0 * c.layers() * c.contextLength() * e;
     }
 
-    /** Training FLOP of A_fgram over one f-gram of {@code n} tokens (0 for a baseline). */
-    static double fgramFlop(LanguageModelConfig c, int n) {
+    /**
+     * Training FLOP of A_fgram over one node of the prefix tree it runs on (0 for a baseline): its
+     * matmuls, and attention over the tree's path width W (every node computes W slots, the ones
+     * past its depth masked).
+     */
+    static double fgramNodeFlop(LanguageModelConfig c, int width) {
         FgramModelConfig f = c.fgramModel();
         if (f == null) {
             return 0;
         }
         double e = f.embeddingSize();
         double matmul = f.layers() * (4 * e * e + 2 * e * f.ffnSize());
-        return n * (6 * matmul + 12.0 * f.layers() * n * e);
+        return 6 * matmul + 12.0 * f.layers() * width * e;
     }
 
     /**
@@ -372,27 +390,33 @@ public final class TrainingBenchmark implements Callable<Integer> {
             // The pre-scan statistics of the timed steps' windows (same seeded order for both models).
             long matched = 0;
             long distinct = 0;
-            double fgramFlop = 0; // A_fgram's training FLOP over the timed steps' distinct f-grams
+            long fgramTokens = 0;
+            long nodes = 0; // A_fgram runs once per node of each step's prefix tree of distinct f-grams
             dev.scone.core.data.ShuffledWindowOrder order =
                     new dev.scone.core.data.ShuffledWindowOrder(windows.windowCount(), seed);
             for (int s = warmupSteps; s < warmupSteps + steps; s++) {
                 int[] f = windows.batch(order.windows((long) s * size.batch, size.batch)).fgramIds();
                 java.util.BitSet seen = new java.util.BitSet();
+                int[] ids = new int[f.length];
+                int u = 0;
                 for (int id : f) {
                     if (id >= 0) {
                         matched++;
                         if (!seen.get(id)) {
                             seen.set(id);
-                            fgramFlop += fgramFlop(config, vocabulary.length(id));
+                            ids[u++] = id;
+                            fgramTokens += vocabulary.length(id);
                         }
                     }
                 }
-                distinct += seen.cardinality();
+                distinct += u;
+                nodes += FgramPrefixTree.of(vocabulary, ids, u).nodeCount();
             }
+            double fgramFlop = nodes * fgramNodeFlop(config, vocabulary.maxN());
             double flopPerToken = mainFlopPerToken(config) + (config.isScone() ? fgramFlop / timedTokens : 0);
             return new Measurement(name, parameters, timedTokens / seconds,
                     cpuSeconds > 0 ? timedTokens / cpuSeconds : Double.NaN, matched / timedTokens,
-                    (double) distinct / steps, flopPerToken);
+                    (double) distinct / steps, (double) fgramTokens / steps, (double) nodes / steps, flopPerToken);
         }
     }
 }

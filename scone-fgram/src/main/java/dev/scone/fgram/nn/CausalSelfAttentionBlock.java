@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
@@ -29,7 +31,7 @@ public final class CausalSelfAttentionBlock extends AbstractBlock {
     private static final byte VERSION = 1;
 
     /** Added to the attention score of a future position: large enough that softmax gives exactly 0. */
-    private static final float MASKED = -1e9f;
+    static final float MASKED = -1e9f;
 
     private final int embeddingSize;
     private final int heads;
@@ -158,6 +160,52 @@ public final class CausalSelfAttentionBlock extends AbstractBlock {
             NDArray context = scores.softmax(-1).matMul(values).transpose(0, 2, 1, 3).reshape(b, t, e);
             NDArray y = output.forward(parameterStore, new NDList(context), false).singletonOrThrow();
             return new NDList(scope.ret(y), scope.ret(keys), scope.ret(values));
+        }
+    }
+
+    /**
+     * Attention over a prefix tree of sequences (see {@link FgramPrefixTree}): each node attends to
+     * the nodes of its path from the root, itself included, as the last position of a sequence
+     * attends to the positions before it. Every node's path is computed in the same pass, so a
+     * prefix shared by several sequences is computed once; for a node of depth d the result equals
+     * position d - 1 of {@link #forward} over the node's own sequence.
+     *
+     * @param parameterStore the parameter store
+     * @param x the nodes, (N, 1, E)
+     * @param paths (N, W) int64: node n's path from the root, slot j its ancestor of depth j + 1;
+     *     slots past the node's depth hold any valid node index and are masked
+     * @param mask (N, W, 1) float: 0 for the slots of the path, a large negative number past it
+     * @param training whether this is a training pass (dropout on the attention weights)
+     * @return {@code NDList(y (N, 1, E))}, attached to {@code x}'s manager
+     */
+    public NDList forwardTree(ParameterStore parameterStore, NDArray x, NDArray paths, NDArray mask,
+            boolean training) {
+        Shape shape = x.getShape();
+        checkInput(shape);
+        long n = shape.get(0);
+        long w = paths.getShape().get(1);
+        long e = embeddingSize;
+        long d = e / heads;
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            scope.tempAttachAll(x, paths, mask);
+            NDArray fused = qkv.forward(parameterStore, new NDList(x), training).singletonOrThrow(); // (N, 1, 3E)
+            NDList parts = fused.reshape(n, 3 * e).split(new long[] {e}, 1); // q (N, E), then k and v (N, 2E)
+            // Engine-owned scalar: autograd keeps it for the backward pass (see forward).
+            NDArray scale = scope.create((float) (1.0 / Math.sqrt(d))).duplicate();
+            NDArray q = parts.get(0).mul(scale).reshape(n, 1, heads, d); // (N, 1, H, D)
+            // The path's keys and values in one gather; an embedding lookup, whose backward pass adds
+            // rows, costs half of what indexing's element-wise accumulation does.
+            NDList kv = Embedding.embedding(paths, parts.get(1), SparseFormat.DENSE).singletonOrThrow().split(2, 2);
+            NDArray k = kv.get(0).reshape(n, w, heads, d); // (N, W, H, D)
+            NDArray v = kv.get(1).reshape(n, w, heads, d); // (N, W, H, D)
+            NDArray scores = q.mul(k).sum(new int[] {3}).add(mask); // (N, W, H)
+            NDArray weights = scores.softmax(1);
+            if (training && dropout > 0f) {
+                weights = Dropout.dropout(weights, dropout, true).singletonOrThrow();
+            }
+            NDArray context = weights.reshape(n, w, heads, 1).mul(v).sum(new int[] {1}).reshape(n, 1, e); // (N, 1, E)
+            NDArray y = output.forward(parameterStore, new NDList(context), training).singletonOrThrow();
+            return new NDList(scope.ret(y));
         }
     }
 

@@ -87,6 +87,33 @@ public final class DecoderLayerBlock extends AbstractBlock {
     }
 
     /**
+     * The layer over a prefix tree of sequences (see
+     * {@link CausalSelfAttentionBlock#forwardTree}).
+     *
+     * @param ps the parameter store
+     * @param x the nodes, (N, 1, E)
+     * @param paths (N, W) int64 path of each node, slots past its depth any valid index
+     * @param mask (N, W, 1) float additive mask of the path slots
+     * @param training whether this is a training pass
+     * @return {@code NDList(y (N, 1, E))}
+     */
+    public NDList forwardTree(ParameterStore ps, NDArray x, NDArray paths, NDArray mask, boolean training) {
+        checkInput(x.getShape());
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            scope.tempAttachAll(x);
+            NDArray a = attentionNorm.forward(ps, new NDList(x), training).singletonOrThrow();
+            a = attention.forwardTree(ps, a, paths, mask, training).singletonOrThrow();
+            NDArray h = x.add(dropout(a, training));
+            NDArray f = feedForwardNorm.forward(ps, new NDList(h), training).singletonOrThrow();
+            f = feedForwardIn.forward(ps, new NDList(f), training).singletonOrThrow();
+            f = Activation.gelu(f);
+            f = feedForwardOut.forward(ps, new NDList(f), training).singletonOrThrow();
+            NDArray y = h.add(dropout(f, training));
+            return new NDList(scope.ret(y));
+        }
+    }
+
+    /**
      * The layer over a key/value cache, for incremental decoding (inference).
      *
      * @param ps the parameter store

@@ -80,6 +80,31 @@ public final class DecoderStackBlock extends AbstractBlock {
     }
 
     /**
+     * The stack over a prefix tree of sequences: every layer's attention through
+     * {@link CausalSelfAttentionBlock#forwardTree}, then the final norm if the stack has one.
+     *
+     * @param ps the parameter store
+     * @param x the nodes, (N, 1, E)
+     * @param paths (N, W) int64 path of each node, slots past its depth any valid index
+     * @param mask (N, W, 1) float additive mask of the path slots
+     * @param training whether this is a training pass
+     * @return the nodes' states (N, 1, E), attached to {@code x}'s manager
+     */
+    public NDArray forwardTree(ParameterStore ps, NDArray x, NDArray paths, NDArray mask, boolean training) {
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            scope.tempAttachAll(x);
+            NDArray h = x;
+            for (DecoderLayerBlock layer : layers) {
+                h = layer.forwardTree(ps, h, paths, mask, training).singletonOrThrow();
+            }
+            if (finalNorm != null) {
+                h = finalNorm.forward(ps, new NDList(h), training).singletonOrThrow();
+            }
+            return scope.ret(h);
+        }
+    }
+
+    /**
      * The stack over a key/value cache, for incremental decoding (inference).
      *
      * @param ps the parameter store

@@ -52,6 +52,92 @@ class FgramModelBlockTest {
         }
     }
 
+    @Test
+    void treeAttentionIsCausalAttentionPositionByPosition() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed(5);
+            DecoderStackBlock stack = new DecoderStackBlock(DecoderConfig.of(E, 2, 4, 24), true);
+            int b = 3;
+            int t = 5;
+            stack.initialize(m, DataType.FLOAT32, new Shape(b, t, E));
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray x = m.randomNormal(new Shape(b, t, E));
+            float[] sequential = stack.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
+            // Position p of row r as a tree node whose path is positions 0..p of its row.
+            long[] paths = new long[b * t * t];
+            float[] mask = new float[b * t * t];
+            for (int r = 0; r < b; r++) {
+                for (int p = 0; p < t; p++) {
+                    for (int j = 0; j < t; j++) {
+                        int at = (r * t + p) * t + j;
+                        paths[at] = j <= p ? r * t + j : r * t + p;
+                        mask[at] = j <= p ? 0f : CausalSelfAttentionBlock.MASKED;
+                    }
+                }
+            }
+            float[] tree = stack.forwardTree(ps, x.reshape(b * t, 1, E), m.create(paths, new Shape(b * t, t)),
+                    m.create(mask, new Shape(b * t, t, 1)), false).toFloatArray();
+            assertArrayEquals(sequential, tree, 1e-5f);
+        }
+    }
+
+    @Test
+    void sharedPrefixesGiveEachFgramItsOwnVector() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FgramModelBlock block = model(m, 4);
+            ParameterStore ps = new ParameterStore(m, false);
+            int v = 9;
+            NDArray table = m.randomNormal(new Shape(v, E)); // token embeddings
+            // Sequences sharing prefixes, a repeat, and one that is a prefix of another.
+            int[][] seqs = {{1, 2}, {1, 2, 3}, {1, 2, 3, 4}, {1, 5}, {6, 2, 3}, {1, 2}, {7}};
+            int[] tokens = new int[seqs.length * 4];
+            int[] lengths = new int[seqs.length];
+            for (int i = 0; i < seqs.length; i++) {
+                System.arraycopy(seqs[i], 0, tokens, i * 4, seqs[i].length);
+                lengths[i] = seqs[i].length;
+            }
+            FgramPrefixTree tree = FgramPrefixTree.ofSequences(tokens, lengths, 4, v);
+            assertEquals(9, tree.nodeCount(), "distinct prefixes: 1, 12, 123, 1234, 15, 6, 62, 623, 7");
+            NDArray nodes = table.get(m.create(tree.nodeTokens()));
+            float[] states = block.forwardTree(ps, nodes, tree, false).toFloatArray();
+            float[] viaArrays = block.forward(ps, new NDList(nodes, m.create(tree.paths(), new Shape(9, 4))), false)
+                    .singletonOrThrow().toFloatArray();
+            assertArrayEquals(states, viaArrays, 0f);
+            for (int i = 0; i < seqs.length; i++) {
+                NDArray alone = table.get(m.create(seqs[i])).reshape(1, seqs[i].length, E);
+                float[] want = block.forward(ps, new NDList(alone, m.create(new int[] {seqs[i].length})), false)
+                        .singletonOrThrow().toFloatArray();
+                int node = (int) tree.fgramNodes()[i];
+                assertArrayEquals(want, java.util.Arrays.copyOfRange(states, node * E, (node + 1) * E), 1e-5f,
+                        "sequence " + i);
+            }
+        }
+    }
+
+    @Test
+    void badTreesAreRejectedPrecisely() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FgramModelBlock block = model(m, 3);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray nodes = m.randomNormal(new Shape(2, E));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> block.forward(ps,
+                    new NDList(nodes, m.create(new long[] {0, -1, 1, 0}, new Shape(2, 2))), false));
+            assertTrue(e.getMessage().contains("path of node 1 does not end in the node itself"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> block.forward(ps,
+                    new NDList(nodes, m.create(new long[] {0, -1, -1, 5, 1, -1}, new Shape(2, 3))), false));
+            assertTrue(e.getMessage().contains("path of node 1 names node 5 of 2"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> block.forward(ps,
+                    new NDList(nodes, m.create(new long[] {0, -1, -1, 1, -1, 1}, new Shape(2, 3))), false));
+            assertTrue(e.getMessage().contains("path of node 1 continues after a -1"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> block.forward(ps,
+                    new NDList(nodes, m.zeros(new Shape(2, 4), DataType.INT64)), false));
+            assertTrue(e.getMessage().contains("1 <= W <= 3 (K)"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> block.forward(ps,
+                    new NDList(nodes, m.zeros(new Shape(2, 2), DataType.FLOAT32)), false));
+            assertTrue(e.getMessage().contains("paths must be int32 or int64"), e.getMessage());
+        }
+    }
+
     /** @return per position t, the (B * E) outputs concatenated */
     private static float[][] rows(NDArray y) {
         int b = (int) y.getShape().get(0);
