@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class SparkFgramCounterTest {
+public class SparkFgramCounterTest {
 
     @TempDir
     Path tmp;
@@ -45,7 +45,7 @@ class SparkFgramCounterTest {
      * With {@code spreadTo > 0} token t becomes {@code spreadTo - 1 - 7 t}: ids too wide for the
      * single-machine counter to pack every n-gram into one long.
      */
-    static InMemoryTokenCorpus corpus(long seed, int docs, int maxDocLength, int vocab, int spreadTo) {
+    public static InMemoryTokenCorpus corpus(long seed, int docs, int maxDocLength, int vocab, int spreadTo) {
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] cdf = new double[vocab];
         double sum = 0;
