@@ -96,12 +96,18 @@ public final class CountingBenchmark {
                 Path warm = tmp.resolve("warm.tok");
                 writeZipf(warm, 50_000, 1000, 1.1, 7);
                 new SparkFgramCounter(spark, config.withSplitTokens(10_000)).count(warm.toString());
+                ShuffleBytes shuffle = new ShuffleBytes();
+                spark.sc().addSparkListener(shuffle);
                 CountingResult distributed = null;
                 for (int round = 0, repeats = a.integer("repeats", 1); round < repeats; round++) {
+                    shuffle.reset();
                     distributed = new SparkFgramCounter(spark, config).count(input.toString());
                     report(out, "Spark " + spark.version() + " (" + master + ", " + config.partitions() + " partitions, "
                             + config.pruning().name().toLowerCase(Locale.ROOT) + " pruning"
                             + (repeats > 1 ? ", run " + (round + 1) : "") + ")", distributed, tokens, cores);
+                    long bytes = shuffle.total();
+                    out.printf(Locale.ROOT, "    shuffle written: %,d bytes (%.2f per corpus token)%n", bytes,
+                            (double) bytes / tokens);
                 }
                 out.printf(Locale.ROOT, "Spark / single machine, time per core: %.2fx%n",
                         (double) distributed.totalNanos() * cores / (single.totalNanos() * threads));
@@ -117,6 +123,32 @@ public final class CountingBenchmark {
             try (var s = Files.walk(tmp)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** Adds up the shuffle bytes written by completed stages (the listener bus reports them shortly after). */
+    private static final class ShuffleBytes extends org.apache.spark.scheduler.SparkListener {
+        private final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong stages = new java.util.concurrent.atomic.AtomicLong();
+
+        @Override
+        public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted e) {
+            bytes.addAndGet(e.stageInfo().taskMetrics().shuffleWriteMetrics().bytesWritten());
+            stages.incrementAndGet();
+        }
+
+        void reset() {
+            bytes.set(0);
+        }
+
+        /** @return the bytes so far, once the listener bus has been quiet for a moment */
+        long total() throws InterruptedException {
+            long seen = -1;
+            while (seen != stages.get()) {
+                seen = stages.get();
+                Thread.sleep(500);
+            }
+            return bytes.get();
         }
     }
 

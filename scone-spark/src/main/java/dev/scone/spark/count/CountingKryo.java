@@ -18,6 +18,7 @@ public final class CountingKryo {
         kryo.register(GramBlock.class, new BlockSerializer());
         kryo.register(GramBlock[].class);
         kryo.register(LevelKeys.class, new LevelKeysSerializer());
+        kryo.register(LevelSummary.class);
     }
 
     /** Writes and reads arrays; immutable objects (Kryo copies them by reference). */

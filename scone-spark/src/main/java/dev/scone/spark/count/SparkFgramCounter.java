@@ -126,11 +126,16 @@ public final class SparkFgramCounter {
         final boolean[] keyForm;
         final List<Broadcast<LevelKeys>> broadcasts = new ArrayList<>();
         final List<JavaRDD<?>> persisted = new ArrayList<>();
+        /** Survivor counts of all levels so far: count -> how many. */
+        final Long2LongOpenHashMap histogram = new Long2LongOpenHashMap();
+        /** Keys of levels a later pass may broadcast, as received (unsorted); null when not received. */
+        final long[][] keys;
 
         Levels(int maxN, int vocabularySize) {
             this.vocabularySize = vocabularySize;
             this.sizes = new long[maxN + 1];
             this.keyForm = new boolean[maxN + 1];
+            this.keys = new long[maxN + 1][];
             for (int m = 0; m <= maxN; m++) {
                 rdds.add(null);
                 broadcasts.add(null);
@@ -170,20 +175,18 @@ public final class SparkFgramCounter {
                     throw new IllegalStateException(sizes[m] + " " + m + "-grams survived: too many to broadcast;"
                             + " use the join pruning strategy");
                 }
-                int length = m;
-                int v = vocabularySize;
-                List<long[]> parts = run(() -> rdds.get(length).map(b -> keysOf(b, v)).collect());
-                long[] keys = new long[(int) sizes[m]];
-                int at = 0;
-                for (long[] p : parts) {
-                    System.arraycopy(p, 0, keys, at, p.length);
-                    at += p.length;
+                long[] all = keys[m];
+                if (all == null) {
+                    int length = m;
+                    int v = vocabularySize;
+                    all = concat(run(() -> rdds.get(length).map(b -> keysOf(b, v)).collect()));
                 }
-                if (at != keys.length) {
-                    throw new IllegalStateException("level " + m + " holds " + at + " keys, expected " + keys.length);
+                if (all.length != sizes[m]) {
+                    throw new IllegalStateException("level " + m + " holds " + all.length + " keys, expected " + sizes[m]);
                 }
-                DistributedScan.Level level = DistributedScan.Level.of(m, keys, at);
-                broadcasts.set(m, spark.broadcast(new LevelKeys(level, keys)));
+                keys[m] = null;
+                DistributedScan.Level level = DistributedScan.Level.of(m, all, all.length);
+                broadcasts.set(m, spark.broadcast(new LevelKeys(level, all)));
             }
         }
 
@@ -197,6 +200,23 @@ public final class SparkFgramCounter {
                 }
             }
         }
+    }
+
+    private static long[] concat(List<long[]> parts) {
+        long total = 0;
+        for (long[] p : parts) {
+            total += p.length;
+        }
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(total + " keys are too many to broadcast; use the join pruning strategy");
+        }
+        long[] all = new long[(int) total];
+        int at = 0;
+        for (long[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
     }
 
     /** @return the keys of a level block (packing tuples, which must be packable) */
@@ -273,7 +293,30 @@ public final class SparkFgramCounter {
                 levels.rdds.set(n, level);
                 levels.keyForm[n] = !tuples && !joined;
                 JavaRDD<GramBlock> counted = level;
-                long size = run(() -> counted.map(b -> (long) b.size).fold(0L, Long::sum));
+                // the pass's one action: sizes, count histograms, and the keys a later pass may broadcast
+                // (with AUTO, from blocks small enough for that to be likely: at most twice the limit in all)
+                boolean keysWanted = n < maxN && config.pruning() != SparkCountingConfig.Pruning.JOIN
+                        && (levels.keyForm[n] || scan.packed(n));
+                long keyLimit = config.pruning() == SparkCountingConfig.Pruning.BROADCAST ? Long.MAX_VALUE
+                        : 2 * config.broadcastLimit() / partitions + 1024;
+                int v = vocabularySize;
+                List<LevelSummary> summaries = run(() -> counted.map(b -> LevelSummary.of(b,
+                        keysWanted && b.size <= keyLimit ? keysOf(b, v) : null)).collect());
+                long size = 0;
+                boolean allKeys = keysWanted;
+                List<long[]> keyParts = new ArrayList<>();
+                for (LevelSummary ls : summaries) {
+                    size += ls.size;
+                    for (int i = 0; i < ls.histogram.length; i += 2) {
+                        levels.histogram.addTo(ls.histogram[i], ls.histogram[i + 1]);
+                    }
+                    allKeys &= ls.keys != null;
+                    keyParts.add(ls.keys);
+                }
+                if (allKeys && (config.pruning() == SparkCountingConfig.Pruning.BROADCAST
+                        || size <= config.broadcastLimit())) {
+                    levels.keys[n] = concat(keyParts);
+                }
                 if (crcs != null) {
                     Map<Integer, Long> bySplit = new HashMap<>();
                     for (long[] c : crcs.value()) {
@@ -484,14 +527,7 @@ public final class SparkFgramCounter {
         long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
         long quota = 0;
         if (total > topS) {
-            JavaRDD<GramBlock> blocks = all;
-            List<long[]> histograms = run(() -> blocks.map(SparkFgramCounter::histogram).collect());
-            Long2LongOpenHashMap byCount = new Long2LongOpenHashMap();
-            for (long[] h : histograms) {
-                for (int i = 0; i < h.length; i += 2) {
-                    byCount.addTo(h[i], h[i + 1]);
-                }
-            }
+            Long2LongOpenHashMap byCount = levels.histogram;
             long[] counts = byCount.keySet().toLongArray();
             Arrays.sort(counts);
             long remaining = topS;
@@ -576,21 +612,6 @@ public final class SparkFgramCounter {
             counts[r] = cnt[p];
         }
         return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
-    }
-
-    /** @return (count, how many) pairs of a block's survivors */
-    private static long[] histogram(GramBlock b) {
-        Long2LongOpenHashMap h = new Long2LongOpenHashMap();
-        for (int i = 0; i < b.size; i++) {
-            h.addTo(b.counts[i], 1);
-        }
-        long[] out = new long[2 * h.size()];
-        int k = 0;
-        for (Long2LongOpenHashMap.Entry e : h.long2LongEntrySet()) {
-            out[k++] = e.getLongKey();
-            out[k++] = e.getLongValue();
-        }
-        return out;
     }
 
     /**
