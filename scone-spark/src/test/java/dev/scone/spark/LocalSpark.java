@@ -10,6 +10,14 @@ public final class LocalSpark {
 
     private LocalSpark() {}
 
+    /** Stops the shared context (a test that needs its own, as one JVM holds one); the next {@link #get} starts another. */
+    public static synchronized void stop() {
+        if (context != null) {
+            context.stop();
+            context = null;
+        }
+    }
+
     /** @return the shared context, started on first use */
     public static synchronized JavaSparkContext get() {
         if (context == null) {

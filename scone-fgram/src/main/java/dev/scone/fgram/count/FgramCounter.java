@@ -348,9 +348,11 @@ public final class FgramCounter {
             int batch = (int) Math.max(1024, Math.min(Math.min(1 << 21, share / 64), perThread));
             long capacityLimit = Math.max(CountTable.MIN_CAPACITY,
                     (long) ((share - 16L * batch) / PartitionedCounts.BYTES_PER_SLOT));
-            PartitionedCounts counts = new PartitionedCounts(capacityLimit, batch, run -> spill(run, files));
+            PartitionedCounts partitions = new PartitionedCounts(capacityLimit, batch, run -> spill(run, files));
+            // the per-chunk loop is the one distributed counters run too (DistributedScan)
+            DistributedScan.PartCounts counts = new DistributedScan.PartCounts(keys, n,
+                    needsSurvivorIds(n) ? levels : null, partitions, files, config.spillDirectory());
             int[] tok = new int[CHUNK + n];
-            int[] cur = new int[CHUNK + n];
             long occurrences = 0;
             int vocabularySize = corpus.vocabularySize();
             int u;
@@ -366,33 +368,10 @@ public final class FgramCounter {
                 if (n == 2) {
                     checkIds(tok, len, vocabularySize, doc, from);
                 }
-                int counted;
-                if (!needsSurvivorIds(n)) {
-                    // every (n-1)-gram survived: no Apriori check and no survivor ids needed
-                    counted = positions;
-                    int bits = keys.bits;
-                    long mask = n * bits == 63 ? Long.MAX_VALUE : (1L << (n * bits)) - 1;
-                    long key = keys.pack(tok, 0, n - 1);
-                    for (int i = 0; i < positions; i++) {
-                        key = ((key << bits) | tok[i + n - 1]) & mask;
-                        counts.add(key);
-                    }
-                } else {
-                    survivorIds(tok, len, n - 1, levels, cur);
-                    counted = 0;
-                    boolean packed = keys.packed(n);
-                    for (int i = 0; i < positions; i++) {
-                        int prefix = cur[i];
-                        if (prefix >= 0 && cur[i + 1] >= 0) {
-                            counted++;
-                            counts.add(packed ? keys.pack(tok, i, n) : KeyScheme.composite(prefix, tok[i + n - 1]));
-                        }
-                    }
-                }
-                occurrences += counted;
+                occurrences += counts.countChunk(tok, 0, positions);
             }
-            counts.flush();
-            return new WorkerResult(counts, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
+            partitions.flush();
+            return new WorkerResult(partitions, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
         }
 
         /**
@@ -405,34 +384,7 @@ public final class FgramCounter {
 
         /** @return the longest length &lt;= m whose keys are packed tokens */
         private int packedBase(int m) {
-            int base = m;
-            while (!keys.packed(base)) {
-                base--;
-            }
-            return base;
-        }
-
-        /**
-         * Fills {@code cur[i]} with the survivor index at level {@code m} of the m-gram starting at
-         * {@code tok[i]}, or -1 when it did not survive, for every i with i + m &lt;= len.
-         */
-        private void survivorIds(int[] tok, int len, int m, SurvivorLevel[] levels, int[] cur) {
-            int base = packedBase(m);
-            SurvivorLevel level = levels[base];
-            int bits = keys.bits;
-            long mask = base * bits == 63 ? Long.MAX_VALUE : (1L << (base * bits)) - 1;
-            long key = keys.pack(tok, 0, base - 1);
-            for (int i = 0; i + base <= len; i++) {
-                key = ((key << bits) | tok[i + base - 1]) & mask;
-                cur[i] = level.indexOf(key);
-            }
-            for (int k = base + 1; k <= m; k++) {
-                level = levels[k];
-                for (int i = 0; i + k <= len; i++) {
-                    int c = cur[i];
-                    cur[i] = c < 0 ? -1 : level.indexOf(KeyScheme.composite(c, tok[i + k - 1]));
-                }
-            }
+            return DistributedScan.packedBase(keys, m);
         }
 
         private void spill(CountTable.SortedEntries run, List<SortedRuns.RunFile> files) throws IOException {
@@ -664,19 +616,7 @@ public final class FgramCounter {
                 int level = selLevel[p];
                 int id = selIndex[p];
                 counts[r] = selCount[p];
-                int pos = offsets[r] + level - 1;
-                while (!keys.packed(level)) {
-                    long key = levels[level].keys[id];
-                    tokens[pos--] = (int) key;
-                    id = (int) (key >>> 32);
-                    level--;
-                }
-                long key = levels[level].keys[id];
-                long tokenMask = (1L << keys.bits) - 1;
-                for (int j = 0; j < level; j++) {
-                    tokens[pos--] = (int) (key & tokenMask);
-                    key >>>= keys.bits;
-                }
+                DistributedScan.decode(keys, levels, level, levels[level].keys[id], tokens, offsets[r]);
             }
             return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
         }

@@ -27,7 +27,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * <pre>
  * CountingBenchmark [--input TOKEN_ID_FILE | --synthetic-tokens 2000000 --synthetic-vocabulary 50000]
  *                   [--top-s 50000] [--threads 2] [--master local[2]] [--partitions 8]
- *                   [--split-tokens 500000] [--seed 1]
+ *                   [--split-tokens 500000] [--pruning auto|broadcast|join] [--repeats 1] [--seed 1]
  * </pre>
  *
  * Without {@code --input} the corpus is synthetic: token ranks drawn i.i.d. from a Zipf
@@ -38,7 +38,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 public final class CountingBenchmark {
 
     private static final Set<String> KNOWN = Set.of("input", "synthetic-tokens", "synthetic-vocabulary", "top-s",
-            "threads", "master", "partitions", "split-tokens", "seed", "help");
+            "threads", "master", "partitions", "split-tokens", "pruning", "repeats", "seed", "help");
 
     private CountingBenchmark() {}
 
@@ -52,7 +52,7 @@ public final class CountingBenchmark {
         if (a.has("help")) {
             out.println("usage: CountingBenchmark [--input TOKEN_ID_FILE | --synthetic-tokens N"
                     + " --synthetic-vocabulary V] [--top-s 50000] [--threads 2] [--master local[2]] [--partitions 8]"
-                    + " [--split-tokens 500000] [--seed 1]");
+                    + " [--split-tokens 500000] [--pruning auto|broadcast|join] [--repeats 1] [--seed 1]");
             return;
         }
         int threads = a.integer("threads", 2);
@@ -91,13 +91,26 @@ public final class CountingBenchmark {
             JavaSparkContext spark = Spark.start("scone-count-benchmark", master);
             try {
                 SparkCountingConfig config = SparkCountingConfig.of(counting, a.integer("partitions", 8))
-                        .withSplitTokens(a.number("split-tokens", 500_000));
+                        .withSplitTokens(a.number("split-tokens", 500_000)).withPruning(SparkCountingConfig.Pruning
+                                .valueOf(a.get("pruning", "auto").toUpperCase(Locale.ROOT)));
                 Path warm = tmp.resolve("warm.tok");
                 writeZipf(warm, 50_000, 1000, 1.1, 7);
                 new SparkFgramCounter(spark, config.withSplitTokens(10_000)).count(warm.toString());
-                CountingResult distributed = new SparkFgramCounter(spark, config).count(input.toString());
-                report(out, "Spark " + spark.version() + " (" + master + ", " + config.partitions() + " partitions)",
-                        distributed, tokens, cores);
+                ShuffleBytes shuffle = new ShuffleBytes();
+                spark.sc().addSparkListener(shuffle);
+                CountingResult distributed = null;
+                for (int round = 0, repeats = a.integer("repeats", 1); round < repeats; round++) {
+                    shuffle.reset();
+                    distributed = new SparkFgramCounter(spark, config).count(input.toString());
+                    report(out, "Spark " + spark.version() + " (" + master + ", " + config.partitions() + " partitions, "
+                            + config.pruning().name().toLowerCase(Locale.ROOT) + " pruning"
+                            + (repeats > 1 ? ", run " + (round + 1) : "") + ")", distributed, tokens, cores);
+                    long bytes = shuffle.total();
+                    out.printf(Locale.ROOT, "    shuffle written: %,d bytes (%.2f per corpus token)%n", bytes,
+                            (double) bytes / tokens);
+                }
+                out.printf(Locale.ROOT, "Spark / single machine, time per core: %.2fx%n",
+                        (double) distributed.totalNanos() * cores / (single.totalNanos() * threads));
                 boolean same = distributed.vocabulary().equals(single.vocabulary());
                 out.printf(Locale.ROOT, "same vocabulary: %s (fingerprint %s)%n", same, single.vocabulary().fingerprint());
                 if (!same) {
@@ -113,12 +126,39 @@ public final class CountingBenchmark {
         }
     }
 
+    /** Adds up the shuffle bytes written by completed stages (the listener bus reports them shortly after). */
+    private static final class ShuffleBytes extends org.apache.spark.scheduler.SparkListener {
+        private final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong stages = new java.util.concurrent.atomic.AtomicLong();
+
+        @Override
+        public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted e) {
+            bytes.addAndGet(e.stageInfo().taskMetrics().shuffleWriteMetrics().bytesWritten());
+            stages.incrementAndGet();
+        }
+
+        void reset() {
+            bytes.set(0);
+        }
+
+        /** @return the bytes so far, once the listener bus has been quiet for a moment */
+        long total() throws InterruptedException {
+            long seen = -1;
+            while (seen != stages.get()) {
+                seen = stages.get();
+                Thread.sleep(500);
+            }
+            return bytes.get();
+        }
+    }
+
     private static void report(PrintStream out, String what, CountingResult r, long tokens, int cores) {
         double s = r.totalNanos() / 1e9;
         out.printf(Locale.ROOT, "%s: %.2f s, %.2fM tokens/s, %.2fM tokens/s per core%n", what, s, tokens / s / 1e6,
                 tokens / s / 1e6 / cores);
         for (ScanStats x : r.scans()) {
-            out.printf(Locale.ROOT, "    n=%d: %.2f s, %,d survivors%n", x.n(), x.totalNanos() / 1e9, x.survivors());
+            out.printf(Locale.ROOT, "    n=%d: %.2f s, %,d survivors, %.2f task CPU-s%n", x.n(), x.totalNanos() / 1e9,
+                    x.survivors(), x.cpuNanos() / 1e9);
         }
     }
 

@@ -99,7 +99,7 @@ public final class CountMain {
             out.printf(Locale.ROOT, "  n=%d (min %d): %,d occurrences counted, %,d distinct, %,d survivors, %.2f s%n",
                     s.n(), s.threshold(), s.occurrencesCounted(), s.distinctCandidates(), s.survivors(),
                     s.totalNanos() / 1e9);
-            out.printf(Locale.ROOT, "        counting tasks: %.2f CPU-s%n", s.cpuNanos() / 1e9);
+            out.printf(Locale.ROOT, "        counting and summing tasks: %.2f CPU-s%n", s.cpuNanos() / 1e9);
         }
         out.printf(Locale.ROOT, "counted %,d tokens in %.2f s (%.2fM tokens/s): %,d survivors, kept %,d%n",
                 r.scans().get(0).tokens(), r.totalNanos() / 1e9, r.scans().get(0).tokens() / (r.totalNanos() / 1e9)

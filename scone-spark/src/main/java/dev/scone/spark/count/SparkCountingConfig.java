@@ -5,10 +5,11 @@ import java.util.Objects;
 
 /**
  * Settings of {@link SparkFgramCounter}: the counting settings shared with the single-machine
- * counter (K, thresholds, S; its threads, memory budget and spill folder do not apply: Spark's
- * executors and shuffle take their place) and how the work is spread.
+ * counter (K, thresholds, S; its memory budget bounds each counting task's tables, beyond which a
+ * task spills to its executor's temporary folder; its threads and spill folder do not apply:
+ * Spark's executors take their place) and how the work is spread.
  *
- * @param counting K, the thresholds and S, exactly as for {@code FgramCounter}
+ * @param counting K, the thresholds, S and the per-task memory budget
  * @param partitions shuffle partitions: every scan's n-grams are spread over this many
  *     partitions by n-gram hash, at least 1
  * @param splitTokens corpus tokens per input split (one task each), at least 1

@@ -1,29 +1,34 @@
 package dev.scone.spark.count;
 
 import dev.scone.fgram.count.CountingResult;
+import dev.scone.fgram.count.DistributedScan;
 import dev.scone.fgram.count.ScanStats;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.spark.io.HadoopConf;
 import dev.scone.spark.io.HadoopFiles;
 import dev.scone.spark.io.TokenIdFileSplits;
-import it.unimi.dsi.fastutil.objects.Object2LongMap;
-import it.unimi.dsi.fastutil.objects.Object2LongOpenHashMap;
+import it.unimi.dsi.fastutil.ints.IntArrays;
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.Partitioner;
 import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.FlatMapFunction2;
+import org.apache.spark.api.java.function.PairFlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
@@ -39,24 +44,32 @@ import scala.Tuple2;
  * <ul>
  *   <li>The corpus is read in splits of about {@link SparkCountingConfig#splitTokens()} tokens,
  *       one task each ({@link TokenIdFileSplits}); n-grams never cross a document boundary.
- *   <li>One pass per length n = 2..K. Each task counts its split's n-grams locally; the partial
- *       counts are added up in {@link SparkCountingConfig#partitions()} partitions by n-gram hash
- *       and those reaching the scan's threshold survive ({@code firstScanMinCount} for n = 2,
- *       {@code minCount} after).
- *   <li>From n = 3 on, an n-gram counts only when its (n-1)-prefix and (n-1)-suffix both
- *       survived pass n - 1: checked before counting against broadcast survivors, or after
- *       counting by two joins ({@link SparkCountingConfig.Pruning}). Passes stop early when one
- *       leaves no survivor, as the single-machine counter does.
+ *   <li>One pass per length n = 2..K. Each task counts its split with the single-machine
+ *       counter's own inner loops and exact long keys ({@link DistributedScan.PartCounts}) and
+ *       ships, per target partition, one block of (key, count) pairs: no object per n-gram. The
+ *       blocks are summed ({@link DistributedScan.Merge}) in {@link SparkCountingConfig#partitions()}
+ *       partitions by key; those reaching the pass's threshold survive ({@code firstScanMinCount}
+ *       for n = 2, {@code minCount} after).
+ *   <li>From n = 3 on an n-gram counts only when its (n-1)-prefix and (n-1)-suffix both survived
+ *       pass n - 1 ({@link SparkCountingConfig.Pruning}): with {@code BROADCAST} the previous
+ *       survivors' keys are broadcast and tasks prune before counting, exactly as the single
+ *       machine does (n-grams whose tokens do not fit in 63 bits are keyed by their prefix's
+ *       survivor index, so the levels they need go too); with {@code JOIN} every n-gram is
+ *       counted (keys of packed tokens, or n-gram tuples when they do not pack) and those reaching
+ *       the threshold are joined with the previous survivors by prefix, then by suffix, block by
+ *       block. Passes stop early when one leaves no survivor.
  *   <li>The top S of all lengths together: a histogram of survivor counts finds the cut count c
- *       and how many f-grams counted exactly c still fit; those above c are collected, those at c
- *       are taken shortest-then-lexicographically-smallest first, and the driver ranks the S by
- *       count, then length, then token ids: the single-machine counter's order, so the
- *       vocabulary file is byte-identical.
+ *       and how many f-grams counted exactly c still fit (q); every partition sends the f-grams
+ *       above c and its q first at c (shortest, then lexicographically smallest), and the driver
+ *       ranks them by count, then length, then token ids: the single-machine counter's order, so
+ *       the vocabulary file is byte-identical.
  * </ul>
  *
  * <p>The first pass also checks every token id and the file's token checksum (each task checksums
- * its split, the driver joins them). The driver holds the S selected f-grams, and with
- * broadcast pruning one level's survivors, in memory.
+ * its split, the driver joins them). The driver never receives the survivors of a pass, only: the
+ * S selected f-grams (as flat token and count arrays, about 12 + 4n bytes each) plus at most q
+ * candidates at the cut count per partition, the count histogram, and, for broadcast pruning, the
+ * keys of the levels it broadcasts (8 bytes per survivor).
  */
 public final class SparkFgramCounter {
 
@@ -64,6 +77,18 @@ public final class SparkFgramCounter {
 
     private final JavaSparkContext spark;
     private final SparkCountingConfig config;
+
+    /** How one pass runs. */
+    private enum How {
+        /** Counted under packed keys with no level read: nothing can be pruned. */
+        ALL,
+        /** Pruned before counting against broadcast levels, under the single-machine counter's keys. */
+        BROADCAST,
+        /** Every n-gram counted under packed keys, then joined with the previous survivors. */
+        JOIN_KEYS,
+        /** Every n-gram counted as a token tuple (no packed key), then joined with the previous survivors. */
+        JOIN_TUPLES
+    }
 
     /**
      * @param spark the Spark context to run on
@@ -93,13 +118,127 @@ public final class SparkFgramCounter {
         return r;
     }
 
+    /** What the passes of one count left behind: survivor levels, their broadcasts. */
+    private final class Levels {
+        final int vocabularySize;
+        final List<JavaRDD<GramBlock>> rdds = new ArrayList<>();
+        final long[] sizes;
+        final boolean[] keyForm;
+        final List<Broadcast<LevelKeys>> broadcasts = new ArrayList<>();
+        final List<JavaRDD<?>> persisted = new ArrayList<>();
+        /** Survivor counts of all levels so far: count -> how many. */
+        final Long2LongOpenHashMap histogram = new Long2LongOpenHashMap();
+        /** Keys of levels a later pass may broadcast, as received (unsorted); null when not received. */
+        final long[][] keys;
+
+        Levels(int maxN, int vocabularySize) {
+            this.vocabularySize = vocabularySize;
+            this.sizes = new long[maxN + 1];
+            this.keyForm = new boolean[maxN + 1];
+            this.keys = new long[maxN + 1][];
+            for (int m = 0; m <= maxN; m++) {
+                rdds.add(null);
+                broadcasts.add(null);
+            }
+        }
+
+        LevelHandles handles() {
+            return new LevelHandles(vocabularySize, broadcasts);
+        }
+
+        /** @return whether the levels a pruned pass of length n reads can be broadcast as keys */
+        boolean broadcastable(DistributedScan scan, int n) {
+            for (int m = scan.lowestLevelRead(n); m < n; m++) {
+                if (!keyForm[m] && !scan.packed(m)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** @return the survivors of the levels a pruned pass of length n reads */
+        long sizeRead(DistributedScan scan, int n) {
+            long s = 0;
+            for (int m = scan.lowestLevelRead(n); m < n; m++) {
+                s += sizes[m];
+            }
+            return s;
+        }
+
+        /** Broadcasts (once each) the levels a pruned pass of length n reads. */
+        void broadcast(DistributedScan scan, int n) throws IOException {
+            for (int m = scan.lowestLevelRead(n); m < n; m++) {
+                if (broadcasts.get(m) != null) {
+                    continue;
+                }
+                if (sizes[m] > Integer.MAX_VALUE - 8) {
+                    throw new IllegalStateException(sizes[m] + " " + m + "-grams survived: too many to broadcast;"
+                            + " use the join pruning strategy");
+                }
+                long[] all = keys[m];
+                if (all == null) {
+                    int length = m;
+                    int v = vocabularySize;
+                    all = concat(run(() -> rdds.get(length).map(b -> keysOf(b, v)).collect()));
+                }
+                if (all.length != sizes[m]) {
+                    throw new IllegalStateException("level " + m + " holds " + all.length + " keys, expected " + sizes[m]);
+                }
+                keys[m] = null;
+                DistributedScan.Level level = DistributedScan.Level.of(m, all, all.length);
+                broadcasts.set(m, spark.broadcast(new LevelKeys(level, all)));
+            }
+        }
+
+        void release() {
+            for (JavaRDD<?> r : persisted) {
+                r.unpersist(false);
+            }
+            for (Broadcast<LevelKeys> b : broadcasts) {
+                if (b != null) {
+                    b.destroy();
+                }
+            }
+        }
+    }
+
+    private static long[] concat(List<long[]> parts) {
+        long total = 0;
+        for (long[] p : parts) {
+            total += p.length;
+        }
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(total + " keys are too many to broadcast; use the join pruning strategy");
+        }
+        long[] all = new long[(int) total];
+        int at = 0;
+        for (long[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+
+    /** @return the keys of a level block (packing tuples, which must be packable) */
+    private static long[] keysOf(GramBlock b, int vocabularySize) {
+        if (b.keyForm()) {
+            return Arrays.copyOf(b.keys, b.size);
+        }
+        DistributedScan scan = new DistributedScan(vocabularySize);
+        long[] k = new long[b.size];
+        for (int i = 0; i < b.size; i++) {
+            k[i] = scan.pack(b.tokens, i * b.n, b.n);
+        }
+        return k;
+    }
+
     /**
      * Counts a token-id file.
      *
      * @param tokenIdFile the corpus (Hadoop path or URI)
      * @return the vocabulary and per-scan statistics; a scan's {@code cpuNanos} is the CPU time
-     *     of its counting tasks (map side only), its {@code mergeNanos} 0 (merging is inside the
-     *     scan's time)
+     *     of its tasks (counting and summing; not the joins), its {@code mergeNanos} 0 (summing is
+     *     inside the scan's time)
      * @throws IllegalArgumentException when the corpus holds no token, or a token id outside its
      *     vocabulary
      * @throws IOException when reading fails or the corpus file is damaged
@@ -113,52 +252,71 @@ public final class SparkFgramCounter {
         }
         LOG.info("{}", plan);
         int maxN = config.counting().maxN();
-        Partitioner partitioner = new HashPartitioner(config.partitions());
+        int partitions = config.partitions();
+        int vocabularySize = plan.vocabularySize();
+        DistributedScan scan = new DistributedScan(vocabularySize);
+        Partitioner partitioner = new HashPartitioner(partitions);
         JavaRDD<TokenIdFileSplits.Split> splits = spark.parallelize(plan.splits(), plan.splits().size());
-        List<JavaPairRDD<Gram, Long>> levels = new ArrayList<>();
-        List<Broadcast<?>> broadcasts = new ArrayList<>();
+        Levels levels = new Levels(maxN, vocabularySize);
         List<ScanStats> stats = new ArrayList<>();
         long survivorsTotal = 0;
+        long budget = config.counting().memoryBudgetBytes();
         try {
-            JavaPairRDD<Gram, Long> previous = null;
-            long previousSize = 0;
+            boolean coversAll = true;
             for (int n = 2; n <= maxN; n++) {
-                if (n > 2 && previousSize == 0) {
+                if (n > 2 && levels.sizes[n - 1] == 0) {
                     break;
                 }
                 long start = System.nanoTime();
-                boolean broadcast = n > 2 && switch (config.pruning()) {
-                    case BROADCAST -> true;
-                    case JOIN -> false;
-                    case AUTO -> previousSize <= config.broadcastLimit();
-                };
-                Broadcast<GramSet> survivors = null;
-                if (broadcast) {
-                    survivors = spark.broadcast(new GramSet(n - 1, previous.keys().collect()));
-                    broadcasts.add(survivors);
+                How how = how(n, coversAll, scan, levels);
+                if (how == How.BROADCAST) {
+                    levels.broadcast(scan, n);
                 }
+                LevelHandles handles = levels.handles();
+                int threshold = config.thresholdFor(n);
                 LongAccumulator occurrences = spark.sc().longAccumulator("occurrences counted, n=" + n);
-                LongAccumulator cpu = spark.sc().longAccumulator("counting CPU nanoseconds, n=" + n);
+                LongAccumulator cpu = spark.sc().longAccumulator("task CPU nanoseconds, n=" + n);
                 LongAccumulator distinct = spark.sc().longAccumulator("distinct candidates, n=" + n);
                 CollectionAccumulator<long[]> crcs = n == 2 ? spark.sc().collectionAccumulator("split checksums")
                         : null;
-                JavaPairRDD<Gram, Long> partial = splits.mapPartitionsToPair(
-                        countSplits(plan, conf, n, survivors, occurrences, cpu, crcs));
-                int threshold = config.thresholdFor(n);
-                // tasks already add up their split's counts: no second map-side combine (and no map-side sort)
-                JavaPairRDD<Gram, Long> level = partial.combineByKey(c -> c, Long::sum, Long::sum, partitioner, false,
-                        null).filter(t -> {
-                    distinct.add(1);
-                    return t._2() >= threshold;
-                });
-                if (n > 2 && !broadcast) {
-                    JavaPairRDD<Gram, Boolean> keys = previous.mapValues(c -> Boolean.TRUE);
-                    level = level.mapToPair(t -> new Tuple2<>(t._1().prefix(), t)).join(keys, partitioner)
-                            .mapToPair(t -> new Tuple2<>(t._2()._1()._1().suffix(), t._2()._1())).join(keys, partitioner)
-                            .mapToPair(t -> t._2()._1()).partitionBy(partitioner);
+                boolean tuples = how == How.JOIN_TUPLES;
+                JavaPairRDD<Integer, GramBlock> partial = splits.mapPartitionsToPair(countSplits(plan, conf, n,
+                        how == How.BROADCAST ? handles : null, tuples, budget, partitions, occurrences, cpu, crcs));
+                JavaRDD<GramBlock> level = partial.partitionBy(partitioner).mapPartitions(sum(n, tuples, threshold,
+                        distinct, cpu), true);
+                boolean joined = (how == How.JOIN_KEYS || how == How.JOIN_TUPLES) && !coversAll;
+                if (joined) {
+                    level = join(level, levels.rdds.get(n - 1), n, handles, partitioner);
                 }
                 level = level.persist(StorageLevel.MEMORY_AND_DISK());
-                long size = run(level::count);
+                levels.persisted.add(level);
+                levels.rdds.set(n, level);
+                levels.keyForm[n] = !tuples && !joined;
+                JavaRDD<GramBlock> counted = level;
+                // the pass's one action: sizes, count histograms, and the keys a later pass may broadcast
+                // (with AUTO, from blocks small enough for that to be likely: at most twice the limit in all)
+                boolean keysWanted = n < maxN && config.pruning() != SparkCountingConfig.Pruning.JOIN
+                        && (levels.keyForm[n] || scan.packed(n));
+                long keyLimit = config.pruning() == SparkCountingConfig.Pruning.BROADCAST ? Long.MAX_VALUE
+                        : 2 * config.broadcastLimit() / partitions + 1024;
+                int v = vocabularySize;
+                List<LevelSummary> summaries = run(() -> counted.map(b -> LevelSummary.of(b,
+                        keysWanted && b.size <= keyLimit ? keysOf(b, v) : null)).collect());
+                long size = 0;
+                boolean allKeys = keysWanted;
+                List<long[]> keyParts = new ArrayList<>();
+                for (LevelSummary ls : summaries) {
+                    size += ls.size;
+                    for (int i = 0; i < ls.histogram.length; i += 2) {
+                        levels.histogram.addTo(ls.histogram[i], ls.histogram[i + 1]);
+                    }
+                    allKeys &= ls.keys != null;
+                    keyParts.add(ls.keys);
+                }
+                if (allKeys && (config.pruning() == SparkCountingConfig.Pruning.BROADCAST
+                        || size <= config.broadcastLimit())) {
+                    levels.keys[n] = concat(keyParts);
+                }
                 if (crcs != null) {
                     Map<Integer, Long> bySplit = new HashMap<>();
                     for (long[] c : crcs.value()) {
@@ -166,40 +324,58 @@ public final class SparkFgramCounter {
                     }
                     plan.verifyTokens(bySplit);
                 }
-                levels.add(level);
+                levels.sizes[n] = size;
                 survivorsTotal += size;
+                long d = distinct.value();
+                // tasks that ran twice add their candidates twice: that can only turn the shortcut off
+                coversAll = coversAll && size == d;
                 long nanos = System.nanoTime() - start;
-                ScanStats s = new ScanStats(n, threshold, plan.tokenCount(), occurrences.value(), distinct.value(), size,
-                        nanos, 0, 0, 0, cpu.value());
+                ScanStats s = new ScanStats(n, threshold, plan.tokenCount(), occurrences.value(), d, size, nanos, 0, 0,
+                        0, cpu.value());
                 stats.add(s);
-                LOG.info("{} ({} pruning)", s, n == 2 ? "no" : broadcast ? "broadcast" : "join");
-                previous = level;
-                previousSize = size;
+                LOG.info("{} ({})", s, how);
             }
-            FgramVocabulary vocabulary = select(levels, survivorsTotal, plan.vocabularySize());
+            FgramVocabulary vocabulary = select(levels, maxN, survivorsTotal, vocabularySize);
             long nanos = System.nanoTime() - t0;
             LOG.info("counted {} tokens in {} s: {} survivors, kept {}", plan.tokenCount(),
                     String.format("%.2f", nanos / 1e9), survivorsTotal, vocabulary.size());
             return new CountingResult(vocabulary, stats, survivorsTotal, nanos);
         } finally {
-            for (JavaPairRDD<Gram, Long> l : levels) {
-                l.unpersist(false);
-            }
-            for (Broadcast<?> b : broadcasts) {
-                b.destroy();
-            }
+            levels.release();
         }
     }
 
-    /** The map side of one pass: reads splits and counts their n-grams locally. */
-    private static org.apache.spark.api.java.function.PairFlatMapFunction<Iterator<TokenIdFileSplits.Split>, Gram, Long>
-            countSplits(TokenIdFileSplits plan, HadoopConf conf, int n, Broadcast<GramSet> survivors,
-                    LongAccumulator occurrences, LongAccumulator cpu, CollectionAccumulator<long[]> crcs) {
+    /** Chooses how pass n runs. */
+    private How how(int n, boolean coversAll, DistributedScan scan, Levels levels) {
+        if (!scan.readsLevels(n, coversAll)) {
+            return How.ALL;
+        }
+        boolean broadcast = switch (config.pruning()) {
+            case BROADCAST -> true;
+            case JOIN -> false;
+            case AUTO -> levels.broadcastable(scan, n) && levels.sizeRead(scan, n) <= config.broadcastLimit();
+        };
+        if (broadcast) {
+            if (!levels.broadcastable(scan, n)) {
+                throw new IllegalStateException("the levels below " + n + " were joined as token tuples and cannot"
+                        + " be broadcast");
+            }
+            return How.BROADCAST;
+        }
+        return scan.packed(n) ? How.JOIN_KEYS : How.JOIN_TUPLES;
+    }
+
+    /** The map side of one pass: reads splits, counts their n-grams locally, routes blocks by partition. */
+    private static PairFlatMapFunction<Iterator<TokenIdFileSplits.Split>, Integer, GramBlock> countSplits(
+            TokenIdFileSplits plan, HadoopConf conf, int n, LevelHandles broadcastLevels, boolean tuples, long budget,
+            int partitions, LongAccumulator occurrences, LongAccumulator cpu, CollectionAccumulator<long[]> crcs) {
         return it -> {
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long cpu0 = threads.getCurrentThreadCpuTime();
-            GramSet prev = survivors == null ? null : survivors.value();
-            Object2LongOpenHashMap<Gram> counts = new Object2LongOpenHashMap<>();
+            DistributedScan scan = new DistributedScan(plan.vocabularySize());
+            DistributedScan.Level[] levels = broadcastLevels == null ? null : broadcastLevels.levels();
+            Path spill = Path.of(System.getProperty("java.io.tmpdir"));
+            List<Tuple2<Integer, GramBlock>> out = new ArrayList<>();
             long counted = 0;
             while (it.hasNext()) {
                 TokenIdFileSplits.Split split = it.next();
@@ -211,22 +387,38 @@ public final class SparkFgramCounter {
                 int[] tok = chunk.tokens();
                 long[] off = chunk.docOffsets();
                 long base = split.tokenFrom();
-                for (int d = 0; d + 1 < off.length; d++) {
-                    long from = Math.max(base, off[d]);
-                    long to = Math.min(split.tokenTo(), off[d + 1] - n + 1);
-                    for (long p = from; p < to; p++) {
-                        int i = (int) (p - base);
-                        if (prev != null && !(prev.contains(tok, i) && prev.contains(tok, i + 1))) {
-                            continue;
+                GramBlock.Router router = new GramBlock.Router(n, partitions, tuples);
+                if (tuples) {
+                    TupleTable table = new TupleTable(n, 1 << 12);
+                    for (int d = 0; d + 1 < off.length; d++) {
+                        long from = Math.max(base, off[d]);
+                        long to = Math.min(split.tokenTo(), off[d + 1] - n + 1);
+                        for (long p = from; p < to; p++) {
+                            table.add(tok, (int) (p - base), 1);
+                            counted++;
                         }
-                        counts.addTo(Gram.of(tok, i, n), 1L);
-                        counted++;
+                    }
+                    GramBlock all = table.atLeast(1);
+                    for (int i = 0; i < all.size; i++) {
+                        router.addTuple(GramBlock.partitionOf(all.tokens, i * n, n, partitions), all.tokens, i * n,
+                                all.counts[i]);
+                    }
+                } else {
+                    try (DistributedScan.PartCounts counts = scan.newPartCounts(n, levels, budget,
+                            split.tokenTo() - split.tokenFrom(), spill)) {
+                        for (int d = 0; d + 1 < off.length; d++) {
+                            long from = Math.max(base, off[d]);
+                            long to = Math.min(split.tokenTo(), off[d + 1] - n + 1);
+                            if (to > from) {
+                                counts.count(tok, (int) (from - base), (int) (to - from));
+                            }
+                        }
+                        counted += counts.occurrences();
+                        counts.drain((key, count) -> router.addKey(DistributedScan.partitionOf(key, partitions), key,
+                                count));
                     }
                 }
-            }
-            List<Tuple2<Gram, Long>> out = new ArrayList<>(counts.size());
-            for (Object2LongMap.Entry<Gram> e : counts.object2LongEntrySet()) {
-                out.add(new Tuple2<>(e.getKey(), e.getLongValue()));
+                out.addAll(router.blocks());
             }
             occurrences.add(counted);
             cpu.add(threads.getCurrentThreadCpuTime() - cpu0);
@@ -234,48 +426,179 @@ public final class SparkFgramCounter {
         };
     }
 
-    /** Keeps the top S of all levels and ranks them (count desc, length asc, token ids asc). */
-    private FgramVocabulary select(List<JavaPairRDD<Gram, Long>> levels, long total, int tokenVocabularySize) {
-        int topS = config.counting().topS();
-        JavaPairRDD<Gram, Long> all = levels.get(0);
-        for (int i = 1; i < levels.size(); i++) {
-            all = all.union(levels.get(i));
+    /** The reduce side of one pass: sums one partition's blocks, keeps those reaching the threshold. */
+    private static FlatMapFunction<Iterator<Tuple2<Integer, GramBlock>>, GramBlock> sum(int n, boolean tuples,
+            int threshold, LongAccumulator distinct, LongAccumulator cpu) {
+        return it -> {
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long cpu0 = threads.getCurrentThreadCpuTime();
+            GramBlock result;
+            if (tuples) {
+                TupleTable table = new TupleTable(n, 1 << 12);
+                while (it.hasNext()) {
+                    table.addAll(it.next()._2());
+                }
+                distinct.add(table.size());
+                result = table.atLeast(threshold).sortedTuples();
+            } else {
+                DistributedScan.Merge merge = new DistributedScan.Merge();
+                while (it.hasNext()) {
+                    GramBlock b = it.next()._2();
+                    for (int i = 0; i < b.size; i++) {
+                        merge.add(b.keys[i], Math.toIntExact(b.counts[i]));
+                    }
+                }
+                DistributedScan.Survivors s = merge.survivors(threshold);
+                distinct.add(s.distinct());
+                result = GramBlock.ofKeys(n, s.keys(), s.counts(), s.size());
+            }
+            cpu.add(threads.getCurrentThreadCpuTime() - cpu0);
+            return List.of(result).iterator();
+        };
+    }
+
+    /**
+     * Keeps the candidates whose (n-1)-prefix and (n-1)-suffix are both among the previous pass's
+     * survivors: the candidates go to the partition of their prefix, meet the survivors routed there
+     * by their own tokens, then the same by suffix. Survivors and candidates travel as blocks.
+     *
+     * @return one sorted tuple-form block per partition
+     */
+    private static JavaRDD<GramBlock> join(JavaRDD<GramBlock> candidates, JavaRDD<GramBlock> previous, int n,
+            LevelHandles handles, Partitioner partitioner) {
+        int partitions = partitioner.numPartitions();
+        int m = n - 1;
+        JavaPairRDD<Integer, GramBlock> survivors = previous.flatMapToPair(b -> route(b, handles, 0, m, partitions))
+                .partitionBy(partitioner);
+        JavaRDD<GramBlock> byPrefix = candidates.flatMapToPair(b -> route(b, handles, 0, m, partitions))
+                .partitionBy(partitioner).zipPartitions(survivors, keep(m, 0));
+        return byPrefix.flatMapToPair(b -> route(b, handles, 1, m, partitions)).partitionBy(partitioner)
+                .zipPartitions(survivors, keep(m, 1)).map(GramBlock::sortedTuples);
+    }
+
+    /** Routes a block's n-grams (as tuples) by the hash of their {@code len} tokens from {@code from}. */
+    private static Iterator<Tuple2<Integer, GramBlock>> route(GramBlock b, LevelHandles handles, int from, int len,
+            int partitions) {
+        GramBlock t = b.toTuples(handles.scan(), b.keyForm() && !handles.scan().packed(b.n) ? handles.levels() : null);
+        GramBlock.Router router = new GramBlock.Router(t.n, partitions, true);
+        for (int i = 0; i < t.size; i++) {
+            router.addTuple(GramBlock.partitionOf(t.tokens, i * t.n + from, len, partitions), t.tokens, i * t.n,
+                    t.counts[i]);
         }
-        List<Tuple2<Gram, Long>> selected = new ArrayList<>();
-        if (total <= topS) {
-            selected.addAll(all.collect());
-        } else {
-            // how many survivors have each count, highest first
-            TreeMap<Long, Long> histogram = new TreeMap<>(java.util.Comparator.reverseOrder());
-            histogram.putAll(all.mapToPair(t -> new Tuple2<>(t._2(), 1L)).reduceByKey(Long::sum).collectAsMap());
+        return router.blocks().iterator();
+    }
+
+    /** Keeps the candidates whose {@code m} tokens from {@code from} are among the survivors routed alongside. */
+    private static FlatMapFunction2<Iterator<Tuple2<Integer, GramBlock>>, Iterator<Tuple2<Integer, GramBlock>>,
+            GramBlock> keep(int m, int from) {
+        return (candidates, survivors) -> {
+            TupleTable set = new TupleTable(m, 1 << 10);
+            while (survivors.hasNext()) {
+                set.addAll(survivors.next()._2());
+            }
+            GramBlock.Router kept = null;
+            while (candidates.hasNext()) {
+                GramBlock c = candidates.next()._2();
+                if (kept == null) {
+                    kept = new GramBlock.Router(c.n, 1, true);
+                }
+                for (int i = 0; i < c.size; i++) {
+                    if (set.contains(c.tokens, i * c.n + from)) {
+                        kept.addTuple(0, c.tokens, i * c.n, c.counts[i]);
+                    }
+                }
+            }
+            List<Tuple2<Integer, GramBlock>> blocks = kept == null ? List.of() : kept.blocks();
+            return List.of(blocks.isEmpty() ? GramBlock.ofTuples(m + 1, new int[0], new long[0], 0)
+                    : blocks.get(0)._2()).iterator();
+        };
+    }
+
+    /** Keeps the top S of all levels and ranks them (count desc, length asc, token ids asc). */
+    private FgramVocabulary select(Levels levels, int maxN, long total, int tokenVocabularySize) throws IOException {
+        int topS = config.counting().topS();
+        JavaRDD<GramBlock> all = null;
+        for (int n = 2; n <= maxN; n++) {
+            JavaRDD<GramBlock> l = levels.rdds.get(n);
+            if (l != null) {
+                all = all == null ? l : all.union(l);
+            }
+        }
+        long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
+        long quota = 0;
+        if (total > topS) {
+            Long2LongOpenHashMap byCount = levels.histogram;
+            long[] counts = byCount.keySet().toLongArray();
+            Arrays.sort(counts);
             long remaining = topS;
-            long cut = -1;
-            long tieQuota = 0;
-            for (Map.Entry<Long, Long> e : histogram.entrySet()) {
-                if (e.getValue() >= remaining) {
-                    cut = e.getKey();
-                    tieQuota = remaining;
+            for (int i = counts.length - 1; i >= 0; i--) {
+                long howMany = byCount.get(counts[i]);
+                if (howMany >= remaining) {
+                    cut = counts[i];
+                    quota = remaining;
                     break;
                 }
-                remaining -= e.getValue();
-            }
-            long c = cut;
-            selected.addAll(all.filter(t -> t._2() > c).collect());
-            List<Gram> ties = all.filter(t -> t._2() == c).keys().takeOrdered((int) tieQuota, Gram.NATURAL);
-            for (Gram g : ties) {
-                selected.add(new Tuple2<>(g, c));
+                remaining -= howMany;
             }
         }
-        if (selected.size() != Math.min(total, topS)) {
-            throw new IllegalStateException("selected " + selected.size() + " f-grams, expected "
-                    + Math.min(total, topS));
+        long c = cut;
+        long q = quota;
+        LevelHandles handles = levels.handles();
+        JavaRDD<GramBlock> blocks = all;
+        List<GramBlock[]> picked = run(() -> blocks.map(b -> pick(b, c, q, handles)).collect());
+        List<GramBlock> above = new ArrayList<>();
+        List<GramBlock> ties = new ArrayList<>();
+        for (GramBlock[] p : picked) {
+            above.add(p[0]);
+            ties.add(p[1]);
         }
-        selected.sort(Gram.RANK);
-        int s = selected.size();
+        Entries selected = new Entries(above);
+        Entries tied = new Entries(ties);
+        // the q shortest-then-smallest of the f-grams at the cut count
+        int[] tieOrder = tied.order((a, b) -> tied.compareTokens(a, b));
+        if (tieOrder.length < q) {
+            throw new IllegalStateException("found " + tieOrder.length + " f-grams at the cut count " + c
+                    + ", expected at least " + q);
+        }
+        long expected = Math.min(total, topS);
+        if (selected.size() + q != expected) {
+            throw new IllegalStateException("selected " + (selected.size() + q) + " f-grams, expected " + expected);
+        }
+        int s = (int) expected;
+        int[] len = new int[s];
+        int[][] src = new int[s][];
+        int[] at = new int[s];
+        long[] cnt = new long[s];
+        int k = 0;
+        for (int i = 0; i < selected.size(); i++, k++) {
+            len[k] = selected.n[i];
+            src[k] = selected.tokens[i];
+            at[k] = selected.at[i];
+            cnt[k] = selected.counts[i];
+        }
+        for (int i = 0; i < q; i++, k++) {
+            int e = tieOrder[i];
+            len[k] = tied.n[e];
+            src[k] = tied.tokens[e];
+            at[k] = tied.at[e];
+            cnt[k] = tied.counts[e];
+        }
+        int[] perm = new int[s];
+        for (int i = 0; i < s; i++) {
+            perm[i] = i;
+        }
+        IntArrays.quickSort(perm, (a, b) -> {
+            int x = Long.compare(cnt[b], cnt[a]);
+            if (x != 0) {
+                return x;
+            }
+            x = Integer.compare(len[a], len[b]);
+            return x != 0 ? x : Arrays.compare(src[a], at[a], at[a] + len[a], src[b], at[b], at[b] + len[b]);
+        });
         int[] offsets = new int[s + 1];
         long tokenTotal = 0;
         for (int r = 0; r < s; r++) {
-            tokenTotal += selected.get(r)._1().length();
+            tokenTotal += len[perm[r]];
             if (tokenTotal > Integer.MAX_VALUE - 8) {
                 throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
             }
@@ -284,13 +607,86 @@ public final class SparkFgramCounter {
         int[] tokens = new int[(int) tokenTotal];
         long[] counts = new long[s];
         for (int r = 0; r < s; r++) {
-            Gram g = selected.get(r)._1();
-            for (int k = 0; k < g.length(); k++) {
-                tokens[offsets[r] + k] = g.token(k);
-            }
-            counts[r] = selected.get(r)._2();
+            int p = perm[r];
+            System.arraycopy(src[p], at[p], tokens, offsets[r], len[p]);
+            counts[r] = cnt[p];
         }
-        return FgramVocabulary.of(tokenVocabularySize, config.counting().maxN(), offsets, tokens, counts);
+        return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
+    }
+
+    /**
+     * @return in tuple form, the block's n-grams counted above {@code cut}, and its first
+     *     {@code quota} counted exactly {@code cut} (blocks are in lexicographic order)
+     */
+    private static GramBlock[] pick(GramBlock b, long cut, long quota, LevelHandles handles) {
+        DistributedScan scan = handles.scan();
+        GramBlock t = b.toTuples(scan, b.keyForm() && !scan.packed(b.n) ? handles.levels() : null);
+        GramBlock.Router above = new GramBlock.Router(t.n, 1, true);
+        GramBlock.Router ties = new GramBlock.Router(t.n, 1, true);
+        long tied = 0;
+        for (int i = 0; i < t.size; i++) {
+            long c = t.counts[i];
+            if (c > cut) {
+                above.addTuple(0, t.tokens, i * t.n, c);
+            } else if (c == cut && tied < quota) {
+                ties.addTuple(0, t.tokens, i * t.n, c);
+                tied++;
+            }
+        }
+        return new GramBlock[] {single(above, t.n), single(ties, t.n)};
+    }
+
+    private static GramBlock single(GramBlock.Router r, int n) {
+        List<Tuple2<Integer, GramBlock>> b = r.blocks();
+        return b.isEmpty() ? GramBlock.ofTuples(n, new int[0], new long[0], 0) : b.get(0)._2();
+    }
+
+    /** Tuple-form entries of several blocks, addressed by (array, offset). */
+    private static final class Entries {
+        final int[] n;
+        final int[][] tokens;
+        final int[] at;
+        final long[] counts;
+
+        Entries(List<GramBlock> blocks) {
+            long total = 0;
+            for (GramBlock b : blocks) {
+                total += b.size;
+            }
+            int m = Math.toIntExact(total);
+            n = new int[m];
+            tokens = new int[m][];
+            at = new int[m];
+            counts = new long[m];
+            int k = 0;
+            for (GramBlock b : blocks) {
+                for (int i = 0; i < b.size; i++, k++) {
+                    n[k] = b.n;
+                    tokens[k] = b.tokens;
+                    at[k] = i * b.n;
+                    counts[k] = b.counts[i];
+                }
+            }
+        }
+
+        int size() {
+            return n.length;
+        }
+
+        /** Shorter first, then lexicographically smaller. */
+        int compareTokens(int a, int b) {
+            int c = Integer.compare(n[a], n[b]);
+            return c != 0 ? c : Arrays.compare(tokens[a], at[a], at[a] + n[a], tokens[b], at[b], at[b] + n[b]);
+        }
+
+        int[] order(it.unimi.dsi.fastutil.ints.IntComparator cmp) {
+            int[] o = new int[size()];
+            for (int i = 0; i < o.length; i++) {
+                o[i] = i;
+            }
+            IntArrays.quickSort(o, cmp);
+            return o;
+        }
     }
 
     /** Runs a Spark action, turning a task's failure into {@link #unwrap}'s exception. */

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class SparkFgramCounterTest {
+public class SparkFgramCounterTest {
 
     @TempDir
     Path tmp;
@@ -45,7 +45,7 @@ class SparkFgramCounterTest {
      * With {@code spreadTo > 0} token t becomes {@code spreadTo - 1 - 7 t}: ids too wide for the
      * single-machine counter to pack every n-gram into one long.
      */
-    static InMemoryTokenCorpus corpus(long seed, int docs, int maxDocLength, int vocab, int spreadTo) {
+    public static InMemoryTokenCorpus corpus(long seed, int docs, int maxDocLength, int vocab, int spreadTo) {
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] cdf = new double[vocab];
         double sum = 0;
@@ -101,7 +101,14 @@ class SparkFgramCounterTest {
 
     /** One random corpus and the settings to count it with. */
     record Case(String name, long seed, int docs, int maxDocLength, int vocab, int spreadTo, int maxN, int minCount,
-            int firstScanMinCount, int topS, int partitions, long splitTokens, Pruning pruning, boolean tieAtCut) {
+            int firstScanMinCount, int topS, int partitions, long splitTokens, Pruning pruning, boolean tieAtCut,
+            int limitLevel) {
+        Case(String name, long seed, int docs, int maxDocLength, int vocab, int spreadTo, int maxN, int minCount,
+                int firstScanMinCount, int topS, int partitions, long splitTokens, Pruning pruning, boolean tieAtCut) {
+            this(name, seed, docs, maxDocLength, vocab, spreadTo, maxN, minCount, firstScanMinCount, topS, partitions,
+                    splitTokens, pruning, tieAtCut, 0);
+        }
+
         @Override
         public String toString() {
             return name;
@@ -124,7 +131,13 @@ class SparkFgramCounterTest {
                         100_000, 3, 3001, Pruning.JOIN, false),
                 new Case("min count 1 keeps everything, auto falls back to join", 4, 30, 120, 20, 0, 4, 1, 1, 300, 3,
                         200, Pruning.AUTO, true),
-                new Case("S = 1", 5, 40, 200, 15, 0, 3, 5, 1, 1, 3, 640, Pruning.AUTO, false));
+                new Case("S = 1", 5, 40, 200, 15, 0, 3, 5, 1, 1, 3, 640, Pruning.AUTO, false),
+                new Case("wide ids (keys of the prefix's survivor index), K=6, broadcast", 2, 50, 300, 30, 70_000, 6, 3,
+                        1, 100, 3, 2111, Pruning.BROADCAST, false),
+                // broadcast limit = the 3-gram survivors: 3-grams joined, 4-grams broadcast (the joined 3-grams
+                // packed again), 5-grams joined (the broadcast 4-grams' keys decoded), 6-grams joined
+                new Case("wide ids, auto switching between join and broadcast", 2, 50, 300, 120, 70_000, 6, 3, 2,
+                        100_000, 4, 1700, Pruning.AUTO, false, 3));
     }
 
     private Path write(InMemoryTokenCorpus c, String name) throws IOException {
@@ -159,8 +172,17 @@ class SparkFgramCounterTest {
             }
         }
         assertTrue(expected.size() > 0);
+        long limit = k.pruning() == Pruning.AUTO && k.minCount() == 1 ? 0 : SparkCountingConfig.DEFAULT_BROADCAST_LIMIT;
+        if (k.limitLevel() > 0) {
+            try (TokenIdFile f = TokenIdFile.open(corpus)) {
+                CountingResult one = new FgramCounter(counting(k)).count(f);
+                limit = one.scans().get(k.limitLevel() - 2).survivors();
+                assertTrue(one.scans().get(0).survivors() > limit, "the 2-gram survivors are above the limit: " + one.scans());
+                assertTrue(one.scans().size() == 5 && one.scans().get(2).survivors() > 0, "every pass has survivors");
+            }
+        }
         SparkCountingConfig config = new SparkCountingConfig(counting(k), k.partitions(), k.splitTokens(), k.pruning(),
-                k.pruning() == Pruning.AUTO && k.minCount() == 1 ? 0 : SparkCountingConfig.DEFAULT_BROADCAST_LIMIT);
+                limit);
         CountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toUri().toString(),
                 spark.toString());
         assertEquals(expected, r.vocabulary());
