@@ -33,7 +33,8 @@ import java.util.Objects;
  *
  * <p>Memory: a table has 2 to 4 slots per node (at most half full, a power of two), of 8 bytes
  * (12 where the output does not fit beside the key), plus one byte per f-gram for its length and
- * up to 4 MiB of filters: 17 to 33 bytes per node ({@link #memoryBytes()}). Construction reads
+ * up to 4 MiB of filters: 17 to 33 bytes per node, 25 to 49 in the wide layout
+ * ({@link #memoryBytes()}). Construction reads
  * the vocabulary once per length, in order (a mapped vocabulary stays off the heap), and holds
  * nothing per f-gram but the finished tables of the shorter lengths and the table being filled,
  * which doubles when it is half full; its peak ({@link #constructionPeakBytes()}) is the finished

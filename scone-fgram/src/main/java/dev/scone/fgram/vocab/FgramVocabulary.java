@@ -201,8 +201,8 @@ public final class FgramVocabulary {
 
         private void flushBlock() {
             int bytes = encoder.bytes();
-            if (segment == null || used + bytes > segment.length) {
-                if (segment != null && used + bytes <= segmentBytes) {
+            if (segment == null || (long) used + bytes > segment.length) {
+                if (segment != null && (long) used + bytes <= segmentBytes) {
                     long grown = Math.max(used + (long) bytes, Math.min(segmentBytes, 2L * segment.length));
                     segment = Arrays.copyOf(segment, (int) grown);
                 } else {

@@ -242,6 +242,10 @@ public final class FgramVocabularyFile {
             this.countedOn = countedOn;
             this.digest = new FingerprintDigest(tokenVocabularySize, maxN, size);
             int blockCount = BlockLayout.blockCount(size, blockBits);
+            if ((long) INDEX_ENTRY_BYTES * blockCount > Integer.MAX_VALUE - 64) {
+                throw new IllegalArgumentException(size + " f-grams in blocks of 2^" + blockBits
+                        + " need a block index larger than one buffer");
+            }
             this.blockTokens = new int[blockCount];
             this.blockCrcs = new int[blockCount];
             Files.createDirectories(this.target.getParent());
