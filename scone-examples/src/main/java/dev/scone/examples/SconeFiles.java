@@ -8,6 +8,7 @@ import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
+import dev.scone.fgram.vocab.MappedFgramVocabulary;
 import dev.scone.store.FgramStore;
 import dev.scone.store.FgramStoreCorruptedException;
 import dev.scone.store.ShardedFgramStore;
@@ -142,16 +143,22 @@ public final class SconeFiles {
             }
             if (head.length == 8 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong()
                     == FgramVocabularyFile.MAGIC) {
-                FgramVocabularyFile.Contents contents = FgramVocabularyFile.readContents(file);
-                FgramVocabulary v = contents.vocabulary();
-                FgramVocabularyFile.CountedOn on = contents.countedOn();
-                String counted = on == null ? "no recorded corpus (format version 1)"
-                        : String.format(Locale.ROOT, "counted on %,d tokens in %,d documents%s", on.tokens(),
-                                on.documents(), on.origin() == null ? "" : " (tokenizer " + on.origin().tokenizer()
-                                        + ", compaction " + on.origin().compactionOrNone() + ")");
-                return ok(file, String.format(Locale.ROOT, "f-gram vocabulary, %,d f-grams of 2..%d tokens, token"
-                        + " vocabulary %,d, %s", v.size(), v.maxN(), v.tokenVocabularySize(), counted),
-                        "checksum, every f-gram's tokens, fingerprint");
+                // One streaming pass over a mapped file: a vocabulary of any size is checked without
+                // holding it on the heap (a file of format version 1 or 2 is read whole).
+                try (MappedFgramVocabulary m = FgramVocabularyFile.open(file)) {
+                    m.verify();
+                    FgramVocabulary v = m.vocabulary();
+                    FgramVocabularyFile.CountedOn on = m.countedOn();
+                    String counted = on == null ? "no recorded corpus (format version 1)"
+                            : String.format(Locale.ROOT, "counted on %,d tokens in %,d documents%s", on.tokens(),
+                                    on.documents(), on.origin() == null ? "" : " (tokenizer " + on.origin().tokenizer()
+                                            + ", compaction " + on.origin().compactionOrNone() + ")");
+                    return ok(file, String.format(Locale.ROOT, "f-gram vocabulary (format version %d), %,d f-grams of"
+                            + " 2..%d tokens, token vocabulary %,d, %s", m.formatVersion(), v.size(), v.maxN(),
+                            v.tokenVocabularySize(), counted), m.isMapped()
+                                    ? "header, block index and block checksums, every f-gram's tokens, fingerprint"
+                                    : "checksum, every f-gram's tokens, fingerprint");
+                }
             }
             if (Arrays.equals(head, Checkpoint.MAGIC)) {
                 Checkpoint.Header h = Checkpoint.readHeader(file);

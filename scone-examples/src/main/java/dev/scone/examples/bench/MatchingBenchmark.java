@@ -171,8 +171,9 @@ public final class MatchingBenchmark implements Callable<Integer> {
 
         t0 = System.nanoTime();
         LevelwiseMatcher levelwise = LevelwiseMatcher.of(vocabulary);
-        System.out.printf("built %s in %.2f s: %.1f MiB (%.1f bytes per f-gram); closed: %s%n", levelwise, secs(t0),
-                levelwise.memoryBytes() / 1048576.0, (double) levelwise.memoryBytes() / levelwise.size(),
+        System.out.printf("built %s in %.2f s: %.1f MiB (%.1f bytes per f-gram), construction peak %.1f MiB; closed: %s%n",
+                levelwise, secs(t0), levelwise.memoryBytes() / 1048576.0,
+                (double) levelwise.memoryBytes() / levelwise.size(), levelwise.constructionPeakBytes() / 1048576.0,
                 levelwise.nodeCount() == levelwise.size());
 
         LevelwiseMatcher.MatchStats levelStats = new LevelwiseMatcher.MatchStats(0, 0, 0, 0);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The counting and matching benchmark mains run end to end at a tiny size (their figures are
+ * The counting, matching and vocabulary benchmark mains run end to end at a tiny size (their figures are
  * not checked: benchmarks are not tests; what is checked is that they run and print their report).
  */
 class BenchmarkMainsTest {
@@ -46,6 +46,14 @@ class BenchmarkMainsTest {
         String out = run(MatchingBenchmark::runExample, "--vocab", "1000", "--fgrams", "5000", "--sample-tokens",
                 "300000", "--tokens", "200000", "--phrases", "1000", "--min-count", "2", "--repeats", "1");
         assertTrue(out.toLowerCase(java.util.Locale.ROOT).contains("tokens/s"), out);
+    }
+
+    @Test
+    void vocabularyBenchmarkRunsAtATinySize(@TempDir Path dir) {
+        String out = run(VocabularyBenchmark::runExample, "--fgrams", "3000", "--vocab", "500", "--reads", "1000",
+                "--work", dir.toString());
+        assertTrue(out.contains("open (mapped)") && out.contains("LevelwiseMatcher from the mapped file")
+                && out.contains("read whole onto the heap"), out);
     }
 
     @Test

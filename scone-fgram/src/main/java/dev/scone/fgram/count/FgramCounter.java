@@ -600,25 +600,16 @@ public final class FgramCounter {
                 int c = Long.compare(selCount[b], selCount[a]);
                 return c != 0 ? c : Integer.compare(a, b);
             });
-            int[] offsets = new int[s + 1];
-            long tokenTotal = 0;
-            for (int r = 0; r < s; r++) {
-                tokenTotal += selLevel[perm[r]];
-                offsets[r + 1] = (int) Math.min(Integer.MAX_VALUE, tokenTotal);
-            }
-            if (tokenTotal > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
-            }
-            int[] tokens = new int[(int) tokenTotal];
-            long[] counts = new long[s];
+            FgramVocabulary.Builder vocabulary = FgramVocabulary.builder(tokenVocabularySize, maxN);
+            int[] tokens = new int[maxN];
             for (int r = 0; r < s; r++) {
                 int p = perm[r];
                 int level = selLevel[p];
                 int id = selIndex[p];
-                counts[r] = selCount[p];
-                DistributedScan.decode(keys, levels, level, levels[level].keys[id], tokens, offsets[r]);
+                DistributedScan.decode(keys, levels, level, levels[level].keys[id], tokens, 0);
+                vocabulary.add(tokens, 0, level, selCount[p]);
             }
-            return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
+            return vocabulary.build();
         }
     }
 }

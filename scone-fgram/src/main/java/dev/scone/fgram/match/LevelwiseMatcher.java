@@ -1,9 +1,6 @@
 package dev.scone.fgram.match;
 
 import dev.scone.fgram.vocab.FgramVocabulary;
-import it.unimi.dsi.fastutil.ints.IntArrayList;
-import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
-import it.unimi.dsi.fastutil.longs.LongArrayList;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -28,9 +25,20 @@ import java.util.Objects;
  *
  * <p>Each length has its own open-addressing table, a node living in the slot of its key
  * (the prefix node's slot and the last token, compared in full, never by hash alone), with its
- * output id packed into the same long when that fits. A 32-bit filter per token of the tokens
- * that can follow it skips most pairs that are no node. A document is matched in blocks of up to
- * {@value #DEFAULT_BLOCK} positions, so the working arrays stay in the first-level cache.
+ * output id packed into the same long when that fits. A table holds up to 2^32 slots (a slot is
+ * an unsigned int; the last slot is reserved) in arrays of 2^30, so that one length may hold any
+ * number of nodes up to the vocabulary's 2^31 - 1 f-grams. A 32-bit filter per token of the tokens that can follow it skips most pairs
+ * that are no node. A document is matched in blocks of up to {@value #DEFAULT_BLOCK} positions, so
+ * the working arrays stay in the first-level cache.
+ *
+ * <p>Memory: a table has 2 to 4 slots per node (at most half full, a power of two), of 8 bytes
+ * (12 where the output does not fit beside the key), plus one byte per f-gram for its length and
+ * up to 4 MiB of filters: 17 to 33 bytes per node, 25 to 49 in the wide layout
+ * ({@link #memoryBytes()}). Construction reads
+ * the vocabulary once per length, in order (a mapped vocabulary stays off the heap), and holds
+ * nothing per f-gram but the finished tables of the shorter lengths and the table being filled,
+ * which doubles when it is half full; its peak ({@link #constructionPeakBytes()}) is the finished
+ * matcher plus, at most, the table being filled at half and at full size at once.
  *
  * <p>Immutable and safe for concurrent use; matching allocates its working arrays (a few tens of
  * KiB at most) per call. Token ids outside {@code [0, tokenVocabularySize())} in the input are
@@ -38,8 +46,8 @@ import java.util.Objects;
  */
 public final class LevelwiseMatcher implements FgramMatcher {
 
-    /** The most table slots one length may use. */
-    static final int MAX_CAPACITY = 1 << 30;
+    /** Slots per table array by default: 2^30 (8 GiB of longs). */
+    static final int DEFAULT_PAGE_BITS = 30;
 
     /** Positions matched together by default. */
     static final int DEFAULT_BLOCK = 1024;
@@ -47,174 +55,437 @@ public final class LevelwiseMatcher implements FgramMatcher {
     /** The most per-token filters; larger token vocabularies share them. */
     private static final int MAX_FILTERS = 1 << 20;
 
-    /** The largest fraction of a length's slots its nodes fill. */
-    private static final double MAX_LOAD = 0.5;
+    /** The widest key: a slot and a token id together. */
+    private static final int MAX_KEY_BITS = 62;
+
+    /** The most slots one length may use: 2^32, so that a slot (unsigned) and slot + 1 fit an int. */
+    static final long MAX_CAPACITY = 1L << 32;
 
     private final int tokenVocabularySize;
     private final int maxN;
     private final int size;
-    private final int nodeCount;
+    private final long nodeCount;
     private final int tokenBits;
     private final int block;
-    // tables[n] (n = 2..K): slot s holds 0 when free, else (key + 1) << idBits | (output + 1) in the
-    // packed layout, key + 1 in the wide one (idBits = 0, outputs in outputs[n]). The key of a node
-    // of length 2 is first << tokenBits | second, of a longer one prefixSlot << tokenBits | last.
-    private final long[][] tables;
+    private final int pageBits;
+    private final int pageMask;
+    // tables[n][page] (n = 2..K): slot s (in page s >>> pageBits) holds 0 when free, else
+    // (key + 1) << idBits[n] | (output + 1) in the packed layout, key + 1 in the wide one
+    // (idBits[n] = 0, outputs in outputs[n]). The key of a node of length 2 is
+    // first << tokenBits | second, of a longer one prefixSlot << tokenBits | last.
+    private final long[][][] tables;
+    private final int[][][] outputs;
+    private final int[] idBits;
     private final int[] shifts;
-    private final int[][] outputs;
-    private final boolean packed;
-    private final int idBits;
+    private final int[] masks; // capacity - 1 (a capacity of 2^32 is -1)
     // For each token x, at x & (length - 1), bit (filterIndex(t) & 31) is set for every token t
     // that follows x in a node.
     private final int[] followFilter;
-    private final byte[] lengthOf;
+    private final byte[][] lengthOf; // by f-gram id, in pages of 2^pageBits
+    private final long constructionPeakBytes;
 
-    private LevelwiseMatcher(int tokenVocabularySize, int maxN, int size, int nodeCount, int tokenBits, int block,
-            long[][] tables, int[][] outputs, boolean packed, int idBits, int[] followFilter, byte[] lengthOf) {
-        this.tokenVocabularySize = tokenVocabularySize;
-        this.maxN = maxN;
-        this.size = size;
-        this.nodeCount = nodeCount;
-        this.tokenBits = tokenBits;
-        this.block = block;
-        this.tables = tables;
-        this.outputs = outputs;
-        this.packed = packed;
-        this.idBits = idBits;
-        this.followFilter = followFilter;
-        this.lengthOf = lengthOf;
+    private LevelwiseMatcher(Builder b) {
+        this.tokenVocabularySize = b.vocab;
+        this.maxN = b.maxN;
+        this.size = b.count;
+        this.nodeCount = b.nodeCount;
+        this.tokenBits = b.tokenBits;
+        this.block = b.block;
+        this.pageBits = b.pageBits;
+        this.pageMask = (1 << b.pageBits) - 1;
+        this.tables = new long[maxN + 1][][];
+        this.outputs = new int[maxN + 1][][];
+        this.idBits = new int[maxN + 1];
         this.shifts = new int[maxN + 1];
+        this.masks = new int[maxN + 1];
         for (int n = 2; n <= maxN; n++) {
-            shifts[n] = 64 - Integer.numberOfTrailingZeros(tables[n].length);
+            Level l = b.levels[n];
+            tables[n] = l.entries;
+            outputs[n] = l.outs;
+            idBits[n] = l.ib;
+            shifts[n] = l.shift;
+            masks[n] = (int) (l.capacity - 1);
         }
+        this.followFilter = b.followFilter;
+        this.lengthOf = b.lengthOf;
+        this.constructionPeakBytes = b.peak;
     }
 
     /**
      * Builds a matcher over every f-gram of a vocabulary, with the vocabulary's ids.
      *
-     * @param vocabulary the f-gram vocabulary
+     * @param vocabulary the f-gram vocabulary (a whole one, on the heap or mapped)
      * @return the matcher
-     * @throws IllegalArgumentException if one length needs more than {@value #MAX_CAPACITY} slots
+     * @throws IllegalArgumentException when an f-gram appears twice, K exceeds 127, or a vocabulary
+     *     read as a range is given
      */
     public static LevelwiseMatcher of(FgramVocabulary vocabulary) {
-        return build(vocabulary, DEFAULT_BLOCK, true);
+        return build(vocabulary, DEFAULT_BLOCK, true, DEFAULT_PAGE_BITS);
+    }
+
+    /** Builds with a given block size and, if allowed, the packed layout (tests use both layouts and tiny blocks). */
+    static LevelwiseMatcher build(FgramVocabulary vocabulary, int block, boolean allowPacked) {
+        return build(vocabulary, block, allowPacked, DEFAULT_PAGE_BITS);
     }
 
     /**
-     * Builds with a given block size and, if allowed, the packed layout (tests use both layouts
-     * and tiny blocks).
+     * Builds with tables split into arrays of 2^pageBits slots (tests use a few slots per array, so
+     * that the code paths of tables larger than one array run at small scale).
      */
-    static LevelwiseMatcher build(FgramVocabulary vocabulary, int block, boolean allowPacked) {
+    static LevelwiseMatcher build(FgramVocabulary vocabulary, int block, boolean allowPacked, int pageBits) {
         Objects.requireNonNull(vocabulary, "vocabulary");
         if (block < 1) {
             throw new IllegalArgumentException("block must be >= 1, got " + block);
         }
-        int vocab = vocabulary.tokenVocabularySize();
-        int maxN = vocabulary.maxN();
-        if (maxN > Byte.MAX_VALUE) {
-            throw new IllegalArgumentException("maxN (K) must be <= " + Byte.MAX_VALUE + ", got " + maxN);
+        if (pageBits < 1 || pageBits > 30) {
+            throw new IllegalArgumentException("pageBits must be in [1, 30], got " + pageBits);
         }
-        int count = vocabulary.size();
-        int tokenBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(vocab - 1));
-        int[] offsets = new int[count + 1];
-        byte[] lengthOf = new byte[count];
-        for (int id = 0; id < count; id++) {
-            lengthOf[id] = (byte) vocabulary.length(id);
-            offsets[id + 1] = offsets[id] + lengthOf[id];
+        if (!vocabulary.isWhole()) {
+            throw new IllegalArgumentException("a matcher needs every f-gram; " + vocabulary + " holds a range");
         }
-        int[] tokens = new int[offsets[count]];
-        for (int id = 0; id < count; id++) {
-            vocabulary.copyTokens(id, tokens, offsets[id]);
+        if (vocabulary.maxN() > Byte.MAX_VALUE) {
+            throw new IllegalArgumentException("maxN (K) must be <= " + Byte.MAX_VALUE + ", got " + vocabulary.maxN());
         }
-        // ref[offsets[f] + j]: the slot, in the table of the length being built, of the node
-        // tokens[j .. j + n) of f-gram f.
-        int[] ref = new int[tokens.length];
-        int[] next = new int[tokens.length];
-        long[][] keyTables = new long[maxN + 1][];
-        int[][] outTables = new int[maxN + 1][];
-        long maxKeyPlusOne = 0;
-        int nodeCount = 0;
-        // One filter per token up to 2^20 tokens; beyond, tokens share filters (token & mask).
-        int[] followFilter = new int[Integer.highestOneBit(Math.max(1, Math.min(vocab, MAX_FILTERS) - 1)) << 1];
-        for (int n = 2; n <= maxN; n++) {
-            Long2IntOpenHashMap index = new Long2IntOpenHashMap();
-            index.defaultReturnValue(-1);
-            LongArrayList keys = new LongArrayList();
-            IntArrayList own = new IntArrayList();
-            IntArrayList suffixSlot = new IntArrayList();
-            for (int f = 0; f < count; f++) {
-                int off = offsets[f];
-                int len = offsets[f + 1] - off;
-                for (int j = 0; j + n <= len; j++) {
-                    long key = n == 2 ? (long) tokens[off + j] << tokenBits | tokens[off + j + 1]
-                            : (long) ref[off + j] << tokenBits | tokens[off + j + n - 1];
-                    int k = index.putIfAbsent(key, keys.size());
-                    if (k < 0) {
-                        k = keys.size();
-                        keys.add(key);
-                        own.add(NO_MATCH);
-                        suffixSlot.add(n == 2 ? -1 : ref[off + j + 1]);
-                    }
-                    if (j == 0 && n == len) {
-                        own.set(k, f);
-                    }
-                    next[off + j] = k;
+        Builder b = new Builder(vocabulary, block, allowPacked, pageBits);
+        b.run();
+        return new LevelwiseMatcher(b);
+    }
+
+    /**
+     * One length's table while it is filled and once it is finished: slots in arrays of 2^pageBits,
+     * packed (idBits &gt; 0) or wide (outputs beside).
+     */
+    private static final class Level {
+
+        /** The entry of the reserved last slot: not free, and (its top bit set) no node's. */
+        static final long RESERVED = -1L;
+
+        final int pageBits;
+        final int pageMask;
+        final int ib;
+        final long idMask;
+        long capacity;
+        int shift;
+        long size;
+        long[][] entries;
+        int[][] outs;
+
+        Level(int pageBits, int ib, long capacity) {
+            this.pageBits = pageBits;
+            this.pageMask = (1 << pageBits) - 1;
+            this.ib = ib;
+            this.idMask = (1L << ib) - 1;
+            allocate(capacity);
+        }
+
+        private void allocate(long cap) {
+            if (cap > MAX_CAPACITY) {
+                throw new IllegalArgumentException("a length needs more than " + MAX_CAPACITY + " slots");
+            }
+            capacity = cap;
+            shift = 64 - Long.numberOfTrailingZeros(cap);
+            int perPage = (int) Math.min(cap, 1L << pageBits);
+            entries = new long[(int) (cap / perPage)][];
+            for (int p = 0; p < entries.length; p++) {
+                entries[p] = new long[perPage];
+            }
+            if (ib == 0) {
+                outs = new int[entries.length][];
+                for (int p = 0; p < outs.length; p++) {
+                    outs[p] = new int[perPage];
+                }
+            } else {
+                outs = null;
+            }
+            // The last slot is never free and matches no key, so that a slot + 1 fits 32 bits
+            // (unsigned) even in a table of 2^32 slots.
+            entries[entries.length - 1][perPage - 1] = RESERVED;
+        }
+
+        long bytes() {
+            return capacity * (ib == 0 ? 12 : 8);
+        }
+
+        long entry(long slot) {
+            return entries[(int) (slot >>> pageBits)][(int) slot & pageMask];
+        }
+
+        long keyAt(long slot) {
+            return (entry(slot) >>> ib) - 1;
+        }
+
+        int output(long slot) {
+            return ib == 0 ? outs[(int) (slot >>> pageBits)][(int) slot & pageMask]
+                    : (int) (entry(slot) & idMask) - 1;
+        }
+
+        void set(long slot, long key, int output) {
+            int p = (int) (slot >>> pageBits);
+            int i = (int) slot & pageMask;
+            if (ib == 0) {
+                entries[p][i] = key + 1;
+                outs[p][i] = output;
+            } else {
+                entries[p][i] = (key + 1) << ib | (output + 1L);
+            }
+        }
+
+        /** @return the slot of the key, or -1 */
+        long find(long key) {
+            long want = key + 1;
+            long s = mix(key) >>> shift;
+            long e;
+            while ((e = entry(s)) != 0) {
+                if (e >>> ib == want) {
+                    return s;
+                }
+                s = (s + 1) & (capacity - 1);
+            }
+            return -1;
+        }
+
+        /** @return the slot where the key would go: its own or the first free one */
+        long probe(long key) {
+            long want = key + 1;
+            long s = mix(key) >>> shift;
+            long e;
+            while ((e = entry(s)) != 0 && e >>> ib != want) {
+                s = (s + 1) & (capacity - 1);
+            }
+            return s;
+        }
+
+        /** Moves every node into a table of twice the capacity. */
+        void grow() {
+            long[][] oldEntries = entries;
+            int[][] oldOuts = outs;
+            long oldCapacity = capacity;
+            allocate(oldCapacity * 2);
+            int perPage = oldEntries[0].length;
+            for (long s = 0; s < oldCapacity; s++) {
+                long e = oldEntries[(int) (s / perPage)][(int) (s % perPage)];
+                if (e != 0 && e != RESERVED) {
+                    long key = (e >>> ib) - 1;
+                    int out = ib == 0 ? oldOuts[(int) (s / perPage)][(int) (s % perPage)] : (int) (e & idMask) - 1;
+                    set(probe(key), key, out);
                 }
             }
-            int nodes = keys.size();
-            nodeCount += nodes;
-            long capacity = Long.highestOneBit(Math.max(2L, (long) Math.ceil(nodes / MAX_LOAD)) - 1) << 1;
-            if (capacity > MAX_CAPACITY) {
-                throw new IllegalArgumentException(nodes + " nodes of length " + n + " need more than " + MAX_CAPACITY
-                        + " table slots");
-            }
-            int cap = (int) capacity;
-            int shift = 64 - Integer.numberOfTrailingZeros(cap);
-            long[] table = new long[cap];
-            int[] out = new int[cap];
-            int[] slotOf = new int[nodes];
-            for (int k = 0; k < nodes; k++) {
-                long key = keys.getLong(k);
-                int s = (int) (mix(key) >>> shift);
-                while (table[s] != 0) {
-                    s = (s + 1) & (cap - 1);
-                }
-                table[s] = key + 1;
-                maxKeyPlusOne = Math.max(maxKeyPlusOne, key + 1);
-                slotOf[k] = s;
-                int o = own.getInt(k);
-                out[s] = o != NO_MATCH || n == 2 ? o : outTables[n - 1][suffixSlot.getInt(k)];
-                if (n == 2) {
-                    followFilter[(int) (key >>> tokenBits) & (followFilter.length - 1)] |= 1 << (filterIndex((int) (key & ((1L << tokenBits) - 1)))
-                            & 31);
-                }
-            }
-            for (int f = 0; f < count; f++) {
-                int off = offsets[f];
-                int len = offsets[f + 1] - off;
-                for (int j = 0; j + n <= len; j++) {
-                    ref[off + j] = slotOf[next[off + j]];
-                }
-            }
-            keyTables[n] = table;
-            outTables[n] = out;
         }
-        int idBits = 64 - Long.numberOfLeadingZeros(count); // output + 1 is at most count
-        boolean packed = allowPacked && idBits + (64 - Long.numberOfLeadingZeros(maxKeyPlusOne)) <= 64;
-        if (packed) {
+    }
+
+    /**
+     * The construction: one pass over the vocabulary for the lengths of the f-grams, then one pass
+     * per length n = 2..K that inserts the nodes of length n of every f-gram, each keyed by the
+     * slot of its prefix in the finished table of length n - 1 (found again by walking the
+     * f-gram's shorter nodes from length 2).
+     */
+    private static final class Builder {
+
+        final FgramVocabulary vocabulary;
+        final int vocab;
+        final int maxN;
+        final int count;
+        final int tokenBits;
+        final int block;
+        final boolean allowPacked;
+        final int pageBits;
+        final Level[] levels;
+        byte[][] lengthOf;
+        int[] followFilter;
+        long nodeCount;
+        long live;
+        long peak;
+
+        Builder(FgramVocabulary vocabulary, int block, boolean allowPacked, int pageBits) {
+            this.vocabulary = vocabulary;
+            this.vocab = vocabulary.tokenVocabularySize();
+            this.maxN = vocabulary.maxN();
+            this.count = vocabulary.size();
+            this.tokenBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(vocab - 1));
+            this.block = block;
+            this.allowPacked = allowPacked;
+            this.pageBits = pageBits;
+            this.levels = new Level[maxN + 1];
+        }
+
+        private void hold(long bytes) {
+            live += bytes;
+            peak = Math.max(peak, live);
+        }
+
+        void run() {
+            // One filter per token up to 2^20 tokens; beyond, tokens share filters (token & mask).
+            followFilter = new int[Integer.highestOneBit(Math.max(1, Math.min(vocab, MAX_FILTERS) - 1)) << 1];
+            hold(4L * followFilter.length);
+            lengthOf = new byte[(int) ((count + (1L << pageBits) - 1) >>> pageBits)][];
+            for (int p = 0; p < lengthOf.length; p++) {
+                lengthOf[p] = new byte[(int) Math.min(1L << pageBits, count - ((long) p << pageBits))];
+            }
+            hold(count);
+            long[] perLength = new long[maxN + 1];
+            FgramVocabulary.Cursor c = vocabulary.cursor();
+            while (c.next()) {
+                lengthOf[c.id() >>> pageBits][c.id() & ((1 << pageBits) - 1)] = (byte) c.length();
+                perLength[c.length()]++;
+            }
+            int outputBits = 64 - Long.numberOfLeadingZeros(count); // output + 1 is at most count
             for (int n = 2; n <= maxN; n++) {
-                long[] t = keyTables[n];
-                int[] out = outTables[n];
-                for (int s = 0; s < t.length; s++) {
-                    if (t[s] != 0) {
-                        t[s] = t[s] << idBits | (out[s] + 1L);
+                long maxKeyPlusOne;
+                if (n == 2) {
+                    maxKeyPlusOne = ((long) (vocab - 1) << tokenBits | (vocab - 1)) + 1;
+                } else {
+                    int slotBits = Long.numberOfTrailingZeros(levels[n - 1].capacity);
+                    if (slotBits + tokenBits > MAX_KEY_BITS) {
+                        throw new IllegalArgumentException(levels[n - 1].size + " nodes of length " + (n - 1)
+                                + " with " + vocab + " token ids need keys of more than " + MAX_KEY_BITS + " bits");
                     }
+                    maxKeyPlusOne = ((levels[n - 1].capacity - 1) << tokenBits | (vocab - 1)) + 1;
                 }
-                outTables[n] = null;
+                // Packed entries keep the top bit clear, so that no entry equals the reserved slot's.
+                boolean packed = allowPacked && outputBits > 0
+                        && outputBits + (64 - Long.numberOfLeadingZeros(maxKeyPlusOne)) <= 63;
+                // Every f-gram of length n is a node of length n: the table starts large enough for
+                // them, so that a closed vocabulary never grows it.
+                long capacity = Long.highestOneBit(Math.max(4L, 2 * perLength[n]) - 1) << 1;
+                Level level = new Level(pageBits, packed ? outputBits : 0, capacity);
+                hold(level.bytes());
+                levels[n] = level;
+                fill(n, level);
+                nodeCount += level.size;
             }
         }
-        return new LevelwiseMatcher(vocab, maxN, count, nodeCount, tokenBits, block, keyTables,
-                packed ? null : outTables, packed, packed ? idBits : 0, followFilter, lengthOf);
+
+        /** F-grams whose lookups are issued together while a table is filled. */
+        private static final int BATCH = 1024;
+
+        // Inserts the nodes of length n of every f-gram, a batch of f-grams at a time: first the
+        // slots of their nodes of length n - 1 are found, one shorter length at a time for the
+        // whole batch (independent lookups, many cache misses in flight), then the home slots of
+        // the new keys are read (so that they are cached), then the keys are inserted in order.
+        private void fill(int n, Level level) {
+            int[] tokens = new int[BATCH * maxN];
+            int[] lengths = new int[BATCH];
+            int[] ids = new int[BATCH];
+            int[] first = new int[BATCH + 1]; // the batch's f-gram b has the entries [first[b], first[b + 1])
+            long[] keys = new long[BATCH * maxN];
+            long[] slots = new long[BATCH * maxN];
+            long[] values = new long[BATCH * maxN];
+            FgramVocabulary.Cursor c = vocabulary.cursor();
+            boolean more = true;
+            while (more) {
+                int batch = 0;
+                while (batch < BATCH && (more = c.next())) {
+                    if (c.length() >= n) {
+                        lengths[batch] = c.length();
+                        ids[batch] = c.id();
+                        System.arraycopy(c.tokens(), 0, tokens, batch * maxN, c.length());
+                        batch++;
+                    }
+                }
+                if (n > 2) {
+                    // slots[first[b] + j]: the slot of the node of length n - 1 at g[j] of f-gram b.
+                    int e = 0;
+                    for (int b = 0; b < batch; b++) {
+                        first[b] = e;
+                        int at = b * maxN;
+                        for (int j = 0; j + n - 1 <= lengths[b]; j++) {
+                            keys[e++] = (long) tokens[at + j] << tokenBits | tokens[at + j + 1];
+                        }
+                    }
+                    first[batch] = e;
+                    for (int m = 2; m < n; m++) {
+                        lookUp(m, keys, slots, values, e);
+                        if (m + 1 < n) {
+                            for (int b = 0; b < batch; b++) {
+                                int at = b * maxN + m;
+                                for (int k = first[b]; k < first[b + 1]; k++) {
+                                    keys[k] = slots[k] << tokenBits | tokens[at + k - first[b]];
+                                }
+                            }
+                        }
+                    }
+                }
+                long touched = 0;
+                for (int b = 0; b < batch; b++) {
+                    int at = b * maxN;
+                    for (int j = 0; j + n <= lengths[b]; j++) {
+                        touched += level.entry(mix(key(n, tokens, at, j, slots, first[b])) >>> level.shift);
+                    }
+                }
+                sink += touched;
+                for (int b = 0; b < batch; b++) {
+                    insert(n, level, tokens, b * maxN, lengths[b], ids[b], slots, first[b]);
+                }
+            }
+        }
+
+        long sink; // keeps the reads that cache the home slots
+
+        private long key(int n, int[] tokens, int at, int j, long[] slots, int firstEntry) {
+            return n == 2 ? (long) tokens[at + j] << tokenBits | tokens[at + j + 1]
+                    : slots[firstEntry + j] << tokenBits | tokens[at + j + n - 1];
+        }
+
+        // Finds the slots of e keys that are all in the table: reads every home slot first, then
+        // walks the probe sequence of those not settled there.
+        private void lookUp(int m, long[] keys, long[] slots, long[] values, int e) {
+            Level level = levels[m];
+            for (int k = 0; k < e; k++) {
+                slots[k] = mix(keys[k]) >>> level.shift;
+            }
+            for (int k = 0; k < e; k++) {
+                values[k] = level.entry(slots[k]);
+            }
+            for (int k = 0; k < e; k++) {
+                if (values[k] >>> level.ib != keys[k] + 1) {
+                    long s = level.find(keys[k]);
+                    if (s < 0) {
+                        throw new IllegalStateException("a node of length " + m + " is missing from its table");
+                    }
+                    slots[k] = s;
+                }
+            }
+        }
+
+        // Inserts the nodes of length n of one f-gram g = tokens[at .. at + len).
+        private void insert(int n, Level level, int[] tokens, int at, int len, int f, long[] slots, int firstEntry) {
+            for (int j = 0; j + n <= len; j++) {
+                long key = key(n, tokens, at, j, slots, firstEntry);
+                int own = j == 0 && n == len ? f : NO_MATCH;
+                long s = level.probe(key);
+                if (level.entry(s) != 0) {
+                    if (own != NO_MATCH) {
+                        int o = level.output(s);
+                        if (o != NO_MATCH && length(o) == n) {
+                            throw new IllegalArgumentException("f-gram "
+                                    + Arrays.toString(Arrays.copyOfRange(tokens, at, at + len)) + " appears twice (ids "
+                                    + o + " and " + f + ")");
+                        }
+                        level.set(s, key, own);
+                    }
+                    continue;
+                }
+                // A new node: its output is its own id, or else that of its suffix, the node
+                // g[j + 1 .. j + n) of length n - 1 (none for a pair).
+                int output = own != NO_MATCH || n == 2 ? own : levels[n - 1].output(slots[firstEntry + j + 1]);
+                if (level.size + 1 > level.capacity / 2) {
+                    hold(level.bytes() * 2); // the doubled table, beside the old one
+                    long before = level.bytes();
+                    level.grow();
+                    live -= before;
+                    s = level.probe(key);
+                }
+                level.set(s, key, output);
+                level.size++;
+                if (n == 2) {
+                    followFilter[tokens[at + j] & (followFilter.length - 1)] |= 1 << (filterIndex(tokens[at + j + 1]) & 31);
+                }
+            }
+        }
+
+        private int length(int id) {
+            return lengthOf[id >>> pageBits][id & ((1 << pageBits) - 1)];
+        }
     }
 
     @Override
@@ -236,22 +507,35 @@ public final class LevelwiseMatcher implements FgramMatcher {
      * @return the number of nodes: the distinct sequences of 2..K tokens inside some f-gram; equal
      *     to {@link #size()} for a vocabulary closed under prefixes and suffixes
      */
-    public int nodeCount() {
+    public long nodeCount() {
         return nodeCount;
     }
 
-    /** @return whether each slot holds its node's output too, rather than a parallel array */
+    /** @return whether every length's slots hold their node's output too, rather than a parallel array */
     boolean isPacked() {
-        return packed;
+        for (int n = 2; n <= maxN; n++) {
+            if (outputs[n] != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return the bytes held by the matcher's arrays */
     public long memoryBytes() {
-        long bytes = 4L * followFilter.length + lengthOf.length + 64;
+        long bytes = 4L * followFilter.length + size + 64;
         for (int n = 2; n <= maxN; n++) {
-            bytes += 8L * tables[n].length + (outputs == null ? 0 : 4L * outputs[n].length);
+            bytes += ((masks[n] & 0xFFFFFFFFL) + 1) * (outputs[n] == null ? 8 : 12);
         }
         return bytes;
+    }
+
+    /**
+     * @return the most bytes the construction held at once in its own arrays (the tables, the
+     *     f-gram lengths and the filters; the vocabulary not counted)
+     */
+    public long constructionPeakBytes() {
+        return constructionPeakBytes;
     }
 
     @Override
@@ -410,7 +694,7 @@ public final class LevelwiseMatcher implements FgramMatcher {
                 for (int j = 0; j < listed; j++) {
                     int q = list[j];
                     int p = prev[q];
-                    long k = (long) (p - 1) << tb | tokens[base + q];
+                    long k = ((p - 1) & 0xFFFFFFFFL) << tb | tokens[base + q];
                     position[c] = q;
                     key[c] = k;
                     slot[c] = (int) (mix(k) >>> sh);
@@ -423,9 +707,11 @@ public final class LevelwiseMatcher implements FgramMatcher {
             }
             if (lengths != null) {
                 int lo = lengthsOffset + b;
+                final int pb = pageBits;
+                final int pm = pageMask;
                 for (int q = 0; q < m; q++) {
                     int id = ids[out + q];
-                    lengths[lo + q] = id == NO_MATCH ? 1 : lengthOf[id];
+                    lengths[lo + q] = id == NO_MATCH ? 1 : lengthOf[id >>> pb][id & pm];
                 }
             }
         }
@@ -434,9 +720,11 @@ public final class LevelwiseMatcher implements FgramMatcher {
     // Looks up the c keys of length n queued in the scratch: first reads all their home slots,
     // then settles each, recording where a node was found and its output.
     private void resolve(int n, int c, Scratch sc, int m, int[] ids, int out, long[] counters) {
-        final long[] t = tables[n];
-        final int mask = t.length - 1;
-        final int ib = idBits;
+        final long[][] t = tables[n];
+        final int pb = pageBits;
+        final int pm = pageMask;
+        final int mask = masks[n];
+        final int ib = idBits[n];
         final long idMask = (1L << ib) - 1;
         final int[] slot = sc.slot;
         final long[] value = sc.value;
@@ -444,10 +732,18 @@ public final class LevelwiseMatcher implements FgramMatcher {
         final int[] position = sc.position;
         final int[] node = sc.node[n];
         final int[] found = sc.found[n];
-        final int[] outs = outputs == null ? null : outputs[n];
+        final int[][] outs = outputs[n];
         Arrays.fill(node, 1, m + 1, 0);
-        for (int j = 0; j < c; j++) {
-            value[j] = t[slot[j]];
+        if (t.length == 1) { // a table of one array: the common case, without the page arithmetic
+            final long[] t0 = t[0];
+            for (int j = 0; j < c; j++) {
+                value[j] = t0[slot[j]];
+            }
+        } else {
+            for (int j = 0; j < c; j++) {
+                int s = slot[j];
+                value[j] = t[s >>> pb][s & pm];
+            }
         }
         // Most keys are settled by their home slot: found there, or absent since it is free. That
         // is decided without a branch; the others are queued and walk their probe sequence after.
@@ -462,7 +758,7 @@ public final class LevelwiseMatcher implements FgramMatcher {
             node[q + 1] = (s + 1) & -hit;
             found[k] = q;
             k += hit;
-            int id = outs == null ? (int) (e & idMask) - 1 : hit == 0 ? NO_MATCH : outs[s];
+            int id = outs == null ? (int) (e & idMask) - 1 : hit == 0 ? NO_MATCH : outs[s >>> pb][s & pm];
             int o = ids[out + q];
             ids[out + q] = o ^ ((o ^ id) & -hit);
             retry[r] = j;
@@ -476,14 +772,14 @@ public final class LevelwiseMatcher implements FgramMatcher {
             long e;
             do {
                 s = (s + 1) & mask;
-                e = t[s];
+                e = t[s >>> pb][s & pm];
                 extra++;
             } while (e != 0 && e >>> ib != want);
             if (e != 0) {
                 int q = position[j];
                 node[q + 1] = s + 1;
                 found[k++] = q;
-                ids[out + q] = outs == null ? (int) (e & idMask) - 1 : outs[s];
+                ids[out + q] = outs == null ? (int) (e & idMask) - 1 : outs[s >>> pb][s & pm];
             }
         }
         sc.foundCount[n] = k;
@@ -538,9 +834,9 @@ public final class LevelwiseMatcher implements FgramMatcher {
     public String toString() {
         long slots = 0;
         for (int n = 2; n <= maxN; n++) {
-            slots += tables[n].length;
+            slots += (masks[n] & 0xFFFFFFFFL) + 1;
         }
         return "LevelwiseMatcher[size=" + size + ", maxN=" + maxN + ", nodes=" + nodeCount + ", slots=" + slots + ", "
-                + (packed ? "packed" : "wide") + "]";
+                + (isPacked() ? "packed" : "wide") + "]";
     }
 }

@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
 
 class LevelwiseMatcherTest {
 
-    /** Blocks of one position, of a few, and the default, in both layouts, against the reference. */
+    /**
+     * Blocks of one position, of a few, and the default, in both layouts, with tables in arrays of
+     * 2^30 slots and of two or four (the code paths of tables past one array), against the reference.
+     */
     private static void assertSameAsReference(FgramVocabulary v, int[] text, String what) {
         int[] expected = new BruteForceMatcher(v).match(text);
         LevelwiseMatcher m = LevelwiseMatcher.of(v);
@@ -36,6 +39,8 @@ class LevelwiseMatcherTest {
         LevelwiseMatcher wide = LevelwiseMatcher.build(v, 5, false);
         assertFalse(wide.isPacked(), what);
         assertSameAsReference(v, wide, expected, text, what + " (wide)");
+        assertSameAsReference(v, LevelwiseMatcher.build(v, 7, true, 1), expected, text, what + " (pages of 2)");
+        assertSameAsReference(v, LevelwiseMatcher.build(v, 3, false, 2), expected, text, what + " (wide, pages of 4)");
     }
 
     private static void assertSameAsReference(FgramVocabulary v, LevelwiseMatcher m, int[] expected, int[] text,
@@ -58,6 +63,7 @@ class LevelwiseMatcherTest {
     @Test
     void equalsReferenceOnVocabulariesThatAreNotClosed() {
         Random r = new Random(20261129L);
+        int grown = 0;
         for (int maxN = 2; maxN <= 6; maxN++) {
             for (int trial = 0; trial < 12; trial++) {
                 int tokenRange = switch (trial % 4) {
@@ -78,8 +84,11 @@ class LevelwiseMatcherTest {
                 if (closed) {
                     assertEquals(v.size(), m.nodeCount(), what + ": a closed vocabulary needs no extra node");
                 }
+                assertConstructionBounded(m, closed, what);
+                grown += m.constructionPeakBytes() > m.memoryBytes() - 64 ? 1 : 0;
             }
         }
+        assertTrue(grown > 0, "some table grew while it was filled");
     }
 
     @Test
@@ -90,9 +99,55 @@ class LevelwiseMatcherTest {
                 int[] corpus = randomCorpus(r, 5000, tokenRange);
                 FgramVocabulary v = vocabulary(tokenRange, maxN, countedFgrams(corpus, maxN, 50 + r.nextInt(1500)));
                 assertEquals(v.size(), LevelwiseMatcher.of(v).nodeCount(), "counted vocabularies are closed");
+                assertConstructionBounded(LevelwiseMatcher.of(v), true, "K=" + maxN);
                 assertSameAsReference(v, corpus, "K=" + maxN + " range " + tokenRange + " (training text)");
                 assertSameAsReference(v, randomCorpus(r, 3000, tokenRange), "K=" + maxN + " range " + tokenRange);
             }
+        }
+    }
+
+    /**
+     * The construction holds the finished tables and, while a table grows, its old and new arrays:
+     * at most the finished matcher and half its largest table more; a closed vocabulary's tables
+     * start at their final size and never grow.
+     */
+    private static void assertConstructionBounded(LevelwiseMatcher m, boolean closed, String what) {
+        long held = m.memoryBytes() - 64; // the arrays, without the object's own fields
+        if (closed) {
+            assertEquals(held, m.constructionPeakBytes(), what);
+        } else {
+            assertTrue(m.constructionPeakBytes() >= held, what);
+            assertTrue(m.constructionPeakBytes() <= held * 3 / 2, what + ": peak " + m.constructionPeakBytes()
+                    + " for " + held);
+        }
+    }
+
+    @Test
+    void aMappedVocabularyBuildsTheSameMatcherAndDuplicatesAreRefused(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path tmp) throws Exception {
+        Random r = new Random(17L);
+        int[] corpus = randomCorpus(r, 6000, 50);
+        FgramVocabulary v = vocabulary(50, 5, countedFgrams(corpus, 5, 1200));
+        java.nio.file.Path file = tmp.resolve("v.bin");
+        dev.scone.fgram.vocab.FgramVocabularyFile.write(v, file);
+        int[] text = randomCorpus(r, 3000, 50);
+        try (dev.scone.fgram.vocab.MappedFgramVocabulary mapped = dev.scone.fgram.vocab.FgramVocabularyFile.open(file)) {
+            LevelwiseMatcher m = LevelwiseMatcher.of(mapped.vocabulary());
+            assertArrayEquals(LevelwiseMatcher.of(v).match(text), m.match(text));
+            assertArrayEquals(new BruteForceMatcher(v).match(text), m.match(text));
+        }
+        // The streaming writer cannot tell an f-gram written twice; the matcher's construction does.
+        java.nio.file.Path twice = tmp.resolve("twice.bin");
+        try (dev.scone.fgram.vocab.FgramVocabularyFile.Writer w = dev.scone.fgram.vocab.FgramVocabularyFile.newWriter(
+                twice, 10, 3, 3, null)) {
+            w.append(new int[] {1, 2, 3}, 9);
+            w.append(new int[] {2, 3}, 8);
+            w.append(new int[] {1, 2, 3}, 7);
+            w.complete();
+        }
+        try (dev.scone.fgram.vocab.MappedFgramVocabulary mapped = dev.scone.fgram.vocab.FgramVocabularyFile.open(twice)) {
+            assertEquals("f-gram [1, 2, 3] appears twice (ids 0 and 2)", assertThrows(IllegalArgumentException.class,
+                    () -> LevelwiseMatcher.of(mapped.vocabulary())).getMessage());
         }
     }
 
