@@ -7,6 +7,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 
 /**
@@ -81,28 +83,21 @@ public final class ChunkedCrossEntropy {
     static Training forTraining(NDArray hidden, NDArray weight, NDArray labels, long rows) {
         long n = checkShapes(hidden, weight, labels, rows);
         NDManager manager = hidden.getManager();
-        NDArray h = hidden.stopGradient();
         NDArray w = weight.stopGradient();
-        NDArray y = labels.toType(DataType.INT64, false).reshape(n, 1);
         NDList picked = new NDList();
         NDList pw = new NDList();
-        NDArray pth = null; // sum over chunks of P^T h, (V, E)
-        for (long r0 = 0; r0 < n; r0 += rows) {
-            long r1 = Math.min(n, r0 + rows);
-            try (NDManager chunk = manager.newSubManager()) {
-                NDArray hc = h.get(new NDIndex(r0 + ":" + r1));
-                hc.attach(chunk);
-                NDArray p = Linear.linear(hc, w).singletonOrThrow().softmax(1); // (c, V)
-                picked.add(chunk.ret(p.gather(y.get(new NDIndex(r0 + ":" + r1)), 1))); // (c, 1): p_i[y_i]
-                pw.add(chunk.ret(p.matMul(w))); // (c, E)
-                NDArray part = p.transpose().matMul(hc); // (V, E)
-                if (pth == null) {
-                    pth = chunk.ret(part);
-                } else {
-                    pth.addi(part);
-                }
+        NDArray[] pth = new NDArray[1]; // sum over chunks of P^T h, (V, E)
+        forEachChunk(hidden, w, labels, rows, (chunk, hc, logits, yc) -> {
+            NDArray p = logits.softmax(1); // (c, V)
+            picked.add(chunk.ret(p.gather(yc, 1))); // (c, 1): p_i[y_i]
+            pw.add(chunk.ret(p.matMul(w))); // (c, E)
+            NDArray part = p.transpose().matMul(hc); // (V, E)
+            if (pth[0] == null) {
+                pth[0] = chunk.ret(part);
+            } else {
+                pth[0].addi(part);
             }
-        }
+        });
         float loss = -concat(picked).log().mean().getFloat();
         if (!Float.isFinite(loss)) {
             // Some p_i[y_i] underflowed to 0 (a loss above ~87 nats at a position): take the value
@@ -115,11 +110,13 @@ public final class ChunkedCrossEntropy {
         }
         float inverse = 1f / n;
         NDArray dh = concat(pw).muli(inverse); // P W / N
-        NDArray dw = pth.muli(inverse); // P^T h / N
+        NDArray dw = pth[0].muli(inverse); // P^T h / N
         // Engine-owned scalar: autograd keeps the factor for the backward pass, and a scalar made by
         // mul(Number) borrows Java memory that is freed as soon as the call returns.
         NDArray scale = manager.create(inverse).duplicate();
-        NDArray gathered = weight.get(new NDIndex("{}", labels.toType(DataType.INT64, true).reshape(n))); // (N, E)
+        // W[y] as an embedding lookup: its backward pass adds rows rather than accumulating elements.
+        NDArray gathered = Embedding.embedding(labels.toType(DataType.INT64, true).reshape(n), weight,
+                SparseFormat.DENSE).singletonOrThrow(); // (N, E)
         NDArray surrogate = hidden.mul(dh.sub(gathered.mul(scale))).sum().add(weight.mul(dw).sum());
         return new Training(loss, surrogate);
     }
@@ -140,21 +137,35 @@ public final class ChunkedCrossEntropy {
     /** As {@link #tokenLosses(NDArray, NDArray, NDArray)}, {@code rows} rows per chunk. */
     static NDArray tokenLosses(NDArray hidden, NDArray weight, NDArray labels, long rows) {
         long n = checkShapes(hidden, weight, labels, rows);
-        NDManager manager = hidden.getManager();
-        NDArray h = hidden.stopGradient();
-        NDArray w = weight.stopGradient();
-        NDArray y = labels.toType(DataType.INT64, false).reshape(n, 1);
         NDList picked = new NDList();
+        forEachChunk(hidden, weight.stopGradient(), labels, rows,
+                (chunk, hc, logits, yc) -> picked.add(chunk.ret(logits.logSoftmax(1).gather(yc, 1))));
+        return concat(picked).reshape(n).neg().toType(DataType.FLOAT32, false);
+    }
+
+    /** What is done with one chunk's logits; arrays it keeps must be returned out of {@code chunk}. */
+    private interface ChunkBody {
+        void apply(NDManager chunk, NDArray hidden, NDArray logits, NDArray labels);
+    }
+
+    /**
+     * Runs {@code body} over the rows a chunk at a time, outside autograd: the chunk's hidden states
+     * (c, E), its logits (c, V) and labels (c, 1) int64, in a sub-manager closed after each chunk.
+     */
+    private static void forEachChunk(NDArray hidden, NDArray weight, NDArray labels, long rows, ChunkBody body) {
+        long n = hidden.getShape().get(0);
+        NDArray h = hidden.stopGradient();
+        NDArray y = labels.toType(DataType.INT64, false).reshape(n, 1);
         for (long r0 = 0; r0 < n; r0 += rows) {
-            long r1 = Math.min(n, r0 + rows);
-            try (NDManager chunk = manager.newSubManager()) {
-                NDArray hc = h.get(new NDIndex(r0 + ":" + r1));
+            NDIndex range = new NDIndex(r0 + ":" + Math.min(n, r0 + rows));
+            try (NDManager chunk = hidden.getManager().newSubManager()) {
+                NDArray hc = h.get(range);
+                NDArray yc = y.get(range);
                 hc.attach(chunk);
-                NDArray logp = Linear.linear(hc, w).singletonOrThrow().logSoftmax(1);
-                picked.add(chunk.ret(logp.gather(y.get(new NDIndex(r0 + ":" + r1)), 1)));
+                yc.attach(chunk);
+                body.apply(chunk, hc, Linear.linear(hc, weight).singletonOrThrow(), yc);
             }
         }
-        return concat(picked).reshape(n).neg().toType(DataType.FLOAT32, false);
     }
 
     /** Rows per chunk: about {@link #CHUNK_ELEMENTS} logits, at least one row, at most all of them. */

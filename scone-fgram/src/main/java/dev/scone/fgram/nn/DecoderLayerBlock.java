@@ -17,6 +17,7 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.util.function.UnaryOperator;
 
 /**
  * One pre-LN causal decoder layer:
@@ -74,14 +75,8 @@ public final class DecoderLayerBlock extends AbstractBlock {
         checkInput(x.getShape());
         try (NDManager scope = NDManager.subManagerOf(x)) {
             scope.tempAttachAll(x);
-            NDArray a = attentionNorm.forward(ps, new NDList(x), training, params).singletonOrThrow();
-            a = attention.forward(ps, new NDList(a), training, params).singletonOrThrow();
-            NDArray h = x.add(dropout(a, training));
-            NDArray f = feedForwardNorm.forward(ps, new NDList(h), training, params).singletonOrThrow();
-            f = feedForwardIn.forward(ps, new NDList(f), training, params).singletonOrThrow();
-            f = Activation.gelu(f);
-            f = feedForwardOut.forward(ps, new NDList(f), training, params).singletonOrThrow();
-            NDArray y = h.add(dropout(f, training));
+            NDArray y = layer(ps, x, training, params,
+                    a -> attention.forward(ps, new NDList(a), training, params).singletonOrThrow());
             return new NDList(scope.ret(y));
         }
     }
@@ -101,14 +96,8 @@ public final class DecoderLayerBlock extends AbstractBlock {
         checkInput(x.getShape());
         try (NDManager scope = NDManager.subManagerOf(x)) {
             scope.tempAttachAll(x);
-            NDArray a = attentionNorm.forward(ps, new NDList(x), training).singletonOrThrow();
-            a = attention.forwardTree(ps, a, paths, mask, training).singletonOrThrow();
-            NDArray h = x.add(dropout(a, training));
-            NDArray f = feedForwardNorm.forward(ps, new NDList(h), training).singletonOrThrow();
-            f = feedForwardIn.forward(ps, new NDList(f), training).singletonOrThrow();
-            f = Activation.gelu(f);
-            f = feedForwardOut.forward(ps, new NDList(f), training).singletonOrThrow();
-            NDArray y = h.add(dropout(f, training));
+            NDArray y = layer(ps, x, training, null,
+                    a -> attention.forwardTree(ps, a, paths, mask, training).singletonOrThrow());
             return new NDList(scope.ret(y));
         }
     }
@@ -128,16 +117,28 @@ public final class DecoderLayerBlock extends AbstractBlock {
         checkInput(x.getShape());
         try (NDManager scope = NDManager.subManagerOf(x)) {
             scope.tempAttachAll(x);
-            NDArray a = attentionNorm.forward(ps, new NDList(x), false).singletonOrThrow();
-            NDList att = attention.forwardCached(ps, a, pastKeys, pastValues, mask);
-            NDArray h = x.add(att.get(0));
-            NDArray f = feedForwardNorm.forward(ps, new NDList(h), false).singletonOrThrow();
-            f = feedForwardIn.forward(ps, new NDList(f), false).singletonOrThrow();
-            f = Activation.gelu(f);
-            f = feedForwardOut.forward(ps, new NDList(f), false).singletonOrThrow();
-            NDArray y = h.add(f);
-            return new NDList(scope.ret(y), scope.ret(att.get(1)), scope.ret(att.get(2)));
+            NDList[] cache = new NDList[1];
+            NDArray y = layer(ps, x, false, null, a -> {
+                cache[0] = attention.forwardCached(ps, a, pastKeys, pastValues, mask);
+                return cache[0].get(0);
+            });
+            return new NDList(scope.ret(y), scope.ret(cache[0].get(1)), scope.ret(cache[0].get(2)));
         }
+    }
+
+    /**
+     * {@code h = x + attend(norm1(x)); y = h + feedForward(norm2(h))}, whatever form the attention
+     * takes (over the sequence, a prefix tree or a cache).
+     */
+    private NDArray layer(ParameterStore ps, NDArray x, boolean training, PairList<String, Object> params,
+            UnaryOperator<NDArray> attend) {
+        NDArray a = attend.apply(attentionNorm.forward(ps, new NDList(x), training, params).singletonOrThrow());
+        NDArray h = x.add(dropout(a, training));
+        NDArray f = feedForwardNorm.forward(ps, new NDList(h), training, params).singletonOrThrow();
+        f = feedForwardIn.forward(ps, new NDList(f), training, params).singletonOrThrow();
+        f = Activation.gelu(f);
+        f = feedForwardOut.forward(ps, new NDList(f), training, params).singletonOrThrow();
+        return h.add(dropout(f, training));
     }
 
     private NDArray dropout(NDArray x, boolean training) {
