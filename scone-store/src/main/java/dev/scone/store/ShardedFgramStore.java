@@ -75,11 +75,8 @@ public final class ShardedFgramStore implements FgramEmbeddingTable {
         Objects.requireNonNull(options, "options");
         Path root = dir.toAbsolutePath().normalize();
         ShardedStoreManifest m = ShardedStoreManifest.read(root.resolve(ShardedStoreManifest.FILE_NAME));
-        options.expectations().check(root, m.asStoreManifest());
-        StoreExpectations whole = StoreExpectations.none().withEmbeddingSize(m.embeddingSize()).withDtype(m.dtype())
-                .withMaxN(m.maxN()).withTokenVocabularyFingerprint(m.tokenVocabularyFingerprint())
-                .withFgramVocabularyFingerprint(m.fgramVocabularyFingerprint())
-                .withModelFingerprint(m.modelFingerprint()).withMainModelFingerprint(m.mainModelFingerprint());
+        options.expectations().check(root, m);
+        StoreExpectations whole = StoreExpectations.all(m);
         int count = m.shardCount();
         FgramStore[] open = new FgramStore[count];
         boolean ok = false;
