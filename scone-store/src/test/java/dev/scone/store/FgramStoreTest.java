@@ -58,7 +58,7 @@ class FgramStoreTest {
         StoreFixtures.write(f32Dir, vocab, vectors, VectorDtype.FLOAT32);
         StoreFixtures.write(bf16Dir, vocab, vectors, VectorDtype.BFLOAT16);
         StoreFixtures.write(int8Dir, vocab, vectors, VectorDtype.INT8);
-        FgramStore.OpenOptions chronicle = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE);
+        FgramStore.OpenOptions chronicle = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.DIRECT);
         f32 = FgramStore.open(f32Dir, chronicle);
         f32Heap = FgramStore.open(f32Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
         bf16 = FgramStore.open(bf16Dir, chronicle);
@@ -370,7 +370,7 @@ class FgramStoreTest {
         int victim = 17;
         flipByte(copy.resolve(StoreLayout.VECTORS), StoreLayout.HEADER_BYTES + (long) victim * rowBytes + 5);
         try (FgramStore store = FgramStore.open(copy,
-                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE))) {
+                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.DIRECT))) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException e = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
@@ -412,7 +412,7 @@ class FgramStoreTest {
         assertTrue(e.getMessage().contains("index checksum mismatch"), e.getMessage());
 
         try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
-                .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+                .withIndexMode(FgramStore.IndexMode.DIRECT).withVerifyIndexChecksum(false))) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException ex = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
@@ -492,7 +492,7 @@ class FgramStoreTest {
     void useAfterCloseIsRefused() throws Exception {
         FgramStore store = FgramStore.open(bf16Dir);
         assertEquals(FgramStore.IndexMode.HEAP, store.indexMode(), "AUTO picks the heap index for a small store");
-        assertEquals(FgramStore.IndexMode.CHRONICLE, f32.indexMode());
+        assertEquals(FgramStore.IndexMode.DIRECT, f32.indexMode());
         int[] g = vocab.tokens(0);
         assertEquals(0, store.find(g, 0, g.length));
         store.close();
@@ -526,7 +526,7 @@ class FgramStoreTest {
         assertThrows(IllegalArgumentException.class, () -> FgramStore.open(dir,
                 FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP)));
         try (FgramStore store = FgramStore.open(dir)) {
-            assertEquals(FgramStore.IndexMode.CHRONICLE, store.indexMode());
+            assertEquals(FgramStore.IndexMode.DIRECT, store.indexMode());
             float[] out = new float[StoreFixtures.D];
             for (int id = 0; id < grams.size(); id++) {
                 int[] g = wide.tokens(id);
@@ -555,7 +555,7 @@ class FgramStoreTest {
             bytes[pos] ^= 0x10;
             Files.write(index, bytes);
             try (FgramStore store = FgramStore.open(dir, FgramStore.OpenOptions.defaults()
-                    .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+                    .withIndexMode(FgramStore.IndexMode.DIRECT).withVerifyIndexChecksum(false))) {
                 SconeFormatException e = assertThrows(SconeFormatException.class, store::verify, "byte " + pos);
                 assertTrue(e.getMessage().contains(StoreLayout.INDEX), e.getMessage());
             } catch (SconeFormatException opening) {

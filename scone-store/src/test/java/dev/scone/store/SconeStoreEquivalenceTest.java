@@ -98,7 +98,7 @@ class SconeStoreEquivalenceTest {
         refEmbeddings = forward(scone);
         refLogits = forward(model);
         f32 = precompute("f32", VectorDtype.FLOAT32, 7, FgramStore.IndexMode.HEAP);
-        bf16 = precompute("bf16", VectorDtype.BFLOAT16, 64, FgramStore.IndexMode.CHRONICLE);
+        bf16 = precompute("bf16", VectorDtype.BFLOAT16, 64, FgramStore.IndexMode.DIRECT);
         int8 = precompute("int8", VectorDtype.INT8, 1000, FgramStore.IndexMode.HEAP);
     }
 
@@ -325,7 +325,7 @@ class SconeStoreEquivalenceTest {
     void openAnyReadsASingleOrAShardedStore() throws IOException {
         // The f32 store's vectors, in the same batches of 7 (so bit-identical), written as 3 shards.
         Path dir = tmp.resolve("sharded");
-        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab).setShards(3)
+        try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(dir).optVocabulary(vocab).optShards(3)
                 .setEmbeddingSize(E).optDtype(VectorDtype.FLOAT32).optTokenVocabularyFingerprint(TOKENS_FP)
                 .optModelFingerprint(FgramStorePrecompute.modelFingerprint(scone)).build()) {
             for (int from = 0; from < vocab.size(); from += 7) {

@@ -67,7 +67,7 @@ class StoreBindingTest {
             for (int id = 0; id < S; id++) {
                 w.add(id, vectors, id * D);
             }
-            return w.commit();
+            return (StoreManifest) w.commit();
         }
     }
 
@@ -266,7 +266,7 @@ class StoreBindingTest {
 
     private static List<FgramStore.OpenOptions> allOptions() {
         FgramStore.OpenOptions d = FgramStore.OpenOptions.defaults();
-        return List.of(d, d.withIndexMode(FgramStore.IndexMode.CHRONICLE), d.withIndexMode(FgramStore.IndexMode.HEAP),
+        return List.of(d, d.withIndexMode(FgramStore.IndexMode.DIRECT), d.withIndexMode(FgramStore.IndexMode.HEAP),
                 d.withVerifyIndexChecksum(false));
     }
 

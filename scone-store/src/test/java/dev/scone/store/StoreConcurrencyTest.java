@@ -51,7 +51,7 @@ class StoreConcurrencyTest {
             // Each open checks the index file's checksum while the other process takes and releases
             // Chronicle's segment locks in it thousands of times per second.
             for (int i = 0; i < 40; i++) {
-                FgramStore.IndexMode mode = i % 2 == 0 ? FgramStore.IndexMode.CHRONICLE : FgramStore.IndexMode.HEAP;
+                FgramStore.IndexMode mode = i % 2 == 0 ? FgramStore.IndexMode.DIRECT : FgramStore.IndexMode.HEAP;
                 try (FgramStore s = FgramStore.open(dir, FgramStore.OpenOptions.defaults().withIndexMode(mode))) {
                     for (int id = 0; id < SIZE; id += 7) {
                         int[] g = vocab.tokens(id);
@@ -76,7 +76,7 @@ class StoreConcurrencyTest {
 
     @Test
     void aVectorFileCutUnderAnOpenStoreIsAnExceptionNamingFileAndRow(@TempDir Path tmp) throws Exception {
-        for (String mode : List.of("HEAP", "CHRONICLE")) {
+        for (String mode : List.of("HEAP", "DIRECT")) {
             Path dir = store(tmp.resolve(mode));
             ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
                     Integer.toString(SIZE), Long.toString(SEED), StoreLayout.VECTORS, mode);
@@ -91,7 +91,7 @@ class StoreConcurrencyTest {
     void anIndexCutUnderAnOpenStoreIsAnExceptionNamingTheIndex(@TempDir Path tmp) throws Exception {
         Path dir = store(tmp);
         ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
-                Integer.toString(SIZE), Long.toString(SEED), StoreLayout.INDEX, "CHRONICLE");
+                Integer.toString(SIZE), Long.toString(SEED), StoreLayout.INDEX, "DIRECT");
         assertEquals(0, r.exitCode(), "the JVM died: " + r.output());
         assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.INDEX), r.output());
     }
