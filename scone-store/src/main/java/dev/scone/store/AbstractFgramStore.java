@@ -10,9 +10,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.locks.StampedLock;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * An open f-gram store, read-only, of one folder ({@link FgramStore}) or several shards
@@ -44,8 +41,6 @@ import org.slf4j.LoggerFactory;
  */
 public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable permits FgramStore, ShardedFgramStore {
 
-    private static final Logger LOG = LoggerFactory.getLogger(AbstractFgramStore.class);
-
     private final Path dir;
     private final StoreFolder[] shards;
     private final FgramKeyCodec codec;
@@ -54,7 +49,6 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
     private final long size;
     private final VectorDtype dtype;
     private final ThreadLocal<Scratch> scratch;
-    private final StampedLock lock = new StampedLock();
     private final Executor prefetchExecutor;
     private ExecutorService ownExecutor;
     private volatile boolean closed;
@@ -152,7 +146,7 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             Objects.checkFromIndexSize(outOffset, d, out.length);
         }
         codec.checkTokens(tokens, from, len);
-        long stamp = acquire();
+        checkNotClosed();
         try {
             if (len < FgramVocabulary.MIN_N || len > maxN) {
                 return -1;
@@ -161,8 +155,6 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             return s.probe(tokens, from, len, out == null ? s.discard : out, out == null ? 0 : outOffset);
         } catch (InternalError e) {
             throw faulted(e);
-        } finally {
-            lock.unlockRead(stamp);
         }
     }
 
@@ -210,14 +202,12 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             boolean zeroUnmatched) {
         WindowLookup.checkShape(window, batch, length, d, out, matchedLength);
         codec.checkTokens(window, 0, batch * length);
-        long stamp = acquire();
+        checkNotClosed();
         try {
             return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
                     scratch.get().probe);
         } catch (InternalError e) {
             throw faulted(e);
-        } finally {
-            lock.unlockRead(stamp);
         }
     }
 
@@ -254,14 +244,12 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             int n = Math.min(maxN, lengths[r]);
             codec.checkTokens(tokenIds, offsets[r] + lengths[r] - n, n);
         }
-        long stamp = acquire();
+        checkNotClosed();
         try {
             return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths,
                     scratch.get().probe);
         } catch (InternalError e) {
             throw faulted(e);
-        } finally {
-            lock.unlockRead(stamp);
         }
     }
 
@@ -313,7 +301,7 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
      * @throws SconeFormatException at the first problem
      */
     public final void verify() throws SconeFormatException {
-        long stamp = acquire();
+        checkNotClosed();
         try {
             Scratch s = scratch.get();
             for (int i = 0; i < shards.length; i++) {
@@ -321,47 +309,22 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             }
         } catch (InternalError e) {
             throw faulted(e).getCause();
-        } finally {
-            lock.unlockRead(stamp);
         }
     }
 
     /**
-     * Closes the store: waits for running lookups, then releases every index. Later calls throw
-     * {@link IllegalStateException}. Idempotent; throws nothing.
+     * Closes the store: later calls throw {@link IllegalStateException}; lookups already running
+     * finish normally (the store holds memory mappings only, which the garbage collector releases
+     * once the store is unreachable). Idempotent; throws nothing.
      */
     @Override
     public final void close() {
-        long stamp = lock.writeLock();
-        try {
-            if (closed) {
-                return;
+        closed = true;
+        synchronized (this) {
+            if (ownExecutor != null) {
+                ownExecutor.shutdown();
             }
-            closed = true;
-            for (StoreFolder s : shards) {
-                try {
-                    s.close();
-                } catch (RuntimeException e) {
-                    LOG.warn("{}: closing the index failed", s.dir, e);
-                }
-            }
-            synchronized (this) {
-                if (ownExecutor != null) {
-                    ownExecutor.shutdown();
-                }
-            }
-        } finally {
-            lock.unlockWrite(stamp);
         }
-    }
-
-    private long acquire() {
-        long stamp = lock.readLock();
-        if (closed) {
-            lock.unlockRead(stamp);
-            throw new IllegalStateException("store " + dir + " is closed");
-        }
-        return stamp;
     }
 
     private void checkNotClosed() {
@@ -425,12 +388,11 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
     }
 
     /**
-     * Per-thread reusable buffers: keys by length, the value buffer, a vector-file cursor per
+     * Per-thread reusable buffers: keys by length, a vector-file cursor per
      * shard, and the single-sequence probe the walks use (tokens checked, lock held by the caller).
      */
     private final class Scratch {
         final byte[][] keys = new byte[maxN + 1][];
-        final byte[] value = new byte[4];
         final VectorFile.Cursor[] cursors = new VectorFile.Cursor[shards.length];
         final float[] discard = new float[d];
         final WindowLookup.Sequence probe = this::probe;
@@ -457,7 +419,7 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             byte[] key = keys[len];
             codec.encode(tokens, from, len, key);
             lastShard = shard;
-            int row = shard.index.find(key, value);
+            int row = shard.index.find(key);
             if (row >= 0) {
                 if (row >= shard.vectors.rows()) {
                     throw StoreFolder.corrupted(shard.index.file(), "the index entry of f-gram "

@@ -1,7 +1,7 @@
 package dev.scone.store;
 
 import dev.scone.fgram.io.SconeFormatException;
-import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
+import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -33,32 +33,27 @@ import net.openhft.chronicle.map.VanillaChronicleMap;
  * A store's key index ({@value StoreLayout#INDEX}): a persisted Chronicle Map from each f-gram's
  * exact key ({@link FgramKeyCodec}) to its 4-byte little-endian row number, opened from the file
  * and checked (its CRC32C as the manifest records it, with Chronicle's segment lock words as
- * written; its entry count).
+ * written; its entry count), then read lock-free.
  *
- * <p>Queries read the map lock-free, straight from Chronicle's off-heap layout of the mapped
- * file: the key's hash (Chronicle's own xxHash), its segment and hash-lookup slot, the entry's key
- * bytes and value, as Chronicle's {@code get} does, but without Chronicle's per-query context,
- * read lock or objects. A published store's index is never written again, so no reader needs
- * the lock; reading also writes nothing to the file. The layout is taken from the open map
- * (every field this reader needs is public in Chronicle's {@code VanillaChronicleHash}) and
- * checked at open against Chronicle's own iteration on a sample of entries, and in full by
- * {@link #forEach} users such as {@code verify()}. Every offset read from the file is bounded
- * before it is followed, so a damaged index gives a {@link FgramStoreCorruptedException}, never a
- * read outside the mapping.
+ * <p>Queries read Chronicle's off-heap layout of the file directly, through this class's own
+ * read-only mappings: the key's hash (Chronicle's own xxHash), its segment and hash-lookup slot,
+ * the entry's key bytes and value, as Chronicle Map's {@code get} does, but without its
+ * per-query context, segment read lock or objects. A published store's index is never written
+ * again, so no reader needs the lock, and reading writes nothing to the file. Chronicle Map
+ * itself is open only while the store opens (it reads and checks the file's header and gives
+ * the layout: every field this reader needs is public in Chronicle's {@code VanillaChronicleHash})
+ * and while {@link #forEach} runs. At open, every entry is reached through the hash lookups and
+ * counted, and a sample is found again by a query; {@link #forEach} (and so {@code verify()})
+ * compares each entry Chronicle Map's own iteration lists with what a query finds. Every offset
+ * read from the file is bounded before it is followed, so a damaged index gives a
+ * {@link FgramStoreCorruptedException}, never a read outside the mapping.
+ *
+ * <p>The mappings, as the vector file's, are released by the garbage collector once the store
+ * is unreachable: queries that are running when the store closes finish on valid memory.
  */
-final class ChronicleFgramIndex implements AutoCloseable {
+final class ChronicleFgramIndex {
 
-    /** How queries reach the map. */
-    enum Mode {
-        /** Lock-free reads of Chronicle's layout (the default). */
-        DIRECT,
-        /** Chronicle Map's own {@code getUsing}, which takes a segment read lock per query. */
-        CHRONICLE,
-        /** A copy of the index in an in-heap hash table; needs {@code K * bits(V) <= 64}. */
-        HEAP
-    }
-
-    /** Entries checked against Chronicle's own iteration at open. */
+    /** Entries found again by a query at open. */
     static final int OPEN_SAMPLE = 256;
 
     /** Longs of a key's bytes in the order Chronicle's memory reads and hashes them. */
@@ -68,21 +63,17 @@ final class ChronicleFgramIndex implements AutoCloseable {
     private final Path file;
     private final long bytesAtOpen;
     private final FgramKeyCodec codec;
-    private final ChronicleMap<byte[], byte[]> map; // null in HEAP mode
-    private final Direct direct; // null unless DIRECT
-    private final Long2IntOpenHashMap heap; // null unless HEAP
+    private final Direct direct;
     private final long entries;
     private final long indexChecksum;
 
-    private ChronicleFgramIndex(Path file, long bytesAtOpen, FgramKeyCodec codec, ChronicleMap<byte[], byte[]> map,
-            Direct direct, Long2IntOpenHashMap heap, long entries, long indexChecksum) {
-        this.entries = entries;
+    private ChronicleFgramIndex(Path file, long bytesAtOpen, FgramKeyCodec codec, Direct direct, long entries,
+            long indexChecksum) {
         this.file = file;
         this.bytesAtOpen = bytesAtOpen;
         this.codec = codec;
-        this.map = map;
         this.direct = direct;
-        this.heap = heap;
+        this.entries = entries;
         this.indexChecksum = indexChecksum;
     }
 
@@ -93,32 +84,23 @@ final class ChronicleFgramIndex implements AutoCloseable {
      * @param m the store's manifest
      * @param codec the store's key codec
      * @param verifyChecksum whether to check the whole file's CRC32C first
-     * @param mode how queries reach the map
      * @param filter receives every key's f-gram hash
      * @return the open index
-     * @throws SconeFormatException when it is missing, damaged, or holds another number of entries
+     * @throws SconeFormatException when it is missing, damaged, holds another number of entries,
+     *     or is laid out in a way this reader does not know
      * @throws IOException when reading fails
      */
     static ChronicleFgramIndex open(Path file, StoreManifest m, FgramKeyCodec codec, boolean verifyChecksum,
-            Mode mode, FgramBloomFilter filter) throws IOException {
+            FgramBloomFilter filter) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new SconeFormatException(file, "index file is missing");
         }
-        if (mode == Mode.HEAP && !codec.packsIntoLong()) {
-            throw new IllegalArgumentException("a heap index needs K * " + codec.bitsPerToken()
-                    + " bits <= 64, but K = " + m.maxN());
-        }
-        // The whole file as written; another process reading the store may hold Chronicle's segment
-        // locks in it for moments, so a mismatch is checked again below with the lock words as written.
+        // The whole file as written; a process of an earlier version reading the store may hold Chronicle's
+        // segment locks in it for moments, so a mismatch is checked again below with the lock words as written.
         long crc = verifyChecksum ? StoreLayout.crc32cOf(file) & 0xFFFFFFFFL : m.indexChecksum();
         long bytes = Files.size(file);
-        ChronicleMap<byte[], byte[]> map;
-        try {
-            map = StoreLayout.indexBuilder(codec, m.size()).createPersistedTo(file.toFile());
-        } catch (IOException | RuntimeException | InternalError e) {
-            throw new SconeFormatException(file, "cannot open the index: " + e, e);
-        }
-        try {
+        Direct direct;
+        try (ChronicleMap<byte[], byte[]> map = openMap(file, codec, m.size())) {
             if (crc != m.indexChecksum()) {
                 long unlocked = unlockedChecksum(file, map);
                 if (unlocked != m.indexChecksum()) {
@@ -129,56 +111,45 @@ final class ChronicleFgramIndex implements AutoCloseable {
                 throw new SconeFormatException(file, "index holds " + map.longSize() + " entries, the manifest says "
                         + m.size());
             }
-            Direct direct = mode == Mode.DIRECT ? Direct.of(file, map, codec) : null;
-            Long2IntOpenHashMap heap = mode == Mode.HEAP ? new Long2IntOpenHashMap((int) m.size()) : null;
-            String[] problem = new String[1];
-            long[] sampled = {0};
-            map.forEach((k, v) -> {
-                if (problem[0] != null) {
-                    return;
-                }
-                int[] tokens = codec.decode(k);
-                if (tokens == null || v.length != 4) {
-                    problem[0] = "index holds an invalid entry (" + k.length + "-byte key, " + v.length
-                            + "-byte value)";
-                    return;
-                }
-                filter.add(dev.scone.fgram.vocab.FgramVocabulary.hash(tokens, 0, tokens.length));
-                int row = row(v);
-                if (heap != null) {
-                    heap.put(FgramKeyCodec.packedKey(k), row);
-                }
-                if (direct != null && sampled[0]++ < OPEN_SAMPLE && direct.find(k, k.length) != row) {
-                    problem[0] = "f-gram " + Arrays.toString(tokens) + " is at row " + row + " for Chronicle Map but "
-                            + direct.find(k, k.length) + " for the lock-free reader: the index is damaged, or was"
-                            + " written in a layout this reader does not know";
-                }
-            });
-            if (problem[0] != null) {
-                throw new SconeFormatException(file, problem[0]);
-            }
-            if (heap != null) {
-                heap.defaultReturnValue(-1);
-                if (heap.size() != m.size()) {
-                    throw new SconeFormatException(file, "index keys collapse to " + heap.size() + " of " + m.size());
-                }
-            }
-            if (mode != Mode.CHRONICLE) {
-                map.close(); // queries read the file through their own mappings (or the heap copy)
-                map = null;
-            }
-            return new ChronicleFgramIndex(file, bytes, codec, map, direct, heap, m.size(), m.indexChecksum());
-        } catch (IOException | RuntimeException e) {
-            if (map != null) {
-                map.close();
-            }
-            throw e;
+            direct = Direct.of(file, map, codec);
         } catch (InternalError e) {
-            if (map != null) {
-                map.close();
-            }
             throw new SconeFormatException(file, "the index could not be read (cut or unreadable while opening): "
                     + e.getMessage(), e);
+        }
+        int[] tokens = new int[codec.maxN()];
+        long[] reached = {0};
+        try {
+            direct.forEachEntry((key, len, row) -> {
+                int n = codec.decode(key, len, tokens);
+                if (n < 0) {
+                    throw direct.damaged("the index holds an invalid key of " + len + " bytes");
+                }
+                filter.add(FgramVocabulary.hash(tokens, 0, n));
+                if (reached[0]++ < OPEN_SAMPLE && direct.find(key, len) != row) {
+                    throw direct.damaged("f-gram " + Arrays.toString(Arrays.copyOf(tokens, n)) + " is listed at row "
+                            + row + " but a query for it finds row " + direct.find(key, len) + " (or the index is laid"
+                            + " out in a way this reader does not know)");
+                }
+            });
+        } catch (FgramStoreCorruptedException e) {
+            throw e.getCause();
+        } catch (InternalError e) {
+            throw new SconeFormatException(file, "the index could not be read (cut or unreadable while opening): "
+                    + e.getMessage(), e);
+        }
+        if (reached[0] != m.size()) {
+            throw new SconeFormatException(file, "the index's hash lookups reach " + reached[0] + " entries, the"
+                    + " manifest says " + m.size() + ": the index is damaged");
+        }
+        return new ChronicleFgramIndex(file, bytes, codec, direct, m.size(), m.indexChecksum());
+    }
+
+    private static ChronicleMap<byte[], byte[]> openMap(Path file, FgramKeyCodec codec, long entries)
+            throws SconeFormatException {
+        try {
+            return StoreLayout.indexBuilder(codec, entries).createPersistedTo(file.toFile());
+        } catch (IOException | RuntimeException | InternalError e) {
+            throw new SconeFormatException(file, "cannot open the index: " + e, e);
         }
     }
 
@@ -187,78 +158,55 @@ final class ChronicleFgramIndex implements AutoCloseable {
         return file;
     }
 
-    /** @return the tiers beyond each segment's first that the lock-free reader follows (0 unless {@link Mode#DIRECT}) */
+    /** @return the tiers beyond each segment's first that queries follow */
     int extraTiers() {
         int n = 0;
-        for (int s = 0; direct != null && s < direct.moreTiers.length; s++) {
-            n += direct.moreTiers[s] == null ? 0 : direct.moreTiers[s].length / 2;
+        for (int[] more : direct.moreTiers) {
+            n += more == null ? 0 : more.length / 2;
         }
         return n;
-    }
-
-    /** @return how queries reach the map */
-    Mode mode() {
-        return heap != null ? Mode.HEAP : direct != null ? Mode.DIRECT : Mode.CHRONICLE;
     }
 
     /**
      * The row of an encoded key.
      *
      * @param key the key ({@code key.length} bytes exactly)
-     * @param value a reusable 4-byte buffer
      * @return its row, or -1 when it is no f-gram of the store
      * @throws FgramStoreCorruptedException when the index is damaged where the query reads
      * @throws InternalError when a page of the mapping cannot be read (the file was cut)
      */
-    int find(byte[] key, byte[] value) {
-        if (direct != null) {
-            return direct.find(key, key.length);
-        }
-        if (heap != null) {
-            return heap.get(FgramKeyCodec.packedKey(key));
-        }
-        byte[] v = map.getUsing(key, value);
-        return v == null ? -1 : row(v);
+    int find(byte[] key) {
+        return direct.find(key, key.length);
     }
 
     /**
      * Every entry, through Chronicle Map's own iteration (not this reader's), so that a caller can
-     * check the lock-free reader against it.
+     * check the lock-free reader against it. Opens the map for the time it takes.
      *
      * @param action receives each key and row
      * @throws SconeFormatException when the map cannot be read
      */
     void forEach(BiConsumer<byte[], Integer> action) throws SconeFormatException {
-        if (map != null) {
+        try (ChronicleMap<byte[], byte[]> map = openMap(file, codec, entries)) {
             map.forEach((k, v) -> action.accept(k, v.length == 4 ? row(v) : -1));
-            return;
-        }
-        try (ChronicleMap<byte[], byte[]> m = StoreLayout.indexBuilder(codec, entries).createPersistedTo(file.toFile())) {
-            m.forEach((k, v) -> action.accept(k, v.length == 4 ? row(v) : -1));
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             throw new SconeFormatException(file, "cannot read the index: " + e, e);
         }
     }
 
     /**
      * Checks the whole file against the manifest's checksum, with the lock words that other
-     * processes may hold counted as written.
+     * processes (of earlier versions) may hold counted as written.
      *
      * @throws SconeFormatException when it differs
      */
     void checkChecksum() throws SconeFormatException {
         long crc;
         try {
-            if (map != null) {
-                crc = unlockedChecksum(file, map);
-            } else {
-                crc = StoreLayout.crc32cOf(file) & 0xFFFFFFFFL;
-                if (crc != indexChecksum) {
-                    // no map open to ask for the lock words: another process may be inside it
-                    try (ChronicleMap<byte[], byte[]> m = StoreLayout.indexBuilder(codec, entries)
-                            .createPersistedTo(file.toFile())) {
-                        crc = unlockedChecksum(file, m);
-                    }
+            crc = StoreLayout.crc32cOf(file) & 0xFFFFFFFFL;
+            if (crc != indexChecksum) {
+                try (ChronicleMap<byte[], byte[]> map = openMap(file, codec, entries)) {
+                    crc = unlockedChecksum(file, map);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -275,14 +223,6 @@ final class ChronicleFgramIndex implements AutoCloseable {
         return now == bytesAtOpen ? null : StoreFolder.describeSize(now) + ", " + bytesAtOpen + " at open";
     }
 
-    /** Releases the map. Throws nothing. */
-    @Override
-    public void close() {
-        if (map != null) {
-            map.close();
-        }
-    }
-
     private static int row(byte[] v) {
         return (v[0] & 0xFF) | (v[1] & 0xFF) << 8 | (v[2] & 0xFF) << 16 | (v[3] & 0xFF) << 24;
     }
@@ -296,6 +236,12 @@ final class ChronicleFgramIndex implements AutoCloseable {
         return new SconeFormatException(file, "index checksum mismatch (stored " + StoreManifest.hex(stored)
                 + ", computed " + StoreManifest.hex(computed) + " with Chronicle's lock words as written): the index"
                 + " is damaged");
+    }
+
+    /** Receives an entry of the index: its key ({@code key[0 .. len)}, reused) and row. */
+    @FunctionalInterface
+    interface EntryVisitor {
+        void accept(byte[] key, int len, int row);
     }
 
     /**
@@ -326,10 +272,12 @@ final class ChronicleFgramIndex implements AutoCloseable {
         private final long capacity; // hash lookup slots per tier
         private final long constantKeySize; // -1: a stop-bit size byte before each key
         private final long alignment;
+        private final int maxKeyBytes;
 
-        private Direct(Path file, VanillaChronicleMap<?, ?, ?> m, ByteBuffer[] chunks, int[] tierChunk,
-                int[] tierOffset, int[][] moreTiers) {
+        private Direct(Path file, VanillaChronicleMap<?, ?, ?> m, FgramKeyCodec codec, ByteBuffer[] chunks,
+                int[] tierChunk, int[] tierOffset, int[][] moreTiers) {
             this.file = file;
+            this.maxKeyBytes = codec.keyBytes(codec.maxN());
             this.splitting = m.hashSplitting;
             this.lookup = m.hashLookup;
             this.chunks = chunks;
@@ -439,7 +387,51 @@ final class ChronicleFgramIndex implements AutoCloseable {
                     }
                 }
             }
-            return new Direct(file, m, chunks, tierChunk, tierOffset, more);
+            return new Direct(file, m, codec, chunks, tierChunk, tierOffset, more);
+        }
+
+        /**
+         * Visits every entry reachable through the hash lookups of every tier, slot by slot.
+         *
+         * @throws FgramStoreCorruptedException when an entry lies outside its tier or its key is too long
+         */
+        void forEachEntry(EntryVisitor visitor) {
+            byte[] key = new byte[maxKeyBytes];
+            for (int s = 0; s < tierChunk.length; s++) {
+                visitTier(chunks[tierChunk[s]], tierOffset[s], key, visitor);
+                int[] more = moreTiers[s];
+                for (int t = 0; more != null && t < more.length; t += 2) {
+                    visitTier(chunks[more[t]], more[t + 1], key, visitor);
+                }
+            }
+        }
+
+        private void visitTier(ByteBuffer chunk, int tier, byte[] key, EntryVisitor visitor) {
+            for (long pos = 0; pos < capacity * slotBytes; pos += slotBytes) {
+                int at = tier + (int) pos;
+                long slot = slotBytes == 4 ? chunk.getInt(at) : chunk.getLong(at);
+                if (slot == 0) {
+                    continue;
+                }
+                long offset = lookup.value(slot) * chunkSize;
+                if (offset >= entrySpaceBytes) {
+                    throw damaged("a hash slot points outside the entry space");
+                }
+                int entry = (int) (tier + entrySpace + offset);
+                long size = constantKeySize;
+                if (size < 0) {
+                    size = chunk.get(entry++);
+                }
+                if (size < 0 || size > maxKeyBytes) {
+                    throw damaged("an entry has a key of " + (size < 0 ? "128 or more" : size) + " bytes");
+                }
+                int value = (int) ((entry + size + alignment - 1) & -alignment);
+                if (value + 4 - tier - entrySpace > entrySpaceBytes) {
+                    throw damaged("an entry runs past the entry space");
+                }
+                chunk.get(entry, key, 0, (int) size);
+                visitor.accept(key, (int) size, chunk.getInt(value));
+            }
         }
 
         /** The row of {@code key[0 .. len)}, or -1. */
@@ -508,7 +500,7 @@ final class ChronicleFgramIndex implements AutoCloseable {
             return true;
         }
 
-        private FgramStoreCorruptedException damaged(String problem) {
+        FgramStoreCorruptedException damaged(String problem) {
             return StoreFolder.corrupted(file, problem + ": the index is damaged");
         }
     }

@@ -18,89 +18,48 @@ import org.slf4j.LoggerFactory;
  * whole index file's CRC32C. The vector file is mapped read-only.
  *
  * <p>Several processes: any number may open and read one store at once. Reading writes nothing
- * to the vector file, nor to the index; the open-time checksum counts the segment lock words of
- * the index as written, so a store that other readers hold open (writers of earlier versions
- * took Chronicle's read locks there) is never refused.
+ * to the vector file, nor to the index (see {@link ChronicleFgramIndex}); the open-time checksum
+ * counts the segment lock words of the index as written, so a store that readers of earlier
+ * versions hold open (they took Chronicle's read locks there) is never refused.
  */
 public final class FgramStore extends AbstractFgramStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(FgramStore.class);
 
-    /** How index queries reach the persisted Chronicle Map. */
-    public enum IndexMode {
-        /** Lock-free reads of Chronicle's off-heap layout (off-heap; memory grows with nothing but the page cache). */
-        DIRECT,
-        /** Chronicle Map's own {@code getUsing}, with its segment read lock per query. */
-        CHRONICLE,
-        /**
-         * Copy the index into an in-heap hash table at open (about 24 bytes of heap per f-gram)
-         * and close the Chronicle Map. Needs {@code K * bits(token vocabulary size) <= 64}.
-         */
-        HEAP,
-        /**
-         * {@link #HEAP} when it applies and the heap index would take under a quarter of the
-         * maximum heap, else {@link #DIRECT}.
-         */
-        AUTO
-    }
-
-    /** Heap bytes per f-gram of the {@link IndexMode#HEAP} index, as estimated for {@link IndexMode#AUTO}. */
-    static final long HEAP_INDEX_BYTES_PER_ENTRY = 32;
-
     /**
      * How to open a store.
      *
      * @param expectations what the manifest must say (see {@link StoreExpectations})
-     * @param indexMode how index queries reach the map
      * @param verifyIndexChecksum whether to check the whole index file's CRC32C at open (reads
      *     the whole file once). The segment lock words that other processes may hold count as
      *     written (zero), so any number of readers may open a store that others are reading
      * @param prefetchExecutor where {@link #prefetch} runs; {@code null}: one daemon thread owned by the store
      */
-    public record OpenOptions(StoreExpectations expectations, IndexMode indexMode, boolean verifyIndexChecksum,
-            Executor prefetchExecutor) {
+    public record OpenOptions(StoreExpectations expectations, boolean verifyIndexChecksum, Executor prefetchExecutor) {
 
         /** Checks the arguments. */
         public OpenOptions {
             Objects.requireNonNull(expectations, "expectations");
-            Objects.requireNonNull(indexMode, "indexMode");
         }
 
-        /** @return no expectations, {@link IndexMode#AUTO}, index checksum verified, own prefetch thread */
+        /** @return no expectations, index checksum verified, own prefetch thread */
         public static OpenOptions defaults() {
-            return new OpenOptions(StoreExpectations.none(), IndexMode.AUTO, true, null);
+            return new OpenOptions(StoreExpectations.none(), true, null);
         }
 
         /** @param value expectations @return a copy with them */
         public OpenOptions withExpectations(StoreExpectations value) {
-            return new OpenOptions(value, indexMode, verifyIndexChecksum, prefetchExecutor);
-        }
-
-        /** @param value index mode @return a copy with it */
-        public OpenOptions withIndexMode(IndexMode value) {
-            return new OpenOptions(expectations, value, verifyIndexChecksum, prefetchExecutor);
+            return new OpenOptions(value, verifyIndexChecksum, prefetchExecutor);
         }
 
         /** @param value whether to check the index file at open @return a copy with it */
         public OpenOptions withVerifyIndexChecksum(boolean value) {
-            return new OpenOptions(expectations, indexMode, value, prefetchExecutor);
+            return new OpenOptions(expectations, value, prefetchExecutor);
         }
 
         /** @param value the prefetch executor (not shut down by the store) @return a copy with it */
         public OpenOptions withPrefetchExecutor(Executor value) {
-            return new OpenOptions(expectations, indexMode, verifyIndexChecksum, value);
-        }
-
-        /** The index mode for a store of {@code entries} f-grams with this codec. */
-        ChronicleFgramIndex.Mode mode(FgramKeyCodec codec, long entries) {
-            return switch (indexMode) {
-                case DIRECT -> ChronicleFgramIndex.Mode.DIRECT;
-                case CHRONICLE -> ChronicleFgramIndex.Mode.CHRONICLE;
-                case HEAP -> ChronicleFgramIndex.Mode.HEAP;
-                case AUTO -> codec.packsIntoLong()
-                        && entries * HEAP_INDEX_BYTES_PER_ENTRY < Runtime.getRuntime().maxMemory() / 4
-                        ? ChronicleFgramIndex.Mode.HEAP : ChronicleFgramIndex.Mode.DIRECT;
-            };
+            return new OpenOptions(expectations, verifyIndexChecksum, value);
         }
     }
 
@@ -137,8 +96,8 @@ public final class FgramStore extends AbstractFgramStore {
     public static FgramStore open(Path dir, OpenOptions options) throws IOException {
         Objects.requireNonNull(options, "options");
         StoreFolder folder = StoreFolder.open(dir.toAbsolutePath().normalize(), options);
-        LOG.debug("{}: opened {} f-grams, d={}, {}, index {}", folder.dir, folder.manifest.size(),
-                folder.manifest.embeddingSize(), folder.manifest.dtype(), folder.index.mode());
+        LOG.debug("{}: opened {} f-grams, d={}, {}", folder.dir, folder.manifest.size(),
+                folder.manifest.embeddingSize(), folder.manifest.dtype());
         return new FgramStore(folder, options.prefetchExecutor());
     }
 
@@ -150,15 +109,6 @@ public final class FgramStore extends AbstractFgramStore {
     @Override
     public StoreDescription description() {
         return manifest;
-    }
-
-    /** @return how index queries reach the map ({@link IndexMode#DIRECT}, {@link IndexMode#CHRONICLE} or {@link IndexMode#HEAP}) */
-    public IndexMode indexMode() {
-        return switch (shards()[0].index.mode()) {
-            case DIRECT -> IndexMode.DIRECT;
-            case CHRONICLE -> IndexMode.CHRONICLE;
-            case HEAP -> IndexMode.HEAP;
-        };
     }
 
     @Override

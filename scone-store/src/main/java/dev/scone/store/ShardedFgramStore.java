@@ -63,51 +63,39 @@ public final class ShardedFgramStore extends AbstractFgramStore {
         FgramStore.OpenOptions whole = options.withExpectations(StoreExpectations.all(m));
         int count = m.shardCount();
         StoreFolder[] open = new StoreFolder[count];
-        boolean ok = false;
-        try {
-            long total = 0;
-            for (int s = 0; s < count; s++) {
-                ShardedStoreManifest.Shard shard = m.shards().get(s);
-                Path shardDir = root.resolve(shard.folder());
-                if (!Files.isDirectory(shardDir)) {
-                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " (" + shard.folder()
-                            + ") is missing");
-                }
-                String fp = ShardedStoreManifest.fingerprintOf(shardDir);
-                if (!fp.equals(shard.fingerprint())) {
-                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " has fingerprint " + fp
-                            + " but the sharded manifest lists " + shard.fingerprint()
-                            + ": the shard was rewritten or comes from another store");
-                }
-                try {
-                    open[s] = StoreFolder.open(shardDir, whole);
-                } catch (StoreMismatchException e) {
-                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count
-                            + " contradicts the sharded manifest: " + e.getMessage(), e);
-                }
-                long size = open[s].manifest.size();
-                if (size != shard.size() || open[s].manifest.tokenVocabularySize() != m.tokenVocabularySize()) {
-                    throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " holds " + size
-                            + " f-grams over " + open[s].manifest.tokenVocabularySize() + " tokens, the sharded"
-                            + " manifest lists " + shard.size() + " over " + m.tokenVocabularySize());
-                }
-                total += size;
+        long total = 0;
+        for (int s = 0; s < count; s++) {
+            ShardedStoreManifest.Shard shard = m.shards().get(s);
+            Path shardDir = root.resolve(shard.folder());
+            if (!Files.isDirectory(shardDir)) {
+                throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " (" + shard.folder()
+                        + ") is missing");
             }
-            if (total != m.size()) {
-                throw new SconeFormatException(root.resolve(ShardedStoreManifest.FILE_NAME), "shards hold " + total
-                        + " f-grams together, the manifest says " + m.size());
+            String fp = ShardedStoreManifest.fingerprintOf(shardDir);
+            if (!fp.equals(shard.fingerprint())) {
+                throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " has fingerprint " + fp
+                        + " but the sharded manifest lists " + shard.fingerprint()
+                        + ": the shard was rewritten or comes from another store");
             }
-            ok = true;
-            return new ShardedFgramStore(root, m, open, options);
-        } finally {
-            if (!ok) {
-                for (StoreFolder s : open) {
-                    if (s != null) {
-                        s.close();
-                    }
-                }
+            try {
+                open[s] = StoreFolder.open(shardDir, whole);
+            } catch (StoreMismatchException e) {
+                throw new SconeFormatException(shardDir, "shard " + s + " of " + count
+                        + " contradicts the sharded manifest: " + e.getMessage(), e);
             }
+            long size = open[s].manifest.size();
+            if (size != shard.size() || open[s].manifest.tokenVocabularySize() != m.tokenVocabularySize()) {
+                throw new SconeFormatException(shardDir, "shard " + s + " of " + count + " holds " + size
+                        + " f-grams over " + open[s].manifest.tokenVocabularySize() + " tokens, the sharded"
+                        + " manifest lists " + shard.size() + " over " + m.tokenVocabularySize());
+            }
+            total += size;
         }
+        if (total != m.size()) {
+            throw new SconeFormatException(root.resolve(ShardedStoreManifest.FILE_NAME), "shards hold " + total
+                    + " f-grams together, the manifest says " + m.size());
+        }
+        return new ShardedFgramStore(root, m, open, options);
     }
 
     /** @return the sharded manifest */

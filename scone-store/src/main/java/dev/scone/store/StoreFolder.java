@@ -13,9 +13,9 @@ import java.util.BitSet;
  * expectations, its vector file ({@link VectorFile}) and key index ({@link ChronicleFgramIndex})
  * opened and checked against the manifest and each other, and the Bloom filter over its keys
  * rebuilt. A single store is one folder; a sharded store is one per shard. Immutable once open;
- * closing releases the index.
+ * it holds memory mappings only, which the garbage collector releases.
  */
-final class StoreFolder implements AutoCloseable {
+final class StoreFolder {
 
     final Path dir;
     final StoreManifest manifest;
@@ -38,8 +38,7 @@ final class StoreFolder implements AutoCloseable {
      * Opens and checks a store folder.
      *
      * @param dir the folder (absolute, normalised)
-     * @param options its expectations, whether to check the whole index file's CRC32C, how
-     *     index queries reach the map
+     * @param options its expectations and whether to check the whole index file's CRC32C
      * @return the open folder
      * @throws StoreMismatchException when the manifest disagrees with the expectations
      * @throws SconeFormatException when a file is missing, truncated, damaged or foreign
@@ -56,7 +55,7 @@ final class StoreFolder implements AutoCloseable {
         VectorFile vectors = VectorFile.open(dir.resolve(StoreLayout.VECTORS), m);
         FgramBloomFilter filter = FgramBloomFilter.forEntries(m.size());
         ChronicleFgramIndex index = ChronicleFgramIndex.open(dir.resolve(StoreLayout.INDEX), m, codec,
-                options.verifyIndexChecksum(), options.mode(codec, m.size()), filter);
+                options.verifyIndexChecksum(), filter);
         return new StoreFolder(dir, m, codec, filter, vectors, index);
     }
 
@@ -73,7 +72,6 @@ final class StoreFolder implements AutoCloseable {
         long size = manifest.size();
         BitSet seen = new BitSet((int) size);
         float[] tmp = new float[manifest.embeddingSize()];
-        byte[] value = new byte[4];
         long[] entries = {0};
         SconeFormatException[] problem = new SconeFormatException[1];
         Path indexFile = index.file();
@@ -91,7 +89,7 @@ final class StoreFolder implements AutoCloseable {
                         + " points to row " + row + ", which is out of range or taken");
             } else {
                 try {
-                    int found = index.find(key, value);
+                    int found = index.find(key);
                     if (found != row) {
                         problem[0] = new SconeFormatException(indexFile, "f-gram " + Arrays.toString(tokens)
                                 + " is listed at row " + row + " but a query for it finds row " + found
@@ -111,12 +109,6 @@ final class StoreFolder implements AutoCloseable {
         if (entries[0] != size) {
             throw new SconeFormatException(indexFile, "index holds " + entries[0] + " entries, expected " + size);
         }
-    }
-
-    /** Releases the index. Throws nothing. */
-    @Override
-    public void close() {
-        index.close();
     }
 
     static long sizeOrMinusOne(Path file) {

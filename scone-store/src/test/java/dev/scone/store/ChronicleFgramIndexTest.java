@@ -42,8 +42,7 @@ class ChronicleFgramIndexTest {
                 }
                 w.commit();
             }
-            try (FgramStore store = FgramStore.open(dir,
-                    FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.DIRECT))) {
+            try (FgramStore store = FgramStore.open(dir)) {
                 assertTrue(store.shards()[0].index.extraTiers() > 0, "the index chains extra tiers");
                 float[] out = new float[StoreFixtures.D];
                 for (int id = 0; id < s; id++) {

@@ -161,14 +161,13 @@ class ShardedFgramStoreTest {
         Path dir = sharded(tmp.resolve("sharded"), vocab, vectors, 3, "model-v1");
         StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 1500, new Random(17));
         int d = StoreFixtures.D;
-        for (FgramStore.IndexMode mode : new FgramStore.IndexMode[] {FgramStore.IndexMode.HEAP,
-                FgramStore.IndexMode.DIRECT}) {
-            FgramStore.OpenOptions options = FgramStore.OpenOptions.defaults().withIndexMode(mode);
+        {
+            FgramStore.OpenOptions options = FgramStore.OpenOptions.defaults();
             try (FgramStore one = FgramStore.open(single, options);
                     ShardedFgramStore many = ShardedFgramStore.open(dir, options)) {
                 int[] histogram = StoreFixtures.checkLookupLast(vocab, rows, d, many::lookupLast, many);
                 assertTrue(histogram[0] > 100 && histogram[2] > 20 && histogram[3] > 20 && histogram[4] > 20,
-                        mode + ": " + Arrays.toString(histogram));
+                        Arrays.toString(histogram));
                 float[] a = new float[rows.count() * d];
                 float[] c = new float[a.length];
                 int[] la = new int[rows.count()];

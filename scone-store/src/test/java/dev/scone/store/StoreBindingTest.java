@@ -266,8 +266,7 @@ class StoreBindingTest {
 
     private static List<FgramStore.OpenOptions> allOptions() {
         FgramStore.OpenOptions d = FgramStore.OpenOptions.defaults();
-        return List.of(d, d.withIndexMode(FgramStore.IndexMode.DIRECT), d.withIndexMode(FgramStore.IndexMode.HEAP),
-                d.withVerifyIndexChecksum(false));
+        return List.of(d, d.withVerifyIndexChecksum(false));
     }
 
     /** The manifest text of format version 2, as the earlier code wrote it. */

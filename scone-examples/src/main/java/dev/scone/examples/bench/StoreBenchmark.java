@@ -59,11 +59,6 @@ public final class StoreBenchmark implements Callable<Integer> {
     @Option(names = "--batches", split = ",", description = "Batch sizes B (default: 1,16,256).")
     List<Integer> batches = List.of(1, 16, 256);
 
-    @Option(names = "--index-modes", split = ",", description = "Index modes to time (default: DIRECT,HEAP,CHRONICLE;"
-            + " HEAP only where K * bits(V) <= 64).")
-    List<FgramStore.IndexMode> modes = List.of(FgramStore.IndexMode.DIRECT, FgramStore.IndexMode.HEAP,
-            FgramStore.IndexMode.CHRONICLE);
-
     @Option(names = "--passes", description = "Timed warm passes over the window pool; the median is reported"
             + " (default: ${DEFAULT-VALUE}).")
     int passes = 5;
@@ -208,72 +203,49 @@ public final class StoreBenchmark implements Callable<Integer> {
         String[] warmRefs = new String[batches.size()];
         String[] warmStores = new String[batches.size()];
         String[] notes = new String[batches.size()];
-        List<FgramStore> stores = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        List<Double> opens = new ArrayList<>();
+        double open;
+        long o0 = System.nanoTime();
+        FgramStore store = FgramStore.open(storeDir);
         try {
-            for (FgramStore.IndexMode mode : modes) {
-                if (mode == FgramStore.IndexMode.HEAP && c.bits * c.maxN > 64) {
-                    continue;
-                }
-                long o0 = System.nanoTime();
-                stores.add(FgramStore.open(storeDir, FgramStore.OpenOptions.defaults().withIndexMode(mode)));
-                opens.add((System.nanoTime() - o0) / 1e9);
-                names.add(mode.name().toLowerCase(Locale.ROOT));
-                System.out.printf(Locale.ROOT, "open (index checksum verified, warm), %s index: %.2f s%n",
-                        names.get(names.size() - 1), opens.get(opens.size() - 1));
-            }
+            open = (System.nanoTime() - o0) / 1e9;
+            System.out.printf(Locale.ROOT, "open (index checksum verified, warm): %.2f s%n", open);
             List<BatchCall> calls = new ArrayList<>();
             if (ref != null) {
                 Reference rf = ref;
                 calls.add((out, m, from, bb) -> rf.lookupBatch(c.slice(from, bb), bb, out, m));
             }
-            for (FgramStore store : stores) {
-                // every call gets its own copy of the window, as an inference loop would hand it a fresh batch
-                calls.add((out, m, from, bb) -> store.lookupBatch(c.slice(from, bb), bb, length, out, m));
-            }
+            // every call gets its own copy of the window, as an inference loop would hand it a fresh batch
+            calls.add((out, m, from, bb) -> store.lookupBatch(c.slice(from, bb), bb, length, out, m));
             for (int k = 0; k < batches.size(); k++) {
                 int b = batches.get(k);
-                // interleaved passes (reference, store modes, reference, ...): load changes on a shared machine
-                // hit them alike, and each pass gives a paired ratio
+                // interleaved passes (reference, store, reference, ...): load changes on a shared machine hit
+                // both alike, and each pass gives a paired ratio
                 double[][] warm = timeInterleaved(calls, b, c);
-                int first = ref != null ? 1 : 0;
-                String refNs = ref != null ? String.format(Locale.ROOT, "%.0f", median(warm[0])) : "-";
-                StringBuilder storeNs = new StringBuilder();
-                StringBuilder note = new StringBuilder("passes ");
-                for (int s = 0; s < stores.size(); s++) {
-                    double[] w = warm[first + s];
-                    storeNs.append(s == 0 ? "" : "; ").append(names.get(s)).append(' ')
-                            .append(String.format(Locale.ROOT, "%.0f", median(w)));
-                    if (ref != null) {
-                        storeNs.append(String.format(Locale.ROOT, " (%.2fx)", medianRatio(w, warm[0])));
-                    }
-                    note.append(s == 0 ? "" : ", ").append(spread(w));
-                }
-                warmRefs[k] = refNs;
-                warmStores[k] = storeNs.toString();
-                notes[k] = note.toString();
-                System.out.printf(Locale.ROOT, "warm B=%d: reference %s ns/token; store %s; %s%n", b, refNs, storeNs, note);
+                double[] w = warm[calls.size() - 1];
+                warmRefs[k] = ref != null ? String.format(Locale.ROOT, "%.0f", median(warm[0])) : "-";
+                warmStores[k] = String.format(Locale.ROOT, "%.0f", median(w))
+                        + (ref != null ? String.format(Locale.ROOT, " (%.2fx)", medianRatio(w, warm[0])) : "");
+                notes[k] = "passes " + (ref != null ? spread(warm[0]) + " / " : "") + spread(w);
+                System.out.printf(Locale.ROOT, "warm B=%d: reference %s ns/token; store %s; %s%n", b, warmRefs[k],
+                        warmStores[k], notes[k]);
             }
             System.out.printf(Locale.ROOT, "resident memory: process VmRSS %s; store pages in the page cache %s%n",
                     vmRss(), resident(storeDir));
             if (verify) {
                 long v0 = System.nanoTime();
-                stores.get(0).verify();
+                store.verify();
                 double vs = (System.nanoTime() - v0) / 1e9;
                 System.out.printf(Locale.ROOT, "verify() of every entry (warm): %.2f s, %.2f GB/s of vector file%n", vs,
                         Files.size(storeDir.resolve("vectors.bin")) / vs / 1e9);
             }
         } finally {
-            for (FgramStore s : stores) {
-                s.close();
-            }
+            store.close();
             if (ref != null) {
                 ref.close();
             }
             Files.deleteIfExists(refFile);
         }
-        // cold: a fresh store, its pages dropped from the page cache (the warm stores' mappings released
+        // cold: a fresh store, its pages dropped from the page cache (the warm store's mappings released
         // first: the kernel keeps pages that a process maps), timed before anything warms them
         double[] coldNs = new double[batches.size()];
         Arrays.fill(coldNs, Double.NaN);
@@ -283,19 +255,19 @@ public final class StoreBenchmark implements Callable<Integer> {
                 unmapClosedStores();
                 dropCaches();
                 System.out.println("cold open: store pages resident " + resident(storeDir));
-                long o0 = System.nanoTime();
-                try (FgramStore store = FgramStore.open(storeDir)) {
-                    openCold = String.format(Locale.ROOT, "%.2f", (System.nanoTime() - o0) / 1e9);
+                long c0 = System.nanoTime();
+                try (FgramStore fresh = FgramStore.open(storeDir)) {
+                    openCold = String.format(Locale.ROOT, "%.2f", (System.nanoTime() - c0) / 1e9);
                 }
                 for (int k = 0; k < batches.size(); k++) {
                     int b = batches.get(k);
                     unmapClosedStores();
-                    try (FgramStore store = FgramStore.open(storeDir, FgramStore.OpenOptions.defaults()
-                            .withIndexMode(FgramStore.IndexMode.DIRECT).withVerifyIndexChecksum(false))) {
+                    try (FgramStore fresh = FgramStore.open(storeDir,
+                            FgramStore.OpenOptions.defaults().withVerifyIndexChecksum(false))) {
                         dropCaches();
                         String res = resident(storeDir);
-                        coldNs[k] = timeCold((out, m, from, bb) -> store.lookupBatch(c.slice(from, bb), bb, length, out,
-                                m), b, c);
+                        coldNs[k] = timeCold((out, m, from, bb) -> fresh.lookupBatch(c.slice(from, bb), bb, length,
+                                out, m), b, c);
                         System.out.printf(Locale.ROOT, "cold B=%d: %.0f ns/token over %,d positions (store pages resident"
                                 + " before the pass: %s)%n", b, coldNs[k], coldCalls(b, c) * (long) b * length, res);
                     }
@@ -308,9 +280,9 @@ public final class StoreBenchmark implements Callable<Integer> {
             }
         }
         for (int k = 0; k < batches.size(); k++) {
-            String open = String.format(Locale.ROOT, "%.2f", opens.get(0)) + (coldPasses ? " / " + openCold : "");
+            String opened = String.format(Locale.ROOT, "%.2f", open) + (coldPasses ? " / " + openCold : "");
             table.add(String.format(Locale.ROOT, "| %d | %,d | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |",
-                    c.maxN, c.tokens, c.bits * c.maxN, dtype.name().toLowerCase(Locale.ROOT), build, diskRatio, open,
+                    c.maxN, c.tokens, c.bits * c.maxN, dtype.name().toLowerCase(Locale.ROOT), build, diskRatio, opened,
                     batches.get(k), warmRefs[k], warmStores[k],
                     Double.isNaN(coldNs[k]) ? "-" : String.format(Locale.ROOT, "%.0f", coldNs[k]), notes[k]));
         }
