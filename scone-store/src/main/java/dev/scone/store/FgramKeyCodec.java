@@ -109,6 +109,9 @@ final class FgramKeyCodec {
      * @return the f-gram's length, or -1 when the bytes are not a valid key of this codec
      */
     int decode(byte[] key, int len, int[] out) {
+        if (len <= 16 && bits < 64) {
+            return decode128(key, len, out);
+        }
         // a valid key has a nonzero leading digit, so at most one length decodes it
         for (int n = maxN; n >= 2; n--) {
             if (keyBytes[n] == len && decodeAs(key, len, n, out)) {
@@ -116,6 +119,32 @@ final class FgramKeyCodec {
             }
         }
         return -1;
+    }
+
+    /** {@link #decode(byte[], int, int[])} of a key of at most 16 bytes, through two longs. */
+    private int decode128(byte[] key, int len, int[] out) {
+        long hi = 0;
+        long lo = 0;
+        for (int i = 0; i < len; i++) {
+            hi = (hi << 8) | (lo >>> 56);
+            lo = (lo << 8) | (key[i] & 0xFF);
+        }
+        int bitLength = hi != 0 ? 128 - Long.numberOfLeadingZeros(hi) : 64 - Long.numberOfLeadingZeros(lo);
+        int n = (bitLength + bits - 1) / bits; // the leading digit is nonzero: its length fixes n
+        if (n < 2 || n > maxN || keyBytes[n] != len) {
+            return -1;
+        }
+        long mask = (1L << bits) - 1;
+        for (int k = n - 1; k >= 0; k--) {
+            long digit = lo & mask;
+            if (digit == 0 || digit > tokenVocabularySize) {
+                return -1;
+            }
+            out[k] = (int) digit - 1;
+            lo = (lo >>> bits) | (hi << (64 - bits));
+            hi >>>= bits;
+        }
+        return n;
     }
 
     private boolean decodeAs(byte[] key, int len, int n, int[] out) {
