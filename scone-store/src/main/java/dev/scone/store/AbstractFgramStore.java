@@ -67,7 +67,10 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
         }
         this.size = total;
         this.prefetchExecutor = prefetchExecutor;
-        this.scratch = ThreadLocal.withInitial(Scratch::new);
+        FgramKeyCodec c = codec;
+        int e = d;
+        VectorFile rows = shards[0].vectors; // every shard has the same row size
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(c, e, rows.cursor()));
     }
 
     /** @return what the store's manifest says about it */
@@ -147,14 +150,16 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
         }
         codec.checkTokens(tokens, from, len);
         checkNotClosed();
+        Scratch s = scratch();
         try {
             if (len < FgramVocabulary.MIN_N || len > maxN) {
                 return -1;
             }
-            Scratch s = scratch.get();
-            return s.probe(tokens, from, len, out == null ? s.discard : out, out == null ? 0 : outOffset);
+            return s.lookup(tokens, from, len, out == null ? s.discard : out, out == null ? 0 : outOffset);
         } catch (InternalError e) {
-            throw faulted(e);
+            throw faulted(s, e);
+        } finally {
+            s.owner = null;
         }
     }
 
@@ -203,11 +208,13 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
         WindowLookup.checkShape(window, batch, length, d, out, matchedLength);
         codec.checkTokens(window, 0, batch * length);
         checkNotClosed();
+        Scratch s = scratch();
         try {
-            return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched,
-                    scratch.get().probe);
+            return WindowLookup.run(window, batch, length, maxN, d, out, matchedLength, zeroUnmatched, s);
         } catch (InternalError e) {
-            throw faulted(e);
+            throw faulted(s, e);
+        } finally {
+            s.owner = null;
         }
     }
 
@@ -245,11 +252,13 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
             codec.checkTokens(tokenIds, offsets[r] + lengths[r] - n, n);
         }
         checkNotClosed();
+        Scratch s = scratch();
         try {
-            return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths,
-                    scratch.get().probe);
+            return WindowLookup.runLast(tokenIds, offsets, lengths, rows, maxN, d, vectors, matchLengths, s);
         } catch (InternalError e) {
-            throw faulted(e);
+            throw faulted(s, e);
+        } finally {
+            s.owner = null;
         }
     }
 
@@ -302,13 +311,15 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
      */
     public final void verify() throws SconeFormatException {
         checkNotClosed();
+        Scratch s = scratch();
         try {
-            Scratch s = scratch.get();
-            for (int i = 0; i < shards.length; i++) {
-                shards[i].verify(s.cursors[i]);
+            for (StoreFolder shard : shards) {
+                shard.verify(s.cursor);
             }
         } catch (InternalError e) {
-            throw faulted(e).getCause();
+            throw faulted(s, e).getCause();
+        } finally {
+            s.owner = null;
         }
     }
 
@@ -320,11 +331,19 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
     @Override
     public final void close() {
         closed = true;
+        scratch.remove();
         synchronized (this) {
             if (ownExecutor != null) {
                 ownExecutor.shutdown();
             }
         }
+    }
+
+    /** @return the calling thread's buffers, bound to this store for the call */
+    private Scratch scratch() {
+        Scratch s = scratch.get();
+        s.owner = this;
+        return s;
     }
 
     private void checkNotClosed() {
@@ -353,12 +372,11 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
      * access that faulted. Names the file whose size changed since open and, for a vector file,
      * the row being read.
      */
-    private FgramStoreCorruptedException faulted(InternalError e) {
-        Scratch s = scratch.get();
+    private FgramStoreCorruptedException faulted(Scratch s, InternalError e) {
         int row = s.lastRow;
-        StoreFolder at = s.lastShard;
+        StoreFolder at = s.lastShard < 0 ? null : shards[s.lastShard];
         s.lastRow = -1;
-        s.lastShard = null;
+        s.lastShard = -1;
         Path file = null;
         String problem = null;
         for (StoreFolder shard : at != null ? new StoreFolder[] {at} : shards) {
@@ -388,50 +406,60 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
     }
 
     /**
-     * Per-thread reusable buffers: keys by length, a vector-file cursor per
-     * shard, and the single-sequence probe the walks use (tokens checked, lock held by the caller).
+     * The single-sequence probe of the walks (tokens checked by the caller): the shard's Bloom
+     * filter, then its index; on a hit the checked vector goes to {@code dest}.
      */
-    private final class Scratch {
-        final byte[][] keys = new byte[maxN + 1][];
-        final VectorFile.Cursor[] cursors = new VectorFile.Cursor[shards.length];
-        final float[] discard = new float[d];
-        final WindowLookup.Sequence probe = this::probe;
-        StoreFolder lastShard; // the shard and row being read, for a fault's message
+    private int probe(Scratch s, int[] tokens, int from, int len, float[] dest, int offset) {
+        long hash = FgramVocabulary.hash(tokens, from, len);
+        int i = shards.length == 1 ? 0 : (int) Math.floorMod(hash, (long) shards.length);
+        StoreFolder shard = shards[i];
+        if (!shard.filter.mightContain(hash)) {
+            return -1;
+        }
+        byte[] key = s.keys[len];
+        codec.encode(tokens, from, len, key);
+        s.lastShard = i;
+        int row = shard.index.find(key);
+        if (row >= 0) {
+            if (row >= shard.vectors.rows()) {
+                throw StoreFolder.corrupted(shard.index.file(), "the index entry of f-gram "
+                        + Arrays.toString(Arrays.copyOfRange(tokens, from, from + len)) + " points to row " + row
+                        + ", outside [0, " + shard.vectors.rows() + ")");
+            }
+            s.lastRow = row;
+            shard.vectors.read(s.cursor, row, key, tokens, from, len, dest, offset);
+            s.lastRow = -1;
+        }
+        s.lastShard = -1;
+        return row;
+    }
+
+    /**
+     * Per-thread reusable buffers: keys by length, the buffers for reading rows, and the store
+     * being called, only for the time of the call: between calls they reference nothing of the
+     * store, so a store that is no longer used is collected (and its files unmapped) even while
+     * threads that used it live on.
+     */
+    private static final class Scratch implements WindowLookup.Sequence {
+        final byte[][] keys;
+        final VectorFile.Cursor cursor;
+        final float[] discard;
+        AbstractFgramStore owner; // the store of the current call, null between calls
+        int lastShard = -1; // the shard and row being read, for a fault's message
         int lastRow = -1;
 
-        Scratch() {
-            for (int n = FgramVocabulary.MIN_N; n <= maxN; n++) {
+        Scratch(FgramKeyCodec codec, int d, VectorFile.Cursor cursor) {
+            keys = new byte[codec.maxN() + 1][];
+            for (int n = FgramVocabulary.MIN_N; n <= codec.maxN(); n++) {
                 keys[n] = new byte[codec.keyBytes(n)];
             }
-            for (int i = 0; i < shards.length; i++) {
-                cursors[i] = shards[i].vectors.cursor();
-            }
+            this.cursor = cursor;
+            this.discard = new float[d];
         }
 
-        /** The shard's Bloom filter, then its index; on a hit the checked vector goes to {@code dest}. */
-        int probe(int[] tokens, int from, int len, float[] dest, int offset) {
-            long hash = FgramVocabulary.hash(tokens, from, len);
-            int i = shards.length == 1 ? 0 : (int) Math.floorMod(hash, (long) shards.length);
-            StoreFolder shard = shards[i];
-            if (!shard.filter.mightContain(hash)) {
-                return -1;
-            }
-            byte[] key = keys[len];
-            codec.encode(tokens, from, len, key);
-            lastShard = shard;
-            int row = shard.index.find(key);
-            if (row >= 0) {
-                if (row >= shard.vectors.rows()) {
-                    throw StoreFolder.corrupted(shard.index.file(), "the index entry of f-gram "
-                            + Arrays.toString(Arrays.copyOfRange(tokens, from, from + len)) + " points to row " + row
-                            + ", outside [0, " + shard.vectors.rows() + ")");
-                }
-                lastRow = row;
-                cursors[i].read(row, key, tokens, from, len, dest, offset);
-                lastRow = -1;
-            }
-            lastShard = null;
-            return row;
+        @Override
+        public int lookup(int[] tokens, int from, int len, float[] out, int outOffset) {
+            return owner.probe(this, tokens, from, len, out, outOffset);
         }
     }
 }

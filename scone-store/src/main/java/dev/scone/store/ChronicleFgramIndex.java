@@ -133,6 +133,8 @@ final class ChronicleFgramIndex {
             });
         } catch (FgramStoreCorruptedException e) {
             throw e.getCause();
+        } catch (java.io.EOFException e) {
+            throw new SconeFormatException(file, "truncated index: " + e.getMessage(), e);
         } catch (InternalError e) {
             throw new SconeFormatException(file, "the index could not be read (cut or unreadable while opening): "
                     + e.getMessage(), e);
@@ -273,11 +275,13 @@ final class ChronicleFgramIndex {
         private final long constantKeySize; // -1: a stop-bit size byte before each key
         private final long alignment;
         private final int maxKeyBytes;
+        private final long tierSize;
 
         private Direct(Path file, VanillaChronicleMap<?, ?, ?> m, FgramKeyCodec codec, ByteBuffer[] chunks,
                 int[] tierChunk, int[] tierOffset, int[][] moreTiers) {
             this.file = file;
             this.maxKeyBytes = codec.keyBytes(codec.maxN());
+            this.tierSize = m.tierSize;
             this.splitting = m.hashSplitting;
             this.lookup = m.hashLookup;
             this.chunks = chunks;
@@ -318,6 +322,10 @@ final class ChronicleFgramIndex {
                         + " bytes)");
             }
             long tierSize = m.tierSize;
+            if (tierSize > CHUNK_BYTES) {
+                throw new SconeFormatException(file, "the index's segment tiers of " + tierSize + " bytes are larger"
+                        + " than this reader maps at once");
+            }
             long fileBytes = Files.size(file);
             // every tier's file offset: a segment's first tier in the map's main area (mapped from file
             // offset 0), its later tiers in the extra tier bulks that follow it
@@ -394,16 +402,33 @@ final class ChronicleFgramIndex {
          * Visits every entry reachable through the hash lookups of every tier, slot by slot.
          *
          * @throws FgramStoreCorruptedException when an entry lies outside its tier or its key is too long
+         * @throws IOException when the file cannot be read
          */
-        void forEachEntry(EntryVisitor visitor) {
+        void forEachEntry(EntryVisitor visitor) throws IOException {
+            // read through the file, tier by tier, rather than the mappings: a store that was just opened has
+            // touched no page of its mappings, so the kernel can still drop them from its cache
             byte[] key = new byte[maxKeyBytes];
-            for (int s = 0; s < tierChunk.length; s++) {
-                visitTier(chunks[tierChunk[s]], tierOffset[s], key, visitor);
-                int[] more = moreTiers[s];
-                for (int t = 0; more != null && t < more.length; t += 2) {
-                    visitTier(chunks[more[t]], more[t + 1], key, visitor);
+            ByteBuffer tier = ByteBuffer.allocate((int) tierSize).order(ByteOrder.nativeOrder());
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                for (int s = 0; s < tierChunk.length; s++) {
+                    visitTier(read(ch, tier, tierChunk[s], tierOffset[s]), 0, key, visitor);
+                    int[] more = moreTiers[s];
+                    for (int t = 0; more != null && t < more.length; t += 2) {
+                        visitTier(read(ch, tier, more[t], more[t + 1]), 0, key, visitor);
+                    }
                 }
             }
+        }
+
+        private static ByteBuffer read(FileChannel ch, ByteBuffer tier, int chunk, int offset) throws IOException {
+            long at = chunk * CHUNK_BYTES + offset;
+            tier.clear();
+            while (tier.hasRemaining()) {
+                if (ch.read(tier, at + tier.position()) < 0) {
+                    throw new java.io.EOFException("the index ends inside a tier at " + at);
+                }
+            }
+            return tier;
         }
 
         private void visitTier(ByteBuffer chunk, int tier, byte[] key, EntryVisitor visitor) {

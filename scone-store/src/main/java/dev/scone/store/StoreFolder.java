@@ -64,7 +64,7 @@ final class StoreFolder {
      * holds S distinct rows, that a query for each f-gram finds its row (so an entry damaged into
      * being unfindable is caught), and that each row's checksum matches its key and vector.
      *
-     * @param cursor a reader of this folder's vector file
+     * @param cursor the calling thread's buffers for reading rows
      * @throws SconeFormatException at the first problem
      */
     void verify(VectorFile.Cursor cursor) throws SconeFormatException {
@@ -97,7 +97,7 @@ final class StoreFolder {
                         return;
                     }
                     seen.set(row);
-                    cursor.read(row, key, tokens, 0, tokens.length, tmp, 0);
+                    vectors.read(cursor, row, key, tokens, 0, tokens.length, tmp, 0);
                 } catch (FgramStoreCorruptedException e) {
                     problem[0] = e.getCause();
                 }

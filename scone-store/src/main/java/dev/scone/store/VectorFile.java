@@ -15,9 +15,9 @@ import java.util.zip.CRC32C;
 /**
  * A store's vector file ({@value StoreLayout#VECTORS}), opened read-only: its header checked
  * against the manifest (shape, and that it holds the vectors of the manifest's model and f-gram
- * vocabulary), its exact size checked, its rows mapped in chunks of at most 1 GiB. Rows are read
- * through a per-thread {@link Cursor}, which copies a row out of the mapping, checks its CRC32C
- * over (key, vector) and decodes the vector.
+ * vocabulary), its exact size checked, its rows mapped in chunks of at most 1 GiB. A read copies a
+ * row out of the mapping into the calling thread's {@link Cursor}, checks its CRC32C over (key,
+ * vector) and decodes the vector.
  */
 final class VectorFile {
 
@@ -100,59 +100,61 @@ final class VectorFile {
         return now == bytes ? null : StoreFolder.describeSize(now) + ", " + bytes + " at open";
     }
 
-    /** @return a reader of rows for one thread */
+    /** @return the reusable buffers a thread reads rows of this file (or any of the same row size) with */
     Cursor cursor() {
-        return new Cursor();
+        return new Cursor(rowBytes);
     }
 
-    /** Reads rows for one thread: its own views of the mapping, row buffer and checksum. */
-    final class Cursor {
-        private final byte[] row = new byte[rowBytes];
-        private final ByteBuffer rowView = ByteBuffer.wrap(row).order(ByteOrder.LITTLE_ENDIAN);
-        private final FloatBuffer rowFloats = rowView.asFloatBuffer();
-        private final ByteBuffer[] views = new ByteBuffer[chunks.length];
+    /**
+     * Reads row {@code row}, checks it against the key it was found under and decodes its
+     * vector into {@code out[outOffset .. outOffset + d)}.
+     *
+     * @param cursor the calling thread's buffers
+     * @param row the row, in [0, rows)
+     * @param key the f-gram's index key (all of it)
+     * @param tokens holds the f-gram, for a message
+     * @param from its first token
+     * @param len its length
+     * @param out destination
+     * @param outOffset where the vector goes
+     * @throws FgramStoreCorruptedException when the row fails its checksum
+     * @throws InternalError when a page of the mapping cannot be read (the file was cut)
+     */
+    void read(Cursor cursor, int row, byte[] key, int[] tokens, int from, int len, float[] out, int outOffset) {
+        int c = row / rowsPerChunk;
+        // One bulk copy out of the mapping: a page that is gone (the file was cut after open) raises
+        // InternalError here, where checksumming the mapping in place would kill the JVM with SIGBUS.
+        chunks[c].get((row - c * rowsPerChunk) * rowBytes, cursor.row, 0, rowBytes);
+        CRC32C crc = cursor.crc;
+        crc.reset();
+        crc.update(key, 0, key.length);
+        crc.update(cursor.row, 0, vectorBytes);
+        if ((int) crc.getValue() != cursor.rowView.getInt(vectorBytes)) {
+            throw StoreFolder.corrupted(file, "row " + row + " (f-gram "
+                    + Arrays.toString(Arrays.copyOfRange(tokens, from, from + len)) + ") fails its checksum: the vector"
+                    + " or the index entry is damaged");
+        }
+        if (dtype == VectorDtype.FLOAT32) {
+            cursor.rowFloats.get(0, out, outOffset, d);
+        } else {
+            dtype.decode(cursor.rowView, 0, d, out, outOffset);
+        }
+    }
+
+    /**
+     * One thread's buffers for reading rows: a row, its views and a checksum. It holds no
+     * reference to the mapping, so a closed store's per-thread buffers never keep its files mapped.
+     */
+    static final class Cursor {
+        private final byte[] row;
+        private final ByteBuffer rowView;
+        private final FloatBuffer rowFloats;
         private final CRC32C crc = new CRC32C();
 
-        private Cursor() {
-            for (int c = 0; c < chunks.length; c++) {
-                views[c] = chunks[c].duplicate().order(ByteOrder.LITTLE_ENDIAN);
-            }
-        }
-
-        /**
-         * Reads row {@code row}, checks it against the key it was found under and decodes its
-         * vector into {@code out[outOffset .. outOffset + d)}.
-         *
-         * @param row the row, in [0, rows)
-         * @param key the f-gram's index key (all of it)
-         * @param tokens holds the f-gram, for a message
-         * @param from its first token
-         * @param len its length
-         * @param out destination
-         * @param outOffset where the vector goes
-         * @throws FgramStoreCorruptedException when the row fails its checksum
-         * @throws InternalError when a page of the mapping cannot be read (the file was cut)
-         */
-        void read(int row, byte[] key, int[] tokens, int from, int len, float[] out, int outOffset) {
-            int c = row / rowsPerChunk;
-            ByteBuffer view = views[c];
-            view.clear();
-            view.position((row - c * rowsPerChunk) * rowBytes);
-            // One bulk copy out of the mapping: a page that is gone (the file was cut after open) raises
-            // InternalError here, where checksumming the mapping in place would kill the JVM with SIGBUS.
-            view.get(this.row, 0, rowBytes);
-            crc.reset();
-            crc.update(key, 0, key.length);
-            crc.update(this.row, 0, vectorBytes);
-            if ((int) crc.getValue() != rowView.getInt(vectorBytes)) {
-                throw StoreFolder.corrupted(file, "row " + row + " (f-gram "
-                        + Arrays.toString(Arrays.copyOfRange(tokens, from, from + len)) + ") fails its checksum: the vector or the index entry is damaged");
-            }
-            if (dtype == VectorDtype.FLOAT32) {
-                rowFloats.get(0, out, outOffset, d);
-            } else {
-                dtype.decode(rowView, 0, d, out, outOffset);
-            }
+        private Cursor(int rowBytes) {
+            row = new byte[rowBytes];
+            rowView = ByteBuffer.wrap(row).order(ByteOrder.LITTLE_ENDIAN);
+            rowFloats = rowView.asFloatBuffer();
         }
     }
 }

@@ -192,6 +192,47 @@ public final class StoreBenchmark implements Callable<Integer> {
         }
         String diskRatio = String.format(Locale.ROOT, "%.4fx", disk[0] / (double) payload);
 
+        String[] warmRefs = new String[batches.size()];
+        String[] warmStores = new String[batches.size()];
+        String[] notes = new String[batches.size()];
+        double[] coldNs = new double[batches.size()];
+        Arrays.fill(coldNs, Double.NaN);
+        double open;
+        String openCold = "-";
+        try {
+            open = warm(storeDir, c, dtype, block, warmRefs, warmStores, notes);
+            if (coldPasses) {
+                // the warm phase's mappings released first: the kernel does not drop pages that a process maps
+                unmapClosedStores();
+                openCold = String.format(Locale.ROOT, "%.2f", coldOpen(storeDir));
+                for (int k = 0; k < batches.size(); k++) {
+                    unmapClosedStores();
+                    coldNs[k] = cold(storeDir, c, batches.get(k));
+                }
+                unmapClosedStores();
+            }
+        } finally {
+            if (!keep) {
+                Temporaries.deleteTree(storeDir);
+            }
+        }
+        for (int k = 0; k < batches.size(); k++) {
+            String opened = String.format(Locale.ROOT, "%.2f", open) + (coldPasses ? " / " + openCold : "");
+            table.add(String.format(Locale.ROOT, "| %d | %,d | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |",
+                    c.maxN, c.tokens, c.bits * c.maxN, dtype.name().toLowerCase(Locale.ROOT), build, diskRatio, opened,
+                    batches.get(k), warmRefs[k], warmStores[k],
+                    Double.isNaN(coldNs[k]) ? "-" : String.format(Locale.ROOT, "%.0f", coldNs[k]), notes[k]));
+        }
+    }
+
+    /**
+     * Times the warm passes against the reference, in a frame of its own, so that nothing of the
+     * store it opened stays reachable once it returns.
+     *
+     * @return the open time in seconds
+     */
+    private double warm(Path storeDir, Config c, VectorDtype dtype, float[] block, String[] warmRefs,
+            String[] warmStores, String[] notes) throws Exception {
         Reference ref = null;
         Path refFile = storeDir.resolveSibling(storeDir.getFileName() + ".ref");
         if (reference && entries * dtype.vectorBytes(dim) <= Integer.MAX_VALUE) {
@@ -199,15 +240,10 @@ public final class StoreBenchmark implements Callable<Integer> {
         } else if (reference) {
             System.out.println("reference: skipped (its flat vector file would exceed 2 GiB)");
         }
-
-        String[] warmRefs = new String[batches.size()];
-        String[] warmStores = new String[batches.size()];
-        String[] notes = new String[batches.size()];
-        double open;
         long o0 = System.nanoTime();
         FgramStore store = FgramStore.open(storeDir);
+        double open = (System.nanoTime() - o0) / 1e9;
         try {
-            open = (System.nanoTime() - o0) / 1e9;
             System.out.printf(Locale.ROOT, "open (index checksum verified, warm): %.2f s%n", open);
             List<BatchCall> calls = new ArrayList<>();
             if (ref != null) {
@@ -245,46 +281,35 @@ public final class StoreBenchmark implements Callable<Integer> {
             }
             Files.deleteIfExists(refFile);
         }
-        // cold: a fresh store, its pages dropped from the page cache (the warm store's mappings released
-        // first: the kernel keeps pages that a process maps), timed before anything warms them
-        double[] coldNs = new double[batches.size()];
-        Arrays.fill(coldNs, Double.NaN);
-        String openCold = "-";
-        try {
-            if (coldPasses) {
-                unmapClosedStores();
-                dropCaches();
-                System.out.println("cold open: store pages resident " + resident(storeDir));
-                long c0 = System.nanoTime();
-                try (FgramStore fresh = FgramStore.open(storeDir)) {
-                    openCold = String.format(Locale.ROOT, "%.2f", (System.nanoTime() - c0) / 1e9);
-                }
-                for (int k = 0; k < batches.size(); k++) {
-                    int b = batches.get(k);
-                    unmapClosedStores();
-                    try (FgramStore fresh = FgramStore.open(storeDir,
-                            FgramStore.OpenOptions.defaults().withVerifyIndexChecksum(false))) {
-                        dropCaches();
-                        String res = resident(storeDir);
-                        coldNs[k] = timeCold((out, m, from, bb) -> fresh.lookupBatch(c.slice(from, bb), bb, length,
-                                out, m), b, c);
-                        System.out.printf(Locale.ROOT, "cold B=%d: %.0f ns/token over %,d positions (store pages resident"
-                                + " before the pass: %s)%n", b, coldNs[k], coldCalls(b, c) * (long) b * length, res);
-                    }
-                }
-                unmapClosedStores();
-            }
-        } finally {
-            if (!keep) {
-                Temporaries.deleteTree(storeDir);
-            }
+        return open;
+    }
+
+    /** @return the seconds a store takes to open (index checksum verified) with its pages dropped */
+    private static double coldOpen(Path storeDir) throws Exception {
+        dropCaches();
+        System.out.println("cold open: store pages resident before " + resident(storeDir));
+        long c0 = System.nanoTime();
+        try (FgramStore fresh = FgramStore.open(storeDir)) {
+            return (System.nanoTime() - c0) / 1e9;
         }
-        for (int k = 0; k < batches.size(); k++) {
-            String opened = String.format(Locale.ROOT, "%.2f", open) + (coldPasses ? " / " + openCold : "");
-            table.add(String.format(Locale.ROOT, "| %d | %,d | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |",
-                    c.maxN, c.tokens, c.bits * c.maxN, dtype.name().toLowerCase(Locale.ROOT), build, diskRatio, opened,
-                    batches.get(k), warmRefs[k], warmStores[k],
-                    Double.isNaN(coldNs[k]) ? "-" : String.format(Locale.ROOT, "%.0f", coldNs[k]), notes[k]));
+    }
+
+    /**
+     * Times one cold pass: a fresh store (its index not read through by a checksum), the page
+     * cache dropped, then lookups of windows spread over the pool.
+     *
+     * @return ns per token
+     */
+    private double cold(Path storeDir, Config c, int b) throws Exception {
+        try (FgramStore fresh = FgramStore.open(storeDir,
+                FgramStore.OpenOptions.defaults().withVerifyIndexChecksum(false))) {
+            dropCaches();
+            String res = resident(storeDir);
+            double ns = timeCold((out, m, from, bb) -> fresh.lookupBatch(c.slice(from, bb), bb, length, out, m), b, c);
+            System.out.printf(Locale.ROOT, "cold B=%d: %.0f ns/token over %,d positions (store pages resident before"
+                    + " the pass: %s, after: %s; process VmRSS %s)%n", b, ns, coldCalls(b, c) * (long) b * length, res,
+                    resident(storeDir), vmRss());
+            return ns;
         }
     }
 
