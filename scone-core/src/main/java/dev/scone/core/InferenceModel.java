@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.KeyValueText;
 import dev.scone.fgram.io.SconeFormatException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -371,14 +372,12 @@ public final class InferenceModel {
 
     private static String headerText(Header h) {
         Binding b = h.binding();
-        StringBuilder sb = new StringBuilder();
-        sb.append("mainModelFingerprint=").append(b.mainModelFingerprint()).append('\n');
+        KeyValueText.Builder kv = KeyValueText.builder(null).put("mainModelFingerprint", b.mainModelFingerprint());
         if (b.isScone()) {
-            sb.append("fgramModelFingerprint=").append(b.fgramModelFingerprint()).append('\n');
+            kv.put("fgramModelFingerprint", b.fgramModelFingerprint());
         }
-        sb.append("tokenVocabularyFingerprint=").append(b.tokenVocabularyFingerprint()).append('\n');
-        sb.append("model:\n").append(h.spec().toText());
-        return sb.toString();
+        kv.put("tokenVocabularyFingerprint", b.tokenVocabularyFingerprint());
+        return kv.toText(KeyValueText.Seal.NONE) + "model:\n" + h.spec().toText();
     }
 
     private static Header readHeader(Path file, DataInputStream in) throws IOException {
@@ -399,13 +398,11 @@ public final class InferenceModel {
             if (cut < 0) {
                 throw new SconeFormatException(file, "the header has no model section");
             }
-            Map<String, String> kv = new LinkedHashMap<>();
-            for (String line : text.substring(0, cut).split("\n")) {
-                int eq = line.indexOf('=');
-                if (eq <= 0) {
-                    throw new SconeFormatException(file, "malformed header line '" + line + "'");
-                }
-                kv.put(line.substring(0, eq), line.substring(eq + 1));
+            KeyValueText kv;
+            try {
+                kv = KeyValueText.parse(text.substring(0, cut), null, KeyValueText.Seal.NONE);
+            } catch (IllegalArgumentException e) {
+                throw new SconeFormatException(file, "malformed header: " + e.getMessage(), e);
             }
             LanguageModel.Spec spec;
             try {
@@ -413,9 +410,9 @@ public final class InferenceModel {
             } catch (IllegalArgumentException e) {
                 throw new SconeFormatException(file, "bad model configuration: " + e.getMessage(), e);
             }
-            String main = kv.get("mainModelFingerprint");
-            String token = kv.get("tokenVocabularyFingerprint");
-            String fgramModel = kv.get("fgramModelFingerprint");
+            String main = kv.has("mainModelFingerprint") ? kv.string("mainModelFingerprint") : null;
+            String token = kv.has("tokenVocabularyFingerprint") ? kv.string("tokenVocabularyFingerprint") : null;
+            String fgramModel = kv.has("fgramModelFingerprint") ? kv.string("fgramModelFingerprint") : null;
             if (main == null || token == null || spec.config().isScone() != (fgramModel != null)) {
                 throw new SconeFormatException(file, "the header lacks a fingerprint (main model, token vocabulary, or"
                         + " the f-gram model of a SCONE model)");

@@ -4,6 +4,7 @@ import dev.scone.core.data.WindowDataset;
 import dev.scone.core.train.ModelFactory;
 import dev.scone.core.train.TrainableModel;
 import dev.scone.fgram.corpus.TokenCorpus;
+import dev.scone.fgram.io.KeyValueText;
 import dev.scone.fgram.match.FgramMatcher;
 import dev.scone.fgram.match.LevelwiseMatcher;
 import dev.scone.fgram.vocab.FgramVocabulary;
@@ -215,15 +216,17 @@ public final class LanguageModel implements TrainableModel {
             }
         }
 
-        /** @return the configuration text (see {@link LanguageModel}) */
+        /**
+         * @return the configuration text (see {@link LanguageModel}): in scone's
+         *     {@link KeyValueText} form, a header line and the f-gram vocabulary's identity, then
+         *     the configuration's own sealed text
+         */
         public String toText() {
-            StringBuilder sb = new StringBuilder(HEADER).append('\n');
+            KeyValueText.Builder b = KeyValueText.builder(HEADER);
             if (fgramFingerprint != null) {
-                sb.append("fgrams.fingerprint=").append(fgramFingerprint).append('\n');
-                sb.append("fgrams.maxN=").append(fgramMaxN).append('\n');
-                sb.append("fgrams.size=").append(fgramCount).append('\n');
+                b.put("fgrams.fingerprint", fgramFingerprint).put("fgrams.maxN", fgramMaxN).put("fgrams.size", fgramCount);
             }
-            return sb.append(config.toText()).toString();
+            return b.toText(KeyValueText.Seal.NONE) + config.toText();
         }
 
         /**
@@ -236,43 +239,25 @@ public final class LanguageModel implements TrainableModel {
          */
         public static Spec parse(String text) {
             Objects.requireNonNull(text, "text");
-            String[] lines = text.split("\n", -1);
-            if (lines.length == 0 || !lines[0].strip().equals(HEADER)) {
-                throw new IllegalArgumentException("model configuration must start with '" + HEADER + "', got '"
-                        + (lines.length == 0 ? "" : lines[0]) + "'");
+            int cut = text.indexOf('\n') + 1; // the header, then the f-gram lines, then the configuration's text
+            while (cut > 0 && text.startsWith("fgrams.", cut)) {
+                cut = text.indexOf('\n', cut) + 1;
             }
-            String fingerprint = null;
-            int maxN = 0;
-            int size = 0;
-            int i = 1;
-            for (; i < lines.length && lines[i].startsWith("fgrams."); i++) {
-                String line = lines[i];
-                int eq = line.indexOf('=');
-                if (eq < 0) {
-                    throw new IllegalArgumentException("malformed model configuration line '" + line + "'");
-                }
-                String key = line.substring(0, eq);
-                String value = line.substring(eq + 1).strip();
-                try {
-                    switch (key) {
-                        case "fgrams.fingerprint" -> fingerprint = value;
-                        case "fgrams.maxN" -> maxN = Integer.parseInt(value);
-                        case "fgrams.size" -> size = Integer.parseInt(value);
-                        default -> throw new IllegalArgumentException("unknown model configuration key '" + key
-                                + "'");
-                    }
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("'" + key + "' is '" + value + "', not an integer", e);
+            KeyValueText head;
+            try {
+                head = KeyValueText.parse(cut > 0 ? text.substring(0, cut) : text, HEADER, KeyValueText.Seal.NONE);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("model configuration: " + e.getMessage(), e);
+            }
+            for (String key : head.keys()) {
+                if (!key.equals("fgrams.fingerprint") && !key.equals("fgrams.maxN") && !key.equals("fgrams.size")) {
+                    throw new IllegalArgumentException("unknown model configuration key '" + key + "'");
                 }
             }
-            StringBuilder rest = new StringBuilder();
-            for (; i < lines.length; i++) {
-                rest.append(lines[i]);
-                if (i < lines.length - 1) {
-                    rest.append('\n');
-                }
-            }
-            return new Spec(LanguageModelConfig.fromText(rest.toString()), fingerprint, maxN, size);
+            String fingerprint = head.has("fgrams.fingerprint") ? head.string("fgrams.fingerprint").strip() : null;
+            int maxN = head.has("fgrams.maxN") ? head.integer("fgrams.maxN") : 0;
+            int size = head.has("fgrams.size") ? head.integer("fgrams.size") : 0;
+            return new Spec(LanguageModelConfig.fromText(cut > 0 ? text.substring(cut) : ""), fingerprint, maxN, size);
         }
 
         /**

@@ -1,6 +1,7 @@
 package dev.scone.core;
 
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.KeyValueText;
 import dev.scone.fgram.io.SconeFormatException;
 import dev.scone.fgram.nn.DecoderConfig;
 import dev.scone.fgram.nn.FgramModelConfig;
@@ -9,10 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.zip.CRC32;
 
 /**
  * The architecture of a {@link CausalLanguageModelBlock}. DJL saves parameters but not the
@@ -140,39 +137,26 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
     }
 
     /**
-     * Serialises this configuration as {@code key=value} lines: format, version, every field, and
-     * a CRC-32 of the lines before the checksum. Version 2 added {@code inputNorm},
+     * Serialises this configuration in scone's {@link KeyValueText} form: format, version, every
+     * field, and a CRC-32 of the lines before the checksum. Version 2 added {@code inputNorm},
      * {@code fgram.output} and {@code fgram.combine}; a version-1 text reads as no input norm, a
      * layer-normalised A_fgram output and replacement.
      *
      * @return the text
      */
     public String toText() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("format=").append(FORMAT).append('\n');
-        sb.append("version=").append(FORMAT_VERSION).append('\n');
-        sb.append("vocabularySize=").append(vocabularySize).append('\n');
-        sb.append("contextLength=").append(contextLength).append('\n');
-        sb.append("embeddingSize=").append(embeddingSize).append('\n');
-        sb.append("layers=").append(layers).append('\n');
-        sb.append("heads=").append(heads).append('\n');
-        sb.append("ffnSize=").append(ffnSize).append('\n');
-        sb.append("tiedOutput=").append(tiedOutput).append('\n');
-        sb.append("dropout=").append(dropout).append('\n');
-        sb.append("inputNorm=").append(inputNorm).append('\n');
-        sb.append("fgram=").append(fgramModel != null).append('\n');
+        KeyValueText.Builder b = KeyValueText.builder("format=" + FORMAT).put("version", FORMAT_VERSION)
+                .put("vocabularySize", vocabularySize).put("contextLength", contextLength)
+                .put("embeddingSize", embeddingSize).put("layers", layers).put("heads", heads).put("ffnSize", ffnSize)
+                .put("tiedOutput", tiedOutput).put("dropout", dropout).put("inputNorm", inputNorm)
+                .put("fgram", fgramModel != null);
         if (fgramModel != null) {
-            sb.append("fgram.layers=").append(fgramModel.layers()).append('\n');
-            sb.append("fgram.heads=").append(fgramModel.heads()).append('\n');
-            sb.append("fgram.ffnSize=").append(fgramModel.ffnSize()).append('\n');
-            sb.append("fgram.maxN=").append(fgramModel.maxN()).append('\n');
-            sb.append("fgram.dropout=").append(fgramModel.dropout()).append('\n');
-            sb.append("fgram.output=").append(fgramModel.output().id()).append('\n');
-            sb.append("fgram.combine=").append(fgramCombine.id()).append('\n');
+            b.put("fgram.layers", fgramModel.layers()).put("fgram.heads", fgramModel.heads())
+                    .put("fgram.ffnSize", fgramModel.ffnSize()).put("fgram.maxN", fgramModel.maxN())
+                    .put("fgram.dropout", fgramModel.dropout()).put("fgram.output", fgramModel.output().id())
+                    .put("fgram.combine", fgramCombine.id());
         }
-        String checksum = crc(sb.toString());
-        sb.append("checksum=").append(checksum).append('\n');
-        return sb.toString();
+        return b.toText(KeyValueText.Seal.CRC32);
     }
 
     /**
@@ -184,48 +168,25 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
      *     version, naming the problem
      */
     public static LanguageModelConfig fromText(String text) {
-        int at = text.lastIndexOf("checksum=");
-        if (at < 0 || (at > 0 && text.charAt(at - 1) != '\n')) {
-            throw new IllegalArgumentException("no checksum line");
-        }
-        String body = text.substring(0, at);
-        String stored = text.substring(at + "checksum=".length()).strip();
-        if (!stored.equals(crc(body))) {
-            throw new IllegalArgumentException("checksum mismatch: stored " + stored + ", computed " + crc(body));
-        }
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String line : body.split("\n")) {
-            if (line.isBlank() || line.startsWith("#")) {
-                continue;
-            }
-            int eq = line.indexOf('=');
-            if (eq < 1) {
-                throw new IllegalArgumentException("malformed line '" + line + "'");
-            }
-            if (m.put(line.substring(0, eq), line.substring(eq + 1)) != null) {
-                throw new IllegalArgumentException("key '" + line.substring(0, eq) + "' appears twice");
-            }
-        }
-        if (!FORMAT.equals(m.get("format"))) {
-            throw new IllegalArgumentException("format is '" + m.get("format") + "', expected '" + FORMAT + "'");
-        }
-        int version = integer(m, "version");
+        KeyValueText m = KeyValueText.parse(text, "format=" + FORMAT, KeyValueText.Seal.CRC32);
+        int version = m.integer("version");
         if (version < 1 || version > FORMAT_VERSION) {
             throw new IllegalArgumentException("unsupported version " + version + " (this code reads 1 to "
                     + FORMAT_VERSION + ")");
         }
         boolean v1 = version == 1;
-        int e = integer(m, "embeddingSize");
-        boolean scone = bool(m, "fgram");
+        int e = m.integer("embeddingSize");
+        boolean scone = m.bool("fgram");
         FgramModelConfig fgram = scone
-                ? new FgramModelConfig(e, integer(m, "fgram.layers"), integer(m, "fgram.heads"),
-                        integer(m, "fgram.ffnSize"), integer(m, "fgram.maxN"), real(m, "fgram.dropout"),
-                        v1 ? FgramOutput.LAYER_NORM : FgramOutput.of(value(m, "fgram.output")))
+                ? new FgramModelConfig(e, m.integer("fgram.layers"), m.integer("fgram.heads"),
+                        m.integer("fgram.ffnSize"), m.integer("fgram.maxN"), m.real("fgram.dropout"),
+                        v1 ? FgramOutput.LAYER_NORM : FgramOutput.of(m.string("fgram.output").strip()))
                 : null;
-        FgramCombine combine = v1 || !scone ? FgramCombine.REPLACE : FgramCombine.of(value(m, "fgram.combine"));
-        return new LanguageModelConfig(integer(m, "vocabularySize"), integer(m, "contextLength"), e,
-                integer(m, "layers"), integer(m, "heads"), integer(m, "ffnSize"), bool(m, "tiedOutput"),
-                real(m, "dropout"), fgram, !v1 && bool(m, "inputNorm"), combine);
+        FgramCombine combine = v1 || !scone ? FgramCombine.REPLACE
+                : FgramCombine.of(m.string("fgram.combine").strip());
+        return new LanguageModelConfig(m.integer("vocabularySize"), m.integer("contextLength"), e,
+                m.integer("layers"), m.integer("heads"), m.integer("ffnSize"), m.bool("tiedOutput"),
+                m.real("dropout"), fgram, !v1 && m.bool("inputNorm"), combine);
     }
 
     /**
@@ -254,45 +215,5 @@ public record LanguageModelConfig(int vocabularySize, int contextLength, int emb
         } catch (IllegalArgumentException ex) {
             throw new SconeFormatException(file, ex.getMessage(), ex);
         }
-    }
-
-    private static String crc(String s) {
-        CRC32 c = new CRC32();
-        c.update(s.getBytes(StandardCharsets.UTF_8));
-        return HexFormat.of().toHexDigits((int) c.getValue());
-    }
-
-    private static String value(Map<String, String> m, String key) {
-        String v = m.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("missing key '" + key + "'");
-        }
-        return v.strip();
-    }
-
-    private static int integer(Map<String, String> m, String key) {
-        String v = value(m, key);
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException ex) {
-            throw new IllegalArgumentException("'" + key + "' is '" + v + "', not an integer", ex);
-        }
-    }
-
-    private static float real(Map<String, String> m, String key) {
-        String v = value(m, key);
-        try {
-            return Float.parseFloat(v);
-        } catch (NumberFormatException ex) {
-            throw new IllegalArgumentException("'" + key + "' is '" + v + "', not a number", ex);
-        }
-    }
-
-    private static boolean bool(Map<String, String> m, String key) {
-        String v = value(m, key);
-        if (!v.equals("true") && !v.equals("false")) {
-            throw new IllegalArgumentException("'" + key + "' is '" + v + "', not true or false");
-        }
-        return Boolean.parseBoolean(v);
     }
 }

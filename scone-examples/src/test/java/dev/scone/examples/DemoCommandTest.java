@@ -8,7 +8,7 @@ import dev.scone.fgram.testing.TestData;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import dev.scone.store.FgramStore;
-import dev.scone.store.ShardedFgramStoreWriter;
+import dev.scone.store.FgramStoreWriter;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -71,8 +71,8 @@ class DemoCommandTest {
         Path sharded = out.resolve("store-sharded");
         FgramVocabulary vocab = FgramVocabularyFile.read(out.resolve("fgrams.bin"));
         try (FgramStore s = FgramStore.open(store);
-                ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(sharded).setVocabulary(vocab)
-                        .setShards(3).setEmbeddingSize(s.embeddingSize()).optDtype(s.dtype())
+                FgramStoreWriter w = FgramStoreWriter.builder().setPath(sharded).optVocabulary(vocab)
+                        .optShards(3).setEmbeddingSize(s.embeddingSize()).optDtype(s.dtype())
                         .optTokenVocabularyFingerprint(s.manifest().tokenVocabularyFingerprint())
                         .optModelFingerprint(s.manifest().modelFingerprint())
                         .optMainModelFingerprint(s.manifest().mainModelFingerprint()).build()) {

@@ -332,8 +332,8 @@ class PipelineCommandsTest {
         Path sharded = work.resolve("store-sharded");
         FgramVocabulary vocab = FgramVocabularyFile.read(fgrams);
         float[] vec = new float[16];
-        try (dev.scone.store.ShardedFgramStoreWriter w = dev.scone.store.ShardedFgramStoreWriter.builder()
-                .setPath(sharded).setVocabulary(vocab).setShards(2).setEmbeddingSize(16).build()) {
+        try (dev.scone.store.FgramStoreWriter w = dev.scone.store.FgramStoreWriter.builder()
+                .setPath(sharded).optVocabulary(vocab).optShards(2).setEmbeddingSize(16).build()) {
             for (int id = 0; id < vocab.size(); id++) {
                 vec[id % 16] = id;
                 w.add(id, vec, 0);

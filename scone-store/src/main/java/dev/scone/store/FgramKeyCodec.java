@@ -5,9 +5,9 @@ package dev.scone.store;
  * digit {@code t + 1} of {@code bitsPerToken} bits, written big-endian after enough leading zero
  * bits to fill the key. Digits are never zero, so the encoding is injective across lengths: two
  * different token sequences never share a key. When {@code maxN * bitsPerToken <= 64} every key
- * is 8 bytes (constant-size keys make the Chronicle Map index smaller and faster) and the same
- * digits form a {@code long} ({@link #packedKey}), the key of the in-heap index; otherwise a key
- * of n tokens takes {@code ceil(n * bitsPerToken / 8)} bytes.
+ * is 8 bytes (constant-size keys make the Chronicle Map index smaller, and its queries hash
+ * and compare one long); otherwise a key of n tokens takes {@code ceil(n * bitsPerToken / 8)}
+ * bytes.
  */
 final class FgramKeyCodec {
 
@@ -54,11 +54,6 @@ final class FgramKeyCodec {
 
     /** @return whether every key has the same size (8 bytes) */
     boolean constantKeySize() {
-        return packsIntoLong();
-    }
-
-    /** @return whether every key also fits a {@code long} */
-    boolean packsIntoLong() {
         return maxN * bits <= 64;
     }
 
@@ -97,90 +92,68 @@ final class FgramKeyCodec {
         }
     }
 
-    /** The same digits as {@link #encode} as one number; only when {@link #packsIntoLong()}. */
-    long packedKey(int[] seq, int from, int n) {
-        long acc = 0;
-        for (int k = from; k < from + n; k++) {
-            acc = (acc << bits) | (seq[k] + 1L);
-        }
-        return acc;
-    }
-
-    /** Reads an encoded key back as its packed number; only when {@link #packsIntoLong()}. */
-    static long packedKey(byte[] key) {
-        long acc = 0;
-        for (byte b : key) {
-            acc = (acc << 8) | (b & 0xFF);
-        }
-        return acc;
-    }
-
-    /**
-     * Unpacks a packed key ({@link #packedKey}) into its tokens; only when {@link #packsIntoLong()}.
-     *
-     * @param packed the packed key
-     * @param dst receives the tokens from index 0 (at least K long)
-     * @return the f-gram length, or -1 when the number is not a valid key of this codec
-     */
-    int unpack(long packed, int[] dst) {
-        int bitLength = 64 - Long.numberOfLeadingZeros(packed);
-        int n = (bitLength + bits - 1) / bits;
-        if (n < 2 || n > maxN || !packsIntoLong()) {
-            return -1;
-        }
-        long mask = (1L << bits) - 1;
-        for (int k = n - 1, shift = 0; k >= 0; k--, shift += bits) {
-            long digit = (packed >>> shift) & mask;
-            if (digit == 0 || digit > tokenVocabularySize) {
-                return -1;
-            }
-            dst[k] = (int) digit - 1;
-        }
-        return n;
-    }
-
-    /** The encoded key of a packed key ({@link #packedKey}); {@code null} when no length fits. */
-    byte[] keyOfPacked(long packed) {
-        int bitLength = 64 - Long.numberOfLeadingZeros(packed);
-        int n = (bitLength + bits - 1) / bits;
-        if (n < 2 || n > maxN || !packsIntoLong()) {
-            return null;
-        }
-        byte[] key = new byte[keyBytes[n]];
-        for (int i = key.length - 1, shift = 0; i >= 0; i--, shift += 8) {
-            key[i] = (byte) (packed >>> shift);
-        }
-        return key;
-    }
-
     /**
      * Decodes a key back to its tokens.
      *
      * @return the tokens, or {@code null} when the bytes are not a valid key of this codec
      */
     int[] decode(byte[] key) {
-        int total = key.length * 8;
-        // a valid key has a nonzero leading digit, so at most one length decodes it
-        for (int cand = maxN; cand >= 2; cand--) {
-            if (keyBytes[cand] != key.length) {
-                continue;
-            }
-            int[] out = decodeAs(key, cand, total);
-            if (out != null) {
-                return out;
-            }
-        }
-        return null;
+        int[] out = new int[maxN];
+        int n = decode(key, key.length, out);
+        return n < 0 ? null : java.util.Arrays.copyOf(out, n);
     }
 
-    private int[] decodeAs(byte[] key, int n, int total) {
-        int pad = total - n * bits;
-        for (int i = 0; i < pad; i++) {
-            if (bit(key, i) != 0) {
-                return null;
+    /**
+     * Decodes {@code key[0 .. len)} into {@code out} (at least K long).
+     *
+     * @return the f-gram's length, or -1 when the bytes are not a valid key of this codec
+     */
+    int decode(byte[] key, int len, int[] out) {
+        if (len <= 16 && bits < 64) {
+            return decode128(key, len, out);
+        }
+        // a valid key has a nonzero leading digit, so at most one length decodes it
+        for (int n = maxN; n >= 2; n--) {
+            if (keyBytes[n] == len && decodeAs(key, len, n, out)) {
+                return n;
             }
         }
-        int[] out = new int[n];
+        return -1;
+    }
+
+    /** {@link #decode(byte[], int, int[])} of a key of at most 16 bytes, through two longs. */
+    private int decode128(byte[] key, int len, int[] out) {
+        long hi = 0;
+        long lo = 0;
+        for (int i = 0; i < len; i++) {
+            hi = (hi << 8) | (lo >>> 56);
+            lo = (lo << 8) | (key[i] & 0xFF);
+        }
+        int bitLength = hi != 0 ? 128 - Long.numberOfLeadingZeros(hi) : 64 - Long.numberOfLeadingZeros(lo);
+        int n = (bitLength + bits - 1) / bits; // the leading digit is nonzero: its length fixes n
+        if (n < 2 || n > maxN || keyBytes[n] != len) {
+            return -1;
+        }
+        long mask = (1L << bits) - 1;
+        for (int k = n - 1; k >= 0; k--) {
+            long digit = lo & mask;
+            if (digit == 0 || digit > tokenVocabularySize) {
+                return -1;
+            }
+            out[k] = (int) digit - 1;
+            lo = (lo >>> bits) | (hi << (64 - bits));
+            hi >>>= bits;
+        }
+        return n;
+    }
+
+    private boolean decodeAs(byte[] key, int len, int n, int[] out) {
+        int pad = len * 8 - n * bits;
+        for (int i = 0; i < pad; i++) {
+            if (bit(key, i) != 0) {
+                return false;
+            }
+        }
         int p = pad;
         for (int k = 0; k < n; k++) {
             int digit = 0;
@@ -188,11 +161,11 @@ final class FgramKeyCodec {
                 digit = (digit << 1) | bit(key, p++);
             }
             if (digit == 0 || digit > tokenVocabularySize) {
-                return null;
+                return false;
             }
             out[k] = digit - 1;
         }
-        return out;
+        return true;
     }
 
     private static int bit(byte[] key, int i) {

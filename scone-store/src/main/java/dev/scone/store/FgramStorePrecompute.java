@@ -202,7 +202,7 @@ public final class FgramStorePrecompute {
                     logRate(from + count, total, now - start);
                 }
             }
-            StoreManifest m = writer.commit();
+            StoreManifest m = (StoreManifest) writer.commit(); // one folder: a single store's manifest
             logRate(total, total, System.nanoTime() - start);
             return m;
         } finally {

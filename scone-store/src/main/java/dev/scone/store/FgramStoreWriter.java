@@ -1,28 +1,22 @@
 package dev.scone.store;
 
-import dev.scone.fgram.io.AtomicFiles;
-import dev.scone.fgram.io.Temporaries;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.zip.CRC32C;
-import net.openhft.chronicle.map.ChronicleMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes an f-gram store folder: (f-gram, vector) pairs go in, in any order, each f-gram once;
- * {@link #commit()} publishes the folder. Everything is written into a hidden temporary folder
- * beside the target and renamed into place only when complete, so a failure, an exception or a
- * killed process leaves no store or the previous one, never a half one that opens. Closing a
- * writer that was not committed discards what it wrote.
+ * Writes an f-gram store: (f-gram, vector) pairs go in, in any order, each f-gram once;
+ * {@link #commit()} publishes the store. A single store folder by default; with
+ * {@link Builder#optShards} above 1 a sharded store, every f-gram routed to its shard's folder
+ * and the sharded manifest written last (the steps a distributed writer takes one by one are in
+ * {@link ShardedFgramStoreWriter}). Each folder is written into a hidden temporary folder beside
+ * its target and renamed into place only when complete, so a failure, an exception or a killed
+ * process leaves no store or the previous one, never a half one that opens. Closing a writer that
+ * was not committed discards what it wrote.
  *
  * <p>Vectors are (d) floats; a batch of n is row-major (n, d). Not thread-safe.
  *
@@ -43,75 +37,45 @@ public final class FgramStoreWriter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FgramStoreWriter.class);
     private static final String UNSPECIFIED = StoreManifest.UNSPECIFIED;
-    private static final int BUFFER_BYTES = 1 << 20;
 
     private final Path target;
-    private final Path tmpDir;
     private final int d;
-    private final VectorDtype dtype;
-    private final long expectedEntries;
     private final FgramVocabulary vocabulary;
     private final FgramKeyCodec codec;
-    private final String tokenFingerprint;
-    private final String fgramFingerprint;
-    private final String modelFingerprint;
-    private final String mainModelFingerprint;
-    private final byte[] modelBinding;
-    private final byte[] vocabularyBinding;
-    private final int rowBytes;
-    private final int vectorBytes;
-    private final FileChannel vectors;
-    private final ChronicleMap<byte[], byte[]> index;
-    private final ByteBuffer buffer;
-    private final CRC32C crc = new CRC32C();
+    private final StoreFolderWriter[] shards;
     private final int[] scratchTokens;
-    private final byte[][] scratchKeys; // by length; Chronicle copies the bytes on insert
-    private final byte[] scratchRow = new byte[4];
+    private final byte[][] scratchKeys; // by length
     private long count;
     private boolean failed;
     private boolean finished;
 
-    private FgramStoreWriter(Builder b, VectorDtype dtype, long expected) throws IOException {
-        this.target = b.path.toAbsolutePath().normalize();
-        this.d = b.embeddingSize;
-        this.dtype = dtype;
-        this.expectedEntries = expected;
-        this.vocabulary = b.vocabulary;
-        this.codec = new FgramKeyCodec(b.tokenVocabularySize, b.maxN);
-        this.tokenFingerprint = b.tokenVocabularyFingerprint;
-        this.fgramFingerprint = b.fgramVocabularyFingerprint;
-        this.modelFingerprint = b.modelFingerprint;
-        this.mainModelFingerprint = b.mainModelFingerprint;
-        this.modelBinding = StoreManifest.bindingOf(modelFingerprint);
-        this.vocabularyBinding = Arrays.copyOf(StoreManifest.bindingOf(fgramFingerprint), StoreLayout.VOCABULARY_BYTES);
-        this.rowBytes = StoreLayout.rowBytes(dtype, d);
-        this.vectorBytes = dtype.vectorBytes(d);
-        this.scratchTokens = new int[b.maxN];
-        this.scratchKeys = new byte[b.maxN + 1][];
-        for (int n = FgramVocabulary.MIN_N; n <= b.maxN; n++) {
+    private FgramStoreWriter(Path target, StoreFolderWriter.Settings settings, FgramVocabulary vocabulary,
+            long expectedEntries, int shardCount) throws IOException {
+        this.target = target;
+        this.d = settings.embeddingSize();
+        this.vocabulary = vocabulary;
+        this.codec = settings.codec();
+        this.scratchTokens = new int[codec.maxN()];
+        this.scratchKeys = new byte[codec.maxN() + 1][];
+        for (int n = FgramVocabulary.MIN_N; n <= codec.maxN(); n++) {
             scratchKeys[n] = new byte[codec.keyBytes(n)];
         }
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        this.tmpDir = Temporaries.createFolder(target); // also removes the leftovers of a killed writer
-        FileChannel ch = null;
+        this.shards = new StoreFolderWriter[shardCount];
+        if (shardCount == 1) {
+            shards[0] = new StoreFolderWriter(target, settings, expectedEntries);
+            return;
+        }
+        ShardedFgramStoreWriter.prepare(target);
+        long[] sizes = ShardedFgramStoreWriter.shardSizes(vocabulary, shardCount);
         try {
-            ch = FileChannel.open(tmpDir.resolve(StoreLayout.VECTORS), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE);
-            // rewritten with the row count at commit
-            ch.write(StoreLayout.header(dtype, d, 0, modelBinding, vocabularyBinding), 0);
-            ch.position(StoreLayout.HEADER_BYTES);
-            this.vectors = ch;
-            this.index = StoreLayout.indexBuilder(codec, expected)
-                    .createPersistedTo(tmpDir.resolve(StoreLayout.INDEX).toFile());
-        } catch (IOException | RuntimeException e) {
-            if (ch != null) {
-                ch.close();
+            for (int s = 0; s < shardCount; s++) {
+                shards[s] = new StoreFolderWriter(target.resolve(ShardedStoreManifest.shardFolder(s)), settings,
+                        sizes[s]);
             }
-            deleteTree(tmpDir);
+        } catch (IOException | RuntimeException e) {
+            close();
             throw e;
         }
-        this.buffer = ByteBuffer.allocate(Math.max(BUFFER_BYTES, rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** @return a builder */
@@ -151,7 +115,9 @@ public final class FgramStoreWriter implements AutoCloseable {
      * @param len f-gram length (2..K)
      * @param vectors array holding the vector
      * @param vectorOffset where it starts
-     * @throws IOException when writing fails
+     * @throws IllegalArgumentException for a bad length, token id, a non-finite element, a
+     *     duplicate f-gram, or more f-grams than expected
+     * @throws IOException when writing fails (the writer is then unusable)
      */
     public void add(int[] tokens, int from, int len, float[] vectors, int vectorOffset) throws IOException {
         checkOpen();
@@ -168,33 +134,21 @@ public final class FgramStoreWriter implements AutoCloseable {
                         + i + " = " + vectors[vectorOffset + i]);
             }
         }
-        if (count >= expectedEntries) {
-            throw new IllegalArgumentException("more f-grams than the " + expectedEntries + " expected entries");
-        }
         byte[] key = scratchKeys[len];
         codec.encode(tokens, from, len, key);
-        int row = (int) count;
-        scratchRow[0] = (byte) row;
-        scratchRow[1] = (byte) (row >>> 8);
-        scratchRow[2] = (byte) (row >>> 16);
-        scratchRow[3] = (byte) (row >>> 24);
-        if (index.putIfAbsent(key, scratchRow) != null) {
-            throw new IllegalArgumentException("f-gram " + describe(tokens, from, len) + " was already added");
-        }
+        StoreFolderWriter shard = shards[shards.length == 1 ? 0 : ShardedStoreManifest.shardOf(tokens, from, len,
+                shards.length)];
+        boolean added;
         try {
-            if (buffer.remaining() < rowBytes) {
-                flush();
-            }
-            int pos = buffer.position();
-            dtype.encode(vectors, vectorOffset, d, buffer, pos);
-            crc.reset();
-            crc.update(key);
-            crc.update(buffer.array(), pos, vectorBytes);
-            buffer.putInt(pos + vectorBytes, (int) crc.getValue());
-            buffer.position(pos + rowBytes);
+            added = shard.add(key, vectors, vectorOffset);
+        } catch (IllegalArgumentException e) {
+            throw e; // nothing was written
         } catch (IOException | RuntimeException e) {
             failed = true;
             throw e;
+        }
+        if (!added) {
+            throw new IllegalArgumentException("f-gram " + describe(tokens, from, len) + " was already added");
         }
         count++;
     }
@@ -251,83 +205,41 @@ public final class FgramStoreWriter implements AutoCloseable {
     }
 
     /**
-     * Finishes the files, forces them to disk and renames the folder into place (replacing a
-     * previous store there). The writer is closed afterwards.
+     * Finishes the files, forces them to disk and renames each folder into place (replacing a
+     * previous store there); for a sharded store, then writes the sharded manifest. The writer is
+     * closed afterwards.
      *
-     * @return the manifest written
+     * @return the manifest written: a {@link StoreManifest}, or for a sharded store a
+     *     {@link ShardedStoreManifest}
      * @throws IOException when finishing or publishing fails; no store is then published
      */
-    public StoreManifest commit() throws IOException {
+    public StoreDescription commit() throws IOException {
         checkOpen();
         if (vocabulary != null && count != vocabulary.size()) {
             LOG.warn("{}: committing {} f-grams of a vocabulary of {}", target, count, vocabulary.size());
         }
-        boolean ok = false;
         try {
-            flush();
-            vectors.write(StoreLayout.header(dtype, d, count, modelBinding, vocabularyBinding), 0);
-            long vectorFileBytes = StoreLayout.HEADER_BYTES + count * rowBytes;
-            vectors.force(true);
-            vectors.close();
-            index.close();
-            Path indexFile = tmpDir.resolve(StoreLayout.INDEX);
-            force(indexFile);
-            long indexCrc = StoreLayout.crc32cOf(indexFile);
-            StoreManifest m = new StoreManifest(StoreManifest.FORMAT_VERSION, d, dtype, codec.maxN(), count,
-                    codec.tokenVocabularySize(), tokenFingerprint, fgramFingerprint, modelFingerprint,
-                    mainModelFingerprint, vectorFileBytes, indexCrc);
-            m.write(tmpDir.resolve(StoreManifest.FILE_NAME));
-            force(tmpDir.resolve(StoreManifest.FILE_NAME));
-            AtomicFiles.forceFolder(tmpDir);
-            publish();
-            ok = true;
-            LOG.info("{}: wrote {} f-grams, d={}, {}", target, count, d, dtype);
-            return m;
+            StoreManifest first = null;
+            for (StoreFolderWriter w : shards) {
+                StoreManifest m = w.commit();
+                first = first == null ? m : first;
+            }
+            return shards.length == 1 ? first : ShardedFgramStoreWriter.publish(target, shards.length);
         } finally {
             finished = true;
-            if (!ok) {
-                abort();
-            }
+            close();
         }
     }
 
-    /** Discards everything written unless {@link #commit()} succeeded. Throws nothing. */
+    /** Discards every folder not yet committed. Throws nothing. */
     @Override
     public void close() {
-        if (!finished) {
-            finished = true;
-            abort();
-        }
-    }
-
-    private void publish() throws IOException {
-        // A crash between its two renames leaves no store, never a mix; the next writer cleans up.
-        Temporaries.publishFolder(tmpDir, target, t -> Files.exists(t.resolve(StoreManifest.FILE_NAME)),
-                "an f-gram store");
-    }
-
-    private void flush() throws IOException {
-        buffer.flip();
-        while (buffer.hasRemaining()) {
-            vectors.write(buffer);
-        }
-        buffer.clear();
-    }
-
-    private void abort() {
-        try {
-            vectors.close();
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("closing the vector file", e);
-        }
-        try {
-            if (!index.isClosed()) {
-                index.close();
+        finished = true;
+        for (StoreFolderWriter w : shards) {
+            if (w != null) {
+                w.close();
             }
-        } catch (RuntimeException e) {
-            LOG.debug("closing the index", e);
         }
-        deleteTree(tmpDir);
     }
 
     private void checkOpen() {
@@ -343,28 +255,10 @@ public final class FgramStoreWriter implements AutoCloseable {
         return Arrays.toString(Arrays.copyOfRange(tokens, from, from + len));
     }
 
-    private static void force(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-    }
-
-
-    static void deleteTree(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try {
-            Temporaries.deleteTree(dir);
-        } catch (IOException e) {
-            LOG.warn("could not delete {}", dir, e);
-        }
-    }
-
     /**
      * Configures a {@link FgramStoreWriter}. Required: {@link Builder#setPath}, {@link Builder#setEmbeddingSize},
      * and either {@link Builder#optVocabulary} or all of {@link Builder#optMaxN}, {@link Builder#optTokenVocabularySize},
-     * {@link Builder#optExpectedEntries}.
+     * {@link Builder#optExpectedEntries}; a sharded store ({@link Builder#optShards} above 1) needs the vocabulary.
      */
     public static final class Builder {
         private Path path;
@@ -378,6 +272,7 @@ public final class FgramStoreWriter implements AutoCloseable {
         private String fgramVocabularyFingerprint;
         private String modelFingerprint = UNSPECIFIED;
         private String mainModelFingerprint = UNSPECIFIED;
+        private int shards = 1;
 
         private Builder() {}
 
@@ -412,6 +307,17 @@ public final class FgramStoreWriter implements AutoCloseable {
         /** @param size the token vocabulary size (&gt;= 1) @return this */
         public Builder optTokenVocabularySize(int size) {
             this.tokenVocabularySize = size;
+            return this;
+        }
+
+        /**
+         * @param value the number of shards (default 1: a single store folder); above 1 the
+         *     folder becomes a sharded store ({@link ShardedFgramStore}) of that many shards, each
+         *     f-gram in shard {@link ShardedStoreManifest#shardOf shardOf(g)}
+         * @return this
+         */
+        public Builder optShards(int value) {
+            this.shards = value;
             return this;
         }
 
@@ -516,10 +422,21 @@ public final class FgramStoreWriter implements AutoCloseable {
             checkFingerprint("fgramVocabularyFingerprint", fgramVocabularyFingerprint);
             checkFingerprint("modelFingerprint", modelFingerprint);
             checkFingerprint("mainModelFingerprint", mainModelFingerprint);
+            if (shards < 1) {
+                throw new IllegalArgumentException("shards must be >= 1, got " + shards);
+            }
+            if (shards > 1 && vocabulary == null) {
+                throw new IllegalArgumentException("a sharded store needs the vocabulary (optVocabulary) to size its"
+                        + " shards");
+            }
             VectorDtype chosen = dtype != null ? dtype
                     : expectedEntries * embeddingSize * 4L <= StoreLayout.CHUNK_BYTES ? VectorDtype.FLOAT32
                             : VectorDtype.BFLOAT16;
-            return new FgramStoreWriter(this, chosen, expectedEntries);
+            StoreFolderWriter.Settings settings = new StoreFolderWriter.Settings(embeddingSize, chosen,
+                    new FgramKeyCodec(tokenVocabularySize, maxN), tokenVocabularyFingerprint,
+                    fgramVocabularyFingerprint, modelFingerprint, mainModelFingerprint);
+            return new FgramStoreWriter(path.toAbsolutePath().normalize(), settings, vocabulary, expectedEntries,
+                    shards);
         }
 
         private static void checkFingerprint(String name, String value) {

@@ -1,9 +1,8 @@
 package dev.scone.store;
 
-import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.KeyValueText;
 import dev.scone.fgram.io.SconeFormatException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -11,18 +10,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.zip.CRC32C;
 
 /**
  * The manifest of a sharded f-gram store ({@value #FILE_NAME} in its folder): what the store as a
  * whole holds and was built for, and the list of its shards, each an ordinary
- * {@link FgramStore} folder, with its size and fingerprint. A UTF-8 text file of
- * {@code key=value} lines, starting with the format name and ending with the CRC32C of all
- * earlier bytes.
+ * {@link FgramStore} folder, with its size and fingerprint. Written in scone's
+ * {@link KeyValueText} form as {@link StoreManifest} is: the same description fields in the same
+ * order, sealed by a CRC32C.
  *
  * <p>F-gram {@code g} lives in shard {@link #shardOf shardOf(g)} = {@code
  * floorMod(FgramVocabulary.hash(g), shards)}. A shard's fingerprint is the first 16 bytes (hex)
@@ -48,7 +44,7 @@ import java.util.zip.CRC32C;
  */
 public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
         int tokenVocabularySize, String tokenVocabularyFingerprint, String fgramVocabularyFingerprint,
-        String modelFingerprint, String mainModelFingerprint, List<Shard> shards) {
+        String modelFingerprint, String mainModelFingerprint, List<Shard> shards) implements StoreDescription {
 
     /** The manifest's file name inside a sharded store folder. */
     public static final String FILE_NAME = "sharded-manifest.txt";
@@ -60,6 +56,10 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
     public static final int OLDEST_READABLE_VERSION = 1;
     /** The first format version with the {@code mainModelFingerprint} field. */
     static final int MAIN_MODEL_VERSION = 2;
+    /** The most shards a manifest may list. */
+    private static final long MAX_SHARDS = 1_000_000;
+    /** How messages name the manifest. */
+    private static final String WHAT = "sharded store manifest";
     /** How f-grams are assigned to shards, recorded so that a future change is detected. */
     public static final String SHARD_FUNCTION = "floorMod(FgramVocabulary.hash, shards)";
 
@@ -165,12 +165,6 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
         return shards.size();
     }
 
-    /** @return the manifest as the single-store manifest of the whole (for expectation checks) */
-    StoreManifest asStoreManifest() {
-        return new StoreManifest(StoreManifest.FORMAT_VERSION, embeddingSize, dtype, maxN, size, tokenVocabularySize,
-                tokenVocabularyFingerprint, fgramVocabularyFingerprint, modelFingerprint, mainModelFingerprint, 0, 0);
-    }
-
     /**
      * Writes the manifest atomically.
      *
@@ -178,35 +172,13 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
      * @throws IOException when writing fails
      */
     void write(Path file) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        sb.append("format=").append(FORMAT_NAME).append('\n');
-        sb.append("formatVersion=").append(formatVersion).append('\n');
-        sb.append("shardFunction=").append(SHARD_FUNCTION).append('\n');
-        sb.append("embeddingSize=").append(embeddingSize).append('\n');
-        sb.append("dtype=").append(dtype.name()).append('\n');
-        sb.append("maxN=").append(maxN).append('\n');
-        sb.append("size=").append(size).append('\n');
-        sb.append("tokenVocabularySize=").append(tokenVocabularySize).append('\n');
-        sb.append("tokenVocabularyFingerprint=").append(tokenVocabularyFingerprint).append('\n');
-        sb.append("fgramVocabularyFingerprint=").append(fgramVocabularyFingerprint).append('\n');
-        sb.append("modelFingerprint=").append(modelFingerprint).append('\n');
-        if (formatVersion >= MAIN_MODEL_VERSION) {
-            sb.append("mainModelFingerprint=").append(mainModelFingerprint).append('\n');
-        }
-        sb.append("shards=").append(shards.size()).append('\n');
+        KeyValueText.Builder b = ManifestText.write(FORMAT_NAME, this, MAIN_MODEL_VERSION,
+                t -> t.put("shardFunction", SHARD_FUNCTION)).put("shards", shards.size());
         for (int i = 0; i < shards.size(); i++) {
             Shard s = shards.get(i);
-            sb.append("shard.").append(i).append('=').append(s.folder()).append(' ').append(s.size()).append(' ')
-                    .append(s.fingerprint()).append('\n');
+            b.put("shard." + i, s.folder() + " " + s.size() + " " + s.fingerprint());
         }
-        byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
-        CRC32C crc = new CRC32C();
-        crc.update(body);
-        byte[] tail = ("checksum=" + StoreManifest.hex(crc.getValue()) + "\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] all = new byte[body.length + tail.length];
-        System.arraycopy(body, 0, all, 0, body.length);
-        System.arraycopy(tail, 0, all, body.length, tail.length);
-        AtomicFiles.write(file, tmp -> Files.write(tmp, all));
+        ManifestText.save(b, file);
     }
 
     /**
@@ -218,95 +190,35 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
      * @throws IOException when it cannot be read
      */
     public static ShardedStoreManifest read(Path file) throws IOException {
-        byte[] all;
-        try {
-            all = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new SconeFormatException(file, "no sharded manifest: not a sharded f-gram store, or one whose"
-                    + " write never completed");
+        KeyValueText kv = ManifestText.read(file, FORMAT_NAME, WHAT,
+                "no sharded manifest: not a sharded f-gram store, or one whose write never completed",
+                OLDEST_READABLE_VERSION, FORMAT_VERSION);
+        String function = ManifestText.field(file, WHAT, () -> kv.string("shardFunction"));
+        if (!SHARD_FUNCTION.equals(function)) {
+            throw new SconeFormatException(file, "unknown shard function '" + function + "' (this code uses "
+                    + SHARD_FUNCTION + ")");
         }
-        String text = new String(all, StandardCharsets.UTF_8);
-        if (!text.startsWith("format=" + FORMAT_NAME + "\n")) {
-            throw new SconeFormatException(file, "not a sharded f-gram store manifest (first line is not format="
-                    + FORMAT_NAME + ")");
-        }
-        int cut = text.lastIndexOf("checksum=");
-        if (cut < 0 || !text.endsWith("\n")) {
-            throw new SconeFormatException(file, "truncated manifest: no checksum line");
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(text.substring(0, cut).getBytes(StandardCharsets.UTF_8));
-        String stored = text.substring(cut + "checksum=".length(), text.length() - 1);
-        if (!stored.equals(StoreManifest.hex(crc.getValue()))) {
-            throw new SconeFormatException(file, "manifest checksum mismatch (stored " + stored + ", computed "
-                    + StoreManifest.hex(crc.getValue()) + "): the manifest is damaged");
-        }
-        Map<String, String> kv = new LinkedHashMap<>();
-        for (String line : text.substring(0, cut).split("\n")) {
-            int eq = line.indexOf('=');
-            if (eq <= 0) {
-                throw new SconeFormatException(file, "malformed manifest line '" + line + "'");
-            }
-            kv.put(line.substring(0, eq), line.substring(eq + 1));
-        }
-        long version = number(file, kv, "formatVersion");
-        if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
-            throw new SconeFormatException(file, "unknown sharded store format version " + version
-                    + " (this code reads " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION + ")");
-        }
-        if (!SHARD_FUNCTION.equals(field(file, kv, "shardFunction"))) {
-            throw new SconeFormatException(file, "unknown shard function '" + kv.get("shardFunction")
-                    + "' (this code uses " + SHARD_FUNCTION + ")");
-        }
-        VectorDtype dtype;
-        try {
-            dtype = VectorDtype.valueOf(field(file, kv, "dtype"));
-        } catch (IllegalArgumentException e) {
-            throw new SconeFormatException(file, "unknown dtype '" + kv.get("dtype") + "'");
-        }
-        long count = number(file, kv, "shards");
-        if (count < 1 || count > 1_000_000) {
+        ManifestText.Common c = ManifestText.common(file, WHAT, kv, MAIN_MODEL_VERSION);
+        long count = ManifestText.field(file, WHAT, () -> kv.count("shards", MAX_SHARDS));
+        if (count < 1) {
             throw new SconeFormatException(file, "impossible shard count " + count);
         }
         List<Shard> shards = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            String[] parts = field(file, kv, "shard." + i).split(" ");
+            String key = "shard." + i;
+            String value = ManifestText.field(file, WHAT, () -> kv.string(key));
+            String[] parts = value.split(" ");
             try {
                 if (parts.length != 3 || !parts[2].matches("[0-9a-f]{32}")) {
                     throw new IllegalArgumentException("expected 'folder size fingerprint'");
                 }
                 shards.add(new Shard(parts[0], Long.parseLong(parts[1]), parts[2]));
             } catch (IllegalArgumentException e) {
-                throw new SconeFormatException(file, "malformed entry shard." + i + "='" + kv.get("shard." + i)
-                        + "': " + e.getMessage());
+                throw new SconeFormatException(file, "malformed entry " + key + "='" + value + "': " + e.getMessage());
             }
         }
-        return new ShardedStoreManifest((int) version, (int) number(file, kv, "embeddingSize"), dtype,
-                (int) number(file, kv, "maxN"), number(file, kv, "size"), (int) number(file, kv, "tokenVocabularySize"),
-                field(file, kv, "tokenVocabularyFingerprint"), field(file, kv, "fgramVocabularyFingerprint"),
-                field(file, kv, "modelFingerprint"),
-                version >= MAIN_MODEL_VERSION ? field(file, kv, "mainModelFingerprint") : StoreManifest.UNSPECIFIED,
-                shards);
-    }
-
-    private static String field(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        String v = kv.get(key);
-        if (v == null) {
-            throw new SconeFormatException(file, "manifest lacks the field '" + key + "'");
-        }
-        return v;
-    }
-
-    private static long number(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        String v = field(file, kv, key);
-        try {
-            long x = Long.parseLong(v);
-            if (x < 0 || x > Integer.MAX_VALUE && !key.equals("size")) {
-                throw new NumberFormatException();
-            }
-            return x;
-        } catch (NumberFormatException e) {
-            throw new SconeFormatException(file, "manifest field " + key + "='" + v + "' is not a valid count");
-        }
+        return new ShardedStoreManifest(c.formatVersion(), c.embeddingSize(), c.dtype(), c.maxN(), c.size(),
+                c.tokenVocabularySize(), c.tokenVocabularyFingerprint(), c.fgramVocabularyFingerprint(),
+                c.modelFingerprint(), c.mainModelFingerprint(), shards);
     }
 }

@@ -118,7 +118,7 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
     }
 
     /** @throws StoreMismatchException at the first field that differs */
-    void check(java.nio.file.Path store, StoreManifest m) {
+    void check(java.nio.file.Path store, StoreDescription m) {
         check(store, "embeddingSize", embeddingSize, m.embeddingSize());
         check(store, "dtype", dtype, m.dtype());
         check(store, "maxN", maxN, m.maxN());
@@ -132,6 +132,15 @@ public record StoreExpectations(Integer embeddingSize, VectorDtype dtype, Intege
                     "the store was written without a main-model fingerprint and must be precomputed again");
         }
         check(store, "mainModelFingerprint", mainModelFingerprint, m.mainModelFingerprint());
+    }
+
+    /**
+     * @param d what a store says about itself
+     * @return expectations of everything it says (d, dtype, K and every fingerprint)
+     */
+    static StoreExpectations all(StoreDescription d) {
+        return new StoreExpectations(d.embeddingSize(), d.dtype(), d.maxN(), d.tokenVocabularyFingerprint(),
+                d.fgramVocabularyFingerprint(), d.modelFingerprint(), d.mainModelFingerprint());
     }
 
     private static void check(java.nio.file.Path store, String field, Object expected, Object actual) {

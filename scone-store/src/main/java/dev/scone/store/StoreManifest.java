@@ -1,26 +1,20 @@
 package dev.scone.store;
 
-import dev.scone.fgram.io.SconeFormatException;
+import dev.scone.fgram.io.KeyValueText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
-import java.util.zip.CRC32C;
 
 /**
  * What a store holds and what it was built for: the manifest file ({@value #FILE_NAME}) of a
- * store folder. A UTF-8 text file of {@code key=value} lines, starting with the format name and
- * ending with the CRC32C of all earlier bytes, so a human can read it and a damaged one is
- * refused.
+ * store folder, in scone's {@link KeyValueText} form: {@code key=value} lines starting with the
+ * format name and ending with the CRC32C of all earlier bytes, so a human can read it and a
+ * damaged one is refused.
  *
  * <p>Format version 3 adds the {@code mainModelFingerprint} line and a vector file header that
  * records which model's vectors it holds; versions 1 and 2 still read, with the main-model
@@ -44,7 +38,8 @@ import java.util.zip.CRC32C;
  */
 public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
         int tokenVocabularySize, String tokenVocabularyFingerprint, String fgramVocabularyFingerprint,
-        String modelFingerprint, String mainModelFingerprint, long vectorFileBytes, long indexChecksum) {
+        String modelFingerprint, String mainModelFingerprint, long vectorFileBytes, long indexChecksum)
+        implements StoreDescription {
 
     /** The manifest's file name inside a store folder. */
     public static final String FILE_NAME = "manifest.txt";
@@ -56,6 +51,8 @@ public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dt
     public static final int OLDEST_READABLE_VERSION = 1;
     /** The first format version with the {@code mainModelFingerprint} field and a bound vector file. */
     static final int MAIN_MODEL_VERSION = 3;
+    /** How messages name the manifest. */
+    private static final String WHAT = "store manifest";
     /** The value of a fingerprint the writer was not given. */
     public static final String UNSPECIFIED = "unspecified";
 
@@ -143,123 +140,23 @@ public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dt
     }
 
     void write(Path file) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        sb.append("format=").append(FORMAT_NAME).append('\n');
-        sb.append("formatVersion=").append(formatVersion).append('\n');
-        sb.append("embeddingSize=").append(embeddingSize).append('\n');
-        sb.append("dtype=").append(dtype.name()).append('\n');
-        sb.append("maxN=").append(maxN).append('\n');
-        sb.append("size=").append(size).append('\n');
-        sb.append("tokenVocabularySize=").append(tokenVocabularySize).append('\n');
-        sb.append("tokenVocabularyFingerprint=").append(tokenVocabularyFingerprint).append('\n');
-        sb.append("fgramVocabularyFingerprint=").append(fgramVocabularyFingerprint).append('\n');
-        sb.append("modelFingerprint=").append(modelFingerprint).append('\n');
-        if (formatVersion >= MAIN_MODEL_VERSION) {
-            sb.append("mainModelFingerprint=").append(mainModelFingerprint).append('\n');
-        }
-        sb.append("vectorFileBytes=").append(vectorFileBytes).append('\n');
-        sb.append("indexChecksum=").append(hex(indexChecksum)).append('\n');
-        byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
-        CRC32C crc = new CRC32C();
-        crc.update(body);
-        String tail = "checksum=" + hex(crc.getValue()) + "\n";
-        byte[] all = new byte[body.length + tail.length()];
-        System.arraycopy(body, 0, all, 0, body.length);
-        System.arraycopy(tail.getBytes(StandardCharsets.US_ASCII), 0, all, body.length, tail.length());
-        Files.write(file, all);
+        ManifestText.save(ManifestText.write(FORMAT_NAME, this, MAIN_MODEL_VERSION, b -> b)
+                .put("vectorFileBytes", vectorFileBytes).put("indexChecksum", hex(indexChecksum)), file);
     }
 
     static StoreManifest read(Path file) throws IOException {
-        byte[] all;
-        try {
-            all = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new SconeFormatException(file, "no manifest: not an f-gram store, or one whose write never completed");
-        }
-        String text = new String(all, StandardCharsets.UTF_8);
-        if (!text.startsWith("format=" + FORMAT_NAME + "\n")) {
-            throw new SconeFormatException(file, "not an f-gram store manifest (first line is not format="
-                    + FORMAT_NAME + ")");
-        }
-        int cut = text.lastIndexOf("checksum=");
-        if (cut < 0 || !text.endsWith("\n")) {
-            throw new SconeFormatException(file, "truncated manifest: no checksum line");
-        }
-        CRC32C crc = new CRC32C();
-        byte[] body = text.substring(0, cut).getBytes(StandardCharsets.UTF_8);
-        crc.update(body);
-        String stored = text.substring(cut + "checksum=".length(), text.length() - 1);
-        if (!stored.equals(hex(crc.getValue()))) {
-            throw new SconeFormatException(file, "manifest checksum mismatch (stored " + stored + ", computed "
-                    + hex(crc.getValue()) + "): the manifest is damaged");
-        }
-        Map<String, String> kv = new LinkedHashMap<>();
-        for (String line : text.substring(0, cut).split("\n")) {
-            int eq = line.indexOf('=');
-            if (eq <= 0) {
-                throw new SconeFormatException(file, "malformed manifest line '" + line + "'");
-            }
-            kv.put(line.substring(0, eq), line.substring(eq + 1));
-        }
-        int version = intField(file, kv, "formatVersion");
-        if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
-            throw new SconeFormatException(file, "unknown store format version " + version + " (this code reads "
-                    + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION + ")");
-        }
-        VectorDtype dtype;
-        String d = field(file, kv, "dtype");
-        try {
-            dtype = VectorDtype.valueOf(d);
-        } catch (IllegalArgumentException e) {
-            throw new SconeFormatException(file, "unknown dtype '" + d + "'");
-        }
-        return new StoreManifest(version, intField(file, kv, "embeddingSize"), dtype, intField(file, kv, "maxN"),
-                longField(file, kv, "size"), intField(file, kv, "tokenVocabularySize"),
-                field(file, kv, "tokenVocabularyFingerprint"), field(file, kv, "fgramVocabularyFingerprint"),
-                field(file, kv, "modelFingerprint"),
-                version >= MAIN_MODEL_VERSION ? field(file, kv, "mainModelFingerprint") : UNSPECIFIED,
-                longField(file, kv, "vectorFileBytes"),
-                Long.parseUnsignedLong(hexField(file, kv, "indexChecksum"), 16));
-    }
-
-    private static String field(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        String v = kv.get(key);
-        if (v == null) {
-            throw new SconeFormatException(file, "manifest lacks the field '" + key + "'");
-        }
-        return v;
-    }
-
-    private static String hexField(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        String v = field(file, kv, key);
-        if (!v.matches("[0-9a-f]{8}")) {
-            throw new SconeFormatException(file, "manifest field " + key + "='" + v + "' is not 8 hex digits");
-        }
-        return v;
-    }
-
-    private static int intField(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        long v = longField(file, kv, key);
-        if (v > Integer.MAX_VALUE) {
-            throw new SconeFormatException(file, "manifest field " + key + "=" + v + " is too large");
-        }
-        return (int) v;
-    }
-
-    private static long longField(Path file, Map<String, String> kv, String key) throws SconeFormatException {
-        String v = field(file, kv, key);
-        try {
-            long x = Long.parseLong(v);
-            if (x < 0) {
-                throw new NumberFormatException();
-            }
-            return x;
-        } catch (NumberFormatException e) {
-            throw new SconeFormatException(file, "manifest field " + key + "='" + v + "' is not a non-negative integer");
-        }
+        KeyValueText kv = ManifestText.read(file, FORMAT_NAME, WHAT,
+                "no manifest: not an f-gram store, or one whose write never completed", OLDEST_READABLE_VERSION,
+                FORMAT_VERSION);
+        ManifestText.Common c = ManifestText.common(file, WHAT, kv, MAIN_MODEL_VERSION);
+        return new StoreManifest(c.formatVersion(), c.embeddingSize(), c.dtype(), c.maxN(), c.size(),
+                c.tokenVocabularySize(), c.tokenVocabularyFingerprint(), c.fgramVocabularyFingerprint(),
+                c.modelFingerprint(), c.mainModelFingerprint(),
+                ManifestText.field(file, WHAT, () -> kv.count("vectorFileBytes", Long.MAX_VALUE)),
+                ManifestText.field(file, WHAT, () -> kv.hex32("indexChecksum")));
     }
 
     static String hex(long crc) {
-        return String.format(Locale.ROOT, "%08x", crc & 0xFFFFFFFFL);
+        return KeyValueText.hex32(crc);
     }
 }

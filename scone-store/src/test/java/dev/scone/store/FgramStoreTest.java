@@ -44,7 +44,6 @@ class FgramStoreTest {
     private Path bf16Dir;
     private Path int8Dir;
     private FgramStore f32;
-    private FgramStore f32Heap;
     private FgramStore bf16;
     private FgramStore int8;
 
@@ -58,16 +57,14 @@ class FgramStoreTest {
         StoreFixtures.write(f32Dir, vocab, vectors, VectorDtype.FLOAT32);
         StoreFixtures.write(bf16Dir, vocab, vectors, VectorDtype.BFLOAT16);
         StoreFixtures.write(int8Dir, vocab, vectors, VectorDtype.INT8);
-        FgramStore.OpenOptions chronicle = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE);
-        f32 = FgramStore.open(f32Dir, chronicle);
-        f32Heap = FgramStore.open(f32Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
-        bf16 = FgramStore.open(bf16Dir, chronicle);
-        int8 = FgramStore.open(int8Dir, FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP));
+        f32 = FgramStore.open(f32Dir);
+        bf16 = FgramStore.open(bf16Dir);
+        int8 = FgramStore.open(int8Dir);
     }
 
     @AfterAll
     void closeStores() {
-        for (FgramStore s : new FgramStore[] {f32, f32Heap, bf16, int8}) {
+        for (FgramStore s : new FgramStore[] {f32, bf16, int8}) {
             if (s != null) {
                 s.close();
             }
@@ -89,8 +86,8 @@ class FgramStoreTest {
     }
 
     @Test
-    void float32RoundTripsExactlyInBothIndexModes() {
-        for (FgramStore store : List.of(f32, f32Heap)) {
+    void float32RoundTripsExactly() {
+        for (FgramStore store : List.of(f32)) {
             float[] out = new float[StoreFixtures.D];
             for (int id = 0; id < S; id++) {
                 int[] g = vocab.tokens(id);
@@ -160,7 +157,7 @@ class FgramStoreTest {
         int hits = 0;
         for (int[] q : probes) {
             int expected = vocab.find(q, 0, q.length);
-            for (FgramStore store : List.of(f32, f32Heap, int8)) {
+            for (FgramStore store : List.of(f32, int8)) {
                 assertEquals(expected, store.find(q, 0, q.length), Arrays.toString(q));
             }
             hits += expected >= 0 ? 1 : 0;
@@ -182,7 +179,7 @@ class FgramStoreTest {
             int length = 1 + r.nextInt(40);
             int[] window = StoreFixtures.window(vocab, batch, length, r);
             int[] expectedIds = StoreFixtures.bruteForce(vocab, window, batch, length);
-            for (FgramStore store : List.of(f32, f32Heap)) {
+            for (FgramStore store : List.of(f32)) {
                 float[] out = new float[batch * length * d];
                 Arrays.fill(out, Float.NaN); // must be overwritten everywhere
                 int[] matched = new int[batch * length];
@@ -247,7 +244,7 @@ class FgramStoreTest {
         try {
             List<Future<Boolean>> results = new ArrayList<>();
             for (int thread = 0; thread < 4; thread++) {
-                for (FgramStore store : List.of(f32, f32Heap)) {
+                for (FgramStore store : List.of(f32)) {
                     results.add(pool.submit(() -> {
                         float[] out = new float[batch * length * StoreFixtures.D];
                         int[] matched = new int[batch * length];
@@ -370,7 +367,7 @@ class FgramStoreTest {
         int victim = 17;
         flipByte(copy.resolve(StoreLayout.VECTORS), StoreLayout.HEADER_BYTES + (long) victim * rowBytes + 5);
         try (FgramStore store = FgramStore.open(copy,
-                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE))) {
+                FgramStore.OpenOptions.defaults())) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException e = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
@@ -412,18 +409,12 @@ class FgramStoreTest {
         assertTrue(e.getMessage().contains("index checksum mismatch"), e.getMessage());
 
         try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
-                .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+                .withVerifyIndexChecksum(false))) {
             int[] g = vocab.tokens(victim);
             FgramStoreCorruptedException ex = assertThrows(FgramStoreCorruptedException.class,
                     () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
             assertTrue(ex.getMessage().contains(Arrays.toString(g)), ex.getMessage());
             assertThrows(SconeFormatException.class, store::verify);
-        }
-        try (FgramStore store = FgramStore.open(copy, FgramStore.OpenOptions.defaults()
-                .withIndexMode(FgramStore.IndexMode.HEAP).withVerifyIndexChecksum(false))) {
-            int[] g = vocab.tokens(victim);
-            assertThrows(FgramStoreCorruptedException.class,
-                    () -> store.lookup(g, 0, g.length, new float[StoreFixtures.D], 0));
         }
     }
 
@@ -491,8 +482,6 @@ class FgramStoreTest {
     @Test
     void useAfterCloseIsRefused() throws Exception {
         FgramStore store = FgramStore.open(bf16Dir);
-        assertEquals(FgramStore.IndexMode.HEAP, store.indexMode(), "AUTO picks the heap index for a small store");
-        assertEquals(FgramStore.IndexMode.CHRONICLE, f32.indexMode());
         int[] g = vocab.tokens(0);
         assertEquals(0, store.find(g, 0, g.length));
         store.close();
@@ -505,7 +494,7 @@ class FgramStoreTest {
     }
 
     @Test
-    void keysTooLongForALongUseVariableSizeKeysAndTheChronicleIndex() throws IOException {
+    void keysTooLongForALongUseVariableSizeKeys() throws IOException {
         int vocabSize = 1 << 20; // 21 bits per token: K = 4 needs 84 bits
         Random r = new Random(8);
         List<int[]> grams = new ArrayList<>();
@@ -523,10 +512,7 @@ class FgramStoreTest {
         float[] v = StoreFixtures.vectors(grams.size(), 12);
         Path dir = tmp.resolve("wide");
         StoreFixtures.write(dir, wide, v, VectorDtype.FLOAT32);
-        assertThrows(IllegalArgumentException.class, () -> FgramStore.open(dir,
-                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP)));
         try (FgramStore store = FgramStore.open(dir)) {
-            assertEquals(FgramStore.IndexMode.CHRONICLE, store.indexMode());
             float[] out = new float[StoreFixtures.D];
             for (int id = 0; id < grams.size(); id++) {
                 int[] g = wide.tokens(id);
@@ -555,7 +541,7 @@ class FgramStoreTest {
             bytes[pos] ^= 0x10;
             Files.write(index, bytes);
             try (FgramStore store = FgramStore.open(dir, FgramStore.OpenOptions.defaults()
-                    .withIndexMode(FgramStore.IndexMode.CHRONICLE).withVerifyIndexChecksum(false))) {
+                    .withVerifyIndexChecksum(false))) {
                 SconeFormatException e = assertThrows(SconeFormatException.class, store::verify, "byte " + pos);
                 assertTrue(e.getMessage().contains(StoreLayout.INDEX), e.getMessage());
             } catch (SconeFormatException opening) {
@@ -567,7 +553,6 @@ class FgramStoreTest {
     @Test
     void healthyStoresVerify() throws SconeFormatException {
         f32.verify();
-        f32Heap.verify();
         int8.verify();
     }
 
@@ -584,12 +569,12 @@ class FgramStoreTest {
     }
 
     @Test
-    void lookupLastEqualsTheLastPositionOfTheBatchLookupForEveryDtypeAndIndexMode() {
+    void lookupLastEqualsTheLastPositionOfTheBatchLookupForEveryDtype() {
         Random r = new Random(21);
         StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 2000, r);
-        for (FgramStore store : List.of(f32, f32Heap, bf16, int8)) {
+        for (FgramStore store : List.of(f32, bf16, int8)) {
             int[] histogram = StoreFixtures.checkLookupLast(vocab, rows, StoreFixtures.D, store::lookupLast, store);
-            String what = store.dtype() + " " + store.indexMode() + ": " + Arrays.toString(histogram);
+            String what = store.dtype() + ": " + Arrays.toString(histogram);
             assertTrue(histogram[0] > 200, "rows without a match: " + what);
             for (int n = 2; n <= StoreFixtures.K; n++) {
                 assertTrue(histogram[n] > 20, "rows matching " + n + " tokens: " + what);
@@ -615,7 +600,7 @@ class FgramStoreTest {
         }
         int[] tokens = {9, 100, 200, 300, 400, 9};
         int d = StoreFixtures.D;
-        for (FgramStore store : List.of(f32, f32Heap)) {
+        for (FgramStore store : List.of(f32)) {
             float[] v = new float[3 * d];
             int[] m = new int[3];
             // rows: the whole f-gram; the same end without its first token; ending before the f-gram ends
@@ -628,7 +613,7 @@ class FgramStoreTest {
         // {0, 4999, 0} and its suffix {4999, 0} are both f-grams: the row decides which matches
         int[] t = {0, 4999, 0};
         int[] m = new int[2];
-        f32Heap.lookupLast(t, new int[] {0, 1}, new int[] {3, 2}, 2, new float[2 * d], m);
+        bf16.lookupLast(t, new int[] {0, 1}, new int[] {3, 2}, 2, new float[2 * d], m);
         assertArrayEquals(new int[] {3, 2}, m);
     }
 
@@ -661,7 +646,7 @@ class FgramStoreTest {
 
     private void assertLastRefused(String message, int[] tokens, int[] offsets, int[] lengths, int rows, float[] v,
             int[] m) {
-        for (FgramStore store : List.of(f32, f32Heap)) {
+        for (FgramStore store : List.of(f32)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> store.lookupLast(tokens, offsets, lengths, rows, v, m));
             assertTrue(e.getMessage().contains(message), e.getMessage());
@@ -690,9 +675,7 @@ class FgramStoreTest {
         StoreFixtures.Rows rows = StoreFixtures.rows(vocab, 64, new Random(31));
         float[] v = new float[rows.count() * StoreFixtures.D];
         int[] m = new int[rows.count()];
-        // the heap index only: Chronicle Map itself allocates (about 192 bytes) on every query
-        for (FgramStore store : List.of(f32Heap, int8)) {
-            assertEquals(FgramStore.IndexMode.HEAP, store.indexMode());
+        for (FgramStore store : List.of(f32, bf16, int8)) {
             int calls = 20_000;
             for (int i = 0; i < calls; i++) { // warm up: thread-local buffers, compiled code
                 store.lookupLast(rows.tokens(), rows.offsets(), rows.lengths(), rows.count(), v, m);

@@ -23,8 +23,7 @@ public final class LookupSpinner {
         Path stop = Path.of(args[3]);
         long deadline = System.nanoTime() + 120_000_000_000L;
         long lookups = 0;
-        try (FgramStore store = FgramStore.open(Path.of(args[0]),
-                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.CHRONICLE))) {
+        try (FgramStore store = FgramStore.open(Path.of(args[0]))) {
             System.out.println("READY");
             System.out.flush();
             float[] out = new float[store.embeddingSize()];

@@ -97,9 +97,9 @@ class SconeStoreEquivalenceTest {
         }
         refEmbeddings = forward(scone);
         refLogits = forward(model);
-        f32 = precompute("f32", VectorDtype.FLOAT32, 7, FgramStore.IndexMode.HEAP);
-        bf16 = precompute("bf16", VectorDtype.BFLOAT16, 64, FgramStore.IndexMode.CHRONICLE);
-        int8 = precompute("int8", VectorDtype.INT8, 1000, FgramStore.IndexMode.HEAP);
+        f32 = precompute("f32", VectorDtype.FLOAT32, 7);
+        bf16 = precompute("bf16", VectorDtype.BFLOAT16, 64);
+        int8 = precompute("int8", VectorDtype.INT8, 1000);
     }
 
     @AfterAll
@@ -142,8 +142,7 @@ class SconeStoreEquivalenceTest {
         return m;
     }
 
-    private FgramStore precompute(String name, VectorDtype dtype, int batch, FgramStore.IndexMode mode)
-            throws IOException {
+    private FgramStore precompute(String name, VectorDtype dtype, int batch) throws IOException {
         Path dir = tmp.resolve(name);
         long[] advanced = {0};
         StoreManifest m = FgramStorePrecompute.builder().setBlock(scone).setPath(dir).optDtype(dtype).optBatchSize(batch)
@@ -173,7 +172,7 @@ class SconeStoreEquivalenceTest {
         assertEquals(vocab.fingerprint(), m.fgramVocabularyFingerprint());
         assertEquals(TOKENS_FP, m.tokenVocabularyFingerprint());
         assertEquals(ParameterFingerprint.of(scone), m.modelFingerprint());
-        return FgramStorePrecompute.open(dir, scone, TOKENS_FP, FgramStore.OpenOptions.defaults().withIndexMode(mode));
+        return FgramStorePrecompute.open(dir, scone, TOKENS_FP, FgramStore.OpenOptions.defaults());
     }
 
     /** One inference forward pass, output as floats. */
@@ -325,7 +324,7 @@ class SconeStoreEquivalenceTest {
     void openAnyReadsASingleOrAShardedStore() throws IOException {
         // The f32 store's vectors, in the same batches of 7 (so bit-identical), written as 3 shards.
         Path dir = tmp.resolve("sharded");
-        try (ShardedFgramStoreWriter w = ShardedFgramStoreWriter.builder().setPath(dir).setVocabulary(vocab).setShards(3)
+        try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(dir).optVocabulary(vocab).optShards(3)
                 .setEmbeddingSize(E).optDtype(VectorDtype.FLOAT32).optTokenVocabularyFingerprint(TOKENS_FP)
                 .optModelFingerprint(FgramStorePrecompute.modelFingerprint(scone)).build()) {
             for (int from = 0; from < vocab.size(); from += 7) {
@@ -337,27 +336,27 @@ class SconeStoreEquivalenceTest {
             }
             w.commit();
         }
-        FgramStore.OpenOptions heap = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP);
-        try (FgramEmbeddingTable sharded = FgramStorePrecompute.openAny(dir, scone, TOKENS_FP, heap);
-                FgramEmbeddingTable single = FgramStorePrecompute.openAny(f32.path(), scone, TOKENS_FP, heap)) {
+        FgramStore.OpenOptions options = FgramStore.OpenOptions.defaults();
+        try (FgramEmbeddingTable sharded = FgramStorePrecompute.openAny(dir, scone, TOKENS_FP, options);
+                FgramEmbeddingTable single = FgramStorePrecompute.openAny(f32.path(), scone, TOKENS_FP, options)) {
             assertTrue(sharded instanceof ShardedFgramStore, sharded.getClass().getName());
             assertTrue(single instanceof FgramStore, single.getClass().getName());
             assertArrayEquals(forwardWithTable(model, single), forwardWithTable(model, sharded));
         }
         StoreMismatchException e = assertThrows(StoreMismatchException.class,
-                () -> FgramStorePrecompute.openAny(dir, scone, "other", heap));
+                () -> FgramStorePrecompute.openAny(dir, scone, "other", options));
         assertEquals("tokenVocabularyFingerprint", e.field());
     }
 
     @Test
     void aStoreRefusesAnyOtherModel() throws IOException {
         Path dir = f32.path();
-        FgramStore.OpenOptions heap = FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.HEAP);
+        FgramStore.OpenOptions options = FgramStore.OpenOptions.defaults();
         // other weights, same architecture and vocabulary
         LanguageModel other = newModel(12);
         SconeEmbeddingBlock otherScone = other.sconeEmbedding();
         StoreMismatchException e = assertThrows(StoreMismatchException.class,
-                () -> FgramStorePrecompute.open(dir, otherScone, TOKENS_FP, heap));
+                () -> FgramStorePrecompute.open(dir, otherScone, TOKENS_FP, options));
         assertEquals("modelFingerprint", e.field());
         assertEquals(ParameterFingerprint.of(otherScone), e.expected());
         assertEquals(ParameterFingerprint.of(scone), e.actual());
@@ -365,11 +364,11 @@ class SconeStoreEquivalenceTest {
         Path otherExport = tmp.resolve("other.inference");
         InferenceModel.export(other, otherExport, TOKENS_FP, null);
         e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.openFor(dir,
-                InferenceModel.readHeader(otherExport), heap));
+                InferenceModel.readHeader(otherExport), options));
         assertEquals("modelFingerprint", e.field());
         assertEquals(ParameterFingerprint.of(otherScone), e.expected());
         // another token vocabulary
-        e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.open(dir, scone, "other", heap));
+        e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.open(dir, scone, "other", options));
         assertEquals("tokenVocabularyFingerprint", e.field());
         assertEquals("other", e.expected());
         assertEquals(TOKENS_FP, e.actual());
@@ -379,7 +378,7 @@ class SconeStoreEquivalenceTest {
         SconeEmbeddingBlock narrowScone = new SconeEmbeddingBlock(V, narrow.fgramModel(), vocab);
         narrowScone.initialize(manager, DataType.FLOAT32, new Shape(1, CONTEXT), new Shape(1, CONTEXT));
         e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.open(dir, narrowScone, TOKENS_FP,
-                heap));
+                options));
         assertEquals("embeddingSize", e.field());
         assertEquals("8", e.expected());
         assertEquals(String.valueOf(E), e.actual());
@@ -388,7 +387,7 @@ class SconeStoreEquivalenceTest {
         SconeEmbeddingBlock otherVocabScone = new SconeEmbeddingBlock(scone.tokenEmbedding(), scone.fgramModel(),
                 otherVocab);
         e = assertThrows(StoreMismatchException.class, () -> FgramStorePrecompute.open(dir, otherVocabScone,
-                TOKENS_FP, heap));
+                TOKENS_FP, options));
         assertEquals("fgramVocabularyFingerprint", e.field());
         assertEquals(otherVocab.fingerprint(), e.expected());
         assertEquals(vocab.fingerprint(), e.actual());

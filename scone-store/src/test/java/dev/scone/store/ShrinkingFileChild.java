@@ -18,14 +18,13 @@ public final class ShrinkingFileChild {
 
     /**
      * @param args the store folder; the size and seed of its {@link StoreFixtures#vocabulary};
-     *     the file to cut ({@code vectors.bin} or {@code index.cm}); the index mode
+     *     the file to cut ({@code vectors.bin} or {@code index.cm})
      * @throws Exception on failure
      */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         FgramVocabulary vocab = StoreFixtures.vocabulary(Integer.parseInt(args[1]), Long.parseLong(args[2]));
-        try (FgramStore store = FgramStore.open(dir,
-                FgramStore.OpenOptions.defaults().withIndexMode(FgramStore.IndexMode.valueOf(args[4])))) {
+        try (FgramStore store = FgramStore.open(dir)) {
             try (FileChannel ch = FileChannel.open(dir.resolve(args[3]), StandardOpenOption.WRITE)) {
                 ch.truncate(Math.max(4096, (ch.size() / 3) & ~4095L)); // whole pages gone: reading them faults
             }

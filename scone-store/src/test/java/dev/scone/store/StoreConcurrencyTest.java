@@ -51,8 +51,7 @@ class StoreConcurrencyTest {
             // Each open checks the index file's checksum while the other process takes and releases
             // Chronicle's segment locks in it thousands of times per second.
             for (int i = 0; i < 40; i++) {
-                FgramStore.IndexMode mode = i % 2 == 0 ? FgramStore.IndexMode.CHRONICLE : FgramStore.IndexMode.HEAP;
-                try (FgramStore s = FgramStore.open(dir, FgramStore.OpenOptions.defaults().withIndexMode(mode))) {
+                try (FgramStore s = FgramStore.open(dir)) {
                     for (int id = 0; id < SIZE; id += 7) {
                         int[] g = vocab.tokens(id);
                         assertEquals(id, s.lookup(g, 0, g.length, v, 0), "open " + i + ", f-gram " + id);
@@ -76,22 +75,20 @@ class StoreConcurrencyTest {
 
     @Test
     void aVectorFileCutUnderAnOpenStoreIsAnExceptionNamingFileAndRow(@TempDir Path tmp) throws Exception {
-        for (String mode : List.of("HEAP", "CHRONICLE")) {
-            Path dir = store(tmp.resolve(mode));
-            ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
-                    Integer.toString(SIZE), Long.toString(SEED), StoreLayout.VECTORS, mode);
-            assertEquals(0, r.exitCode(), mode + ": the JVM died: " + r.output());
-            assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.VECTORS)
-                    && r.output().contains("row "), mode + ": " + r.output());
-            assertFalse(r.output().contains("ALL FOUND"), r.output());
-        }
+        Path dir = store(tmp);
+        ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
+                Integer.toString(SIZE), Long.toString(SEED), StoreLayout.VECTORS);
+        assertEquals(0, r.exitCode(), "the JVM died: " + r.output());
+        assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.VECTORS)
+                && r.output().contains("row "), r.output());
+        assertFalse(r.output().contains("ALL FOUND"), r.output());
     }
 
     @Test
     void anIndexCutUnderAnOpenStoreIsAnExceptionNamingTheIndex(@TempDir Path tmp) throws Exception {
         Path dir = store(tmp);
         ChildJvm.Result r = ChildJvm.run(ShrinkingFileChild.class, Map.of(), List.of(), 120, dir.toString(),
-                Integer.toString(SIZE), Long.toString(SEED), StoreLayout.INDEX, "CHRONICLE");
+                Integer.toString(SIZE), Long.toString(SEED), StoreLayout.INDEX);
         assertEquals(0, r.exitCode(), "the JVM died: " + r.output());
         assertTrue(r.output().contains("REFUSED: ") && r.output().contains(StoreLayout.INDEX), r.output());
     }

@@ -94,7 +94,7 @@ final class StoreFixtures {
             w.addBatch(java.util.Arrays.copyOfRange(ids, 0, half), java.util.Arrays.copyOfRange(vectors, 0, half * D));
             w.addBatch(java.util.Arrays.copyOfRange(ids, half, ids.length),
                     java.util.Arrays.copyOfRange(vectors, half * D, ids.length * D));
-            return w.commit();
+            return (StoreManifest) w.commit();
         }
     }
 

@@ -81,11 +81,6 @@ class StorePartsTest {
                     assertArrayEquals(prev, g, "two f-grams share key " + Arrays.toString(key));
                 }
                 assertArrayEquals(g, codec.decode(key));
-                if (codec.packsIntoLong()) {
-                    long packed = codec.packedKey(g, 0, n);
-                    assertEquals(packed, FgramKeyCodec.packedKey(key));
-                    assertArrayEquals(key, codec.keyOfPacked(packed));
-                }
             }
         }
         FgramKeyCodec codec = new FgramKeyCodec(5000, 4);

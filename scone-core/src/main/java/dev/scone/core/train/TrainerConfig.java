@@ -1,7 +1,6 @@
 package dev.scone.core.train;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import dev.scone.fgram.io.KeyValueText;
 
 /**
  * The training configuration. Build it with {@link #builder()}; {@link Builder#build()} checks
@@ -90,33 +89,21 @@ public record TrainerConfig(long seed, int batchSize, int contextLength, float l
         return (long) batchSize * contextLength;
     }
 
-    /** @return the versioned text form: a header line, then one {@code key=value} line per field */
+    /**
+     * @return the versioned text form in scone's {@link KeyValueText} form: a header line, then
+     *     one {@code key=value} line per field (no checksum: a checkpoint seals it)
+     */
     public String toText() {
-        StringBuilder sb = new StringBuilder(HEADER).append('\n');
-        for (Map.Entry<String, String> e : fields().entrySet()) {
-            sb.append(e.getKey()).append('=').append(e.getValue()).append('\n');
-        }
-        return sb.toString();
+        return fields().toText(KeyValueText.Seal.NONE);
     }
 
-    private Map<String, String> fields() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("seed", Long.toString(seed));
-        m.put("batchSize", Integer.toString(batchSize));
-        m.put("contextLength", Integer.toString(contextLength));
-        m.put("learningRate", Float.toString(learningRate));
-        m.put("minLearningRate", Float.toString(minLearningRate));
-        m.put("warmupSteps", Integer.toString(warmupSteps));
-        m.put("totalSteps", Integer.toString(totalSteps));
-        m.put("maxTokens", Long.toString(maxTokens));
-        m.put("weightDecay", Float.toString(weightDecay));
-        m.put("beta1", Float.toString(beta1));
-        m.put("beta2", Float.toString(beta2));
-        m.put("epsilon", Float.toString(epsilon));
-        m.put("clipNorm", Float.toString(clipNorm));
-        m.put("evalEvery", Integer.toString(evalEvery));
-        m.put("evalMaxWindows", Long.toString(evalMaxWindows));
-        return m;
+    private KeyValueText.Builder fields() {
+        return KeyValueText.builder(HEADER).put("seed", seed).put("batchSize", batchSize)
+                .put("contextLength", contextLength).put("learningRate", learningRate)
+                .put("minLearningRate", minLearningRate).put("warmupSteps", warmupSteps).put("totalSteps", totalSteps)
+                .put("maxTokens", maxTokens).put("weightDecay", weightDecay).put("beta1", beta1).put("beta2", beta2)
+                .put("epsilon", epsilon).put("clipNorm", clipNorm).put("evalEvery", evalEvery)
+                .put("evalMaxWindows", evalMaxWindows);
     }
 
     /**
@@ -127,46 +114,26 @@ public record TrainerConfig(long seed, int batchSize, int contextLength, float l
      * @throws IllegalArgumentException when the header, a key or a value is wrong or missing
      */
     public static TrainerConfig parse(String text) {
-        String[] lines = text.split("\n");
-        if (lines.length == 0 || !lines[0].strip().equals(HEADER)) {
-            throw new IllegalArgumentException("trainer configuration must start with '" + HEADER + "', got '"
-                    + (lines.length == 0 ? "" : lines[0]) + "'");
+        KeyValueText m;
+        try {
+            m = KeyValueText.parse(text, HEADER, KeyValueText.Seal.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("trainer configuration: " + e.getMessage(), e);
         }
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 1; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            int eq = line.indexOf('=');
-            if (eq < 1) {
-                throw new IllegalArgumentException("trainer configuration line " + (i + 1) + " is not key=value: '"
-                        + line + "'");
-            }
-            m.put(line.substring(0, eq), line.substring(eq + 1));
-        }
-        Map<String, String> expected = builder().setSeed(0).build().fields();
-        for (String k : m.keySet()) {
-            if (!expected.containsKey(k)) {
+        java.util.Set<String> expected = KeyValueText.parse(builder().setSeed(0).build().toText(), HEADER,
+                KeyValueText.Seal.NONE).keys();
+        for (String k : m.keys()) {
+            if (!expected.contains(k)) {
                 throw new IllegalArgumentException("unknown trainer configuration key '" + k + "'");
             }
         }
-        for (String k : expected.keySet()) {
-            if (!m.containsKey(k)) {
-                throw new IllegalArgumentException("trainer configuration lacks key '" + k + "'");
-            }
-        }
         try {
-            return new TrainerConfig(Long.parseLong(m.get("seed")), Integer.parseInt(m.get("batchSize")),
-                    Integer.parseInt(m.get("contextLength")), Float.parseFloat(m.get("learningRate")),
-                    Float.parseFloat(m.get("minLearningRate")), Integer.parseInt(m.get("warmupSteps")),
-                    Integer.parseInt(m.get("totalSteps")), Long.parseLong(m.get("maxTokens")),
-                    Float.parseFloat(m.get("weightDecay")), Float.parseFloat(m.get("beta1")),
-                    Float.parseFloat(m.get("beta2")), Float.parseFloat(m.get("epsilon")),
-                    Float.parseFloat(m.get("clipNorm")), Integer.parseInt(m.get("evalEvery")),
-                    Long.parseLong(m.get("evalMaxWindows")));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("trainer configuration has a malformed number: " + e.getMessage(), e);
+            return new TrainerConfig(m.longValue("seed"), m.integer("batchSize"), m.integer("contextLength"),
+                    m.real("learningRate"), m.real("minLearningRate"), m.integer("warmupSteps"), m.integer("totalSteps"),
+                    m.longValue("maxTokens"), m.real("weightDecay"), m.real("beta1"), m.real("beta2"),
+                    m.real("epsilon"), m.real("clipNorm"), m.integer("evalEvery"), m.longValue("evalMaxWindows"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("trainer configuration: " + e.getMessage(), e);
         }
     }
 

@@ -42,6 +42,13 @@ class BenchmarkMainsTest {
     }
 
     @Test
+    void chronicleLookupBenchmarkRunsAndItsLayoutReadAgreesWithChronicleMap() {
+        String out = run(ChronicleLookupBenchmark::runExample, "--entries", "20000", "--queries", "20000", "--segments",
+                "0,1", "--passes", "1");
+        assertTrue(out.contains("| hit |") && out.contains("| miss |"), out);
+    }
+
+    @Test
     void matchingBenchmarkRunsAndAgreesWithItsBaseline() {
         String out = run(MatchingBenchmark::runExample, "--vocab", "1000", "--fgrams", "5000", "--sample-tokens",
                 "300000", "--tokens", "200000", "--phrases", "1000", "--min-count", "2", "--repeats", "1");

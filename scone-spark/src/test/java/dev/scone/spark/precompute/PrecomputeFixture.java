@@ -124,7 +124,7 @@ public record PrecomputeFixture(FgramVocabulary vocabulary, Path vocabularyFile,
             for (int id = 0; id < vocabulary.size(); id++) {
                 int[] g = vocabulary.tokens(id);
                 assertTrue(one.lookup(g, 0, g.length, a, 0) >= 0);
-                assertTrue(many.lookup(g, 0, g.length, b, 0));
+                assertTrue(many.lookup(g, 0, g.length, b, 0) >= 0);
                 assertArrayEquals(a, b, 0f, "f-gram " + id);
             }
             Random r = new Random(9);
