@@ -319,16 +319,7 @@ public final class FgramVocabularyFile {
             try {
                 drain();
                 String fingerprint = digest.finish();
-                ByteBuffer index = ByteBuffer.allocate(INDEX_ENTRY_BYTES * blocks + TRAILER_BYTES)
-                        .order(ByteOrder.LITTLE_ENDIAN);
-                for (int b = 0; b < blocks; b++) {
-                    index.putInt(blockTokens[b]).putInt(blockCrcs[b]);
-                }
-                index.put(HexFormat.of().parseHex(fingerprint));
-                crc.reset();
-                crc.update(index.array(), 0, index.position());
-                index.putInt((int) crc.getValue());
-                index.flip();
+                ByteBuffer index = indexAndTrailer(blockTokens, blockCrcs, blocks, fingerprint);
                 long length = position + index.remaining();
                 writeFully(index, position);
                 writeFully(headerV3(tokenVocabularySize, maxN, size, length, countedOn, blockBits, tokens), 0);
@@ -394,6 +385,256 @@ public final class FgramVocabularyFile {
             if (finished) {
                 throw new IllegalStateException("writer for " + target + " is already completed or closed");
             }
+        }
+    }
+
+    /** The block index of {@code blocks} blocks, the fingerprint and their checksum: what follows the blocks. */
+    private static ByteBuffer indexAndTrailer(int[] blockTokens, int[] blockCrcs, int blocks, String fingerprint) {
+        ByteBuffer index = ByteBuffer.allocate(INDEX_ENTRY_BYTES * blocks + TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (int b = 0; b < blocks; b++) {
+            index.putInt(blockTokens[b]).putInt(blockCrcs[b]);
+        }
+        index.put(HexFormat.of().parseHex(fingerprint));
+        CRC32C crc = new CRC32C();
+        crc.update(index.array(), 0, index.position());
+        index.putInt((int) crc.getValue());
+        return index.flip();
+    }
+
+    // ---------------------------------------------------------------- writing in parts
+
+    /**
+     * F-grams per block in the files this class writes: block b holds the ids
+     * {@code [b * BLOCK_FGRAMS, (b + 1) * BLOCK_FGRAMS)}.
+     */
+    public static final int BLOCK_FGRAMS = 1 << BlockLayout.DEFAULT_BLOCK_BITS;
+
+    /**
+     * One block of a vocabulary file, encoded apart from the file ({@link #newBlock}), so that the
+     * blocks of a large vocabulary can be encoded in parallel (by the tasks of a distributed job)
+     * and joined into the file by one {@link Assembler}.
+     *
+     * @param index the block's position in the file: its first id is {@code index * BLOCK_FGRAMS}
+     * @param fgrams the f-grams it holds
+     * @param tokens their tokens together
+     * @param crc the CRC32C of its bytes, as the file's block index records it
+     * @param bytes its bytes, as the file holds them
+     */
+    public record EncodedBlock(int index, int fgrams, int tokens, int crc, byte[] bytes) {}
+
+    /**
+     * Starts encoding one block of a vocabulary of {@code size} f-grams: add its f-grams in id
+     * order, then {@link BlockBuilder#encode()}.
+     *
+     * @param tokenVocabularySize size of the token vocabulary, at least 1
+     * @param maxN K, at least 2
+     * @param size S, the f-grams of the whole vocabulary
+     * @param index the block, in {@code [0, ceil(S / BLOCK_FGRAMS))}
+     * @return the builder
+     */
+    public static BlockBuilder newBlock(int tokenVocabularySize, int maxN, int size, int index) {
+        return new BlockBuilder(tokenVocabularySize, maxN, size, index);
+    }
+
+    /** Collects the f-grams of one block ({@link #newBlock}) and encodes it; each f-gram is checked as it is added. */
+    public static final class BlockBuilder {
+        private final BlockEncoder encoder;
+        private final int index;
+        private final int capacity;
+        private final long firstId;
+
+        private BlockBuilder(int tokenVocabularySize, int maxN, int size, int index) {
+            this.encoder = new BlockEncoder(tokenVocabularySize, maxN, BlockLayout.DEFAULT_BLOCK_BITS);
+            if (size < 0) {
+                throw new IllegalArgumentException("size must be >= 0, got " + size);
+            }
+            Objects.checkIndex(index, BlockLayout.blockCount(size, BlockLayout.DEFAULT_BLOCK_BITS));
+            this.index = index;
+            this.capacity = BlockLayout.fgramsIn(size, BlockLayout.DEFAULT_BLOCK_BITS, index);
+            this.firstId = (long) index << BlockLayout.DEFAULT_BLOCK_BITS;
+        }
+
+        /**
+         * Adds the block's next f-gram.
+         *
+         * @param seq array holding its tokens
+         * @param from where they start
+         * @param len its length, 2..K
+         * @param count its count, at least 0
+         * @throws IllegalArgumentException when the f-gram is invalid, naming it by id
+         * @throws IllegalStateException when the block already holds all its f-grams
+         */
+        public void add(int[] seq, int from, int len, long count) {
+            if (encoder.fgrams() == capacity) {
+                throw new IllegalStateException("block " + index + " already holds its " + capacity + " f-grams");
+            }
+            encoder.add(firstId + encoder.fgrams(), seq, from, len, count);
+        }
+
+        /** @return the f-grams added so far */
+        public int added() {
+            return encoder.fgrams();
+        }
+
+        /** @return the f-grams the block holds when complete */
+        public int capacity() {
+            return capacity;
+        }
+
+        /**
+         * @return the encoded block
+         * @throws IllegalStateException unless every f-gram of the block was added
+         */
+        public EncodedBlock encode() {
+            int fgrams = encoder.fgrams();
+            if (fgrams != capacity) {
+                throw new IllegalStateException(fgrams + " of the " + capacity + " f-grams of block " + index
+                        + " were added");
+            }
+            int tokens = encoder.tokens();
+            byte[] bytes = new byte[encoder.bytes()];
+            encoder.encodeTo(BlockLayout.wrap(bytes));
+            CRC32C crc = new CRC32C();
+            crc.update(bytes);
+            return new EncodedBlock(index, fgrams, tokens, (int) crc.getValue(), bytes);
+        }
+    }
+
+    /**
+     * Starts writing a vocabulary file to a stream from its encoded blocks ({@link #newBlock}),
+     * given in order: the header first (it needs each block's token count, so that the file is
+     * written front to back, to a file system that only appends), then each block as it is
+     * appended, checked against its checksum and its records read into the fingerprint, then the
+     * block index and the fingerprint. The file is byte for byte what {@link #write} writes for
+     * the same vocabulary. Holds the block index (8 bytes per block) and nothing of the f-grams.
+     *
+     * @param out where the file's bytes go (not closed); the caller publishes the file atomically
+     * @param name the file's name, for messages
+     * @param tokenVocabularySize size of the token vocabulary, at least 1
+     * @param maxN K, at least 2
+     * @param size S
+     * @param countedOn the corpus the f-grams were counted on, or null
+     * @param blockTokens for each of the {@code ceil(S / BLOCK_FGRAMS)} blocks, the tokens of its f-grams
+     * @return the assembler; the header is written
+     * @throws IllegalArgumentException when a value is out of range or a block's token count impossible
+     * @throws IOException when writing fails
+     */
+    public static Assembler newAssembler(java.io.OutputStream out, Path name, int tokenVocabularySize, int maxN,
+            int size, CountedOn countedOn, int[] blockTokens) throws IOException {
+        return new Assembler(out, name, tokenVocabularySize, maxN, size, countedOn, blockTokens);
+    }
+
+    /** Joins encoded blocks into a vocabulary file on a stream ({@link #newAssembler}). */
+    public static final class Assembler {
+        private final java.io.OutputStream out;
+        private final Path name;
+        private final int tokenVocabularySize;
+        private final int maxN;
+        private final int size;
+        private final int[] blockTokens;
+        private final int[] blockCrcs;
+        private final FingerprintDigest digest;
+        private final int[] scratch;
+        private final CRC32C crc = new CRC32C();
+        private int next;
+        private boolean completed;
+
+        private Assembler(java.io.OutputStream out, Path name, int tokenVocabularySize, int maxN, int size,
+                CountedOn countedOn, int[] blockTokens) throws IOException {
+            this.out = Objects.requireNonNull(out, "out");
+            this.name = name;
+            new BlockEncoder(tokenVocabularySize, maxN, BlockLayout.DEFAULT_BLOCK_BITS); // checks V and K
+            if (size < 0) {
+                throw new IllegalArgumentException("size must be >= 0, got " + size);
+            }
+            int bits = BlockLayout.DEFAULT_BLOCK_BITS;
+            int blocks = BlockLayout.blockCount(size, bits);
+            if (blockTokens.length != blocks) {
+                throw new IllegalArgumentException(size + " f-grams make " + blocks + " blocks, got token counts of "
+                        + blockTokens.length);
+            }
+            long tokens = 0;
+            long length = HEADER_BYTES_V3 + (long) INDEX_ENTRY_BYTES * blocks + TRAILER_BYTES;
+            for (int b = 0; b < blocks; b++) {
+                int n = BlockLayout.fgramsIn(size, bits, b);
+                if (blockTokens[b] < 2L * n || blockTokens[b] > (long) maxN * n) {
+                    throw new IllegalArgumentException("block " + b + " of " + n + " f-grams cannot hold "
+                            + blockTokens[b] + " tokens");
+                }
+                tokens += blockTokens[b];
+                length += BlockLayout.blockBytes(n, blockTokens[b]);
+            }
+            this.tokenVocabularySize = tokenVocabularySize;
+            this.maxN = maxN;
+            this.size = size;
+            this.blockTokens = blockTokens.clone();
+            this.blockCrcs = new int[blocks];
+            this.digest = new FingerprintDigest(tokenVocabularySize, maxN, size);
+            this.scratch = new int[maxN];
+            ByteBuffer header = headerV3(tokenVocabularySize, maxN, size, length, countedOn, bits, tokens);
+            out.write(header.array(), 0, HEADER_BYTES_V3);
+        }
+
+        /**
+         * Appends the next block: checks that it is the next one, that its f-grams and tokens are
+         * the expected ones, that its bytes match its checksum and hold sound records, and adds its
+         * records to the fingerprint.
+         *
+         * @param block the next block
+         * @throws IllegalArgumentException when the block is not the next one or is damaged, naming it
+         * @throws IOException when writing fails
+         */
+        public void append(EncodedBlock block) throws IOException {
+            if (completed) {
+                throw new IllegalStateException(name + ": the assembler has completed");
+            }
+            if (next == blockCrcs.length) {
+                throw new IllegalStateException(name + ": all " + next + " blocks were appended");
+            }
+            int b = next;
+            int n = BlockLayout.fgramsIn(size, BlockLayout.DEFAULT_BLOCK_BITS, b);
+            byte[] bytes = block.bytes();
+            if (block.index() != b || block.fgrams() != n || block.tokens() != blockTokens[b]
+                    || bytes.length != BlockLayout.blockBytes(n, blockTokens[b])) {
+                throw new IllegalArgumentException(name + ": expected block " + b + " of " + n + " f-grams and "
+                        + blockTokens[b] + " tokens, got block " + block.index() + " of " + block.fgrams()
+                        + " f-grams and " + block.tokens() + " tokens in " + bytes.length + " bytes");
+            }
+            crc.reset();
+            crc.update(bytes);
+            if ((int) crc.getValue() != block.crc()) {
+                throw new IllegalArgumentException(name + ": block " + b + " does not match its checksum (damaged)");
+            }
+            ByteBuffer data = BlockLayout.wrap(bytes);
+            String wrong = BlockLayout.check(data, 0, n, blockTokens[b], (long) b << BlockLayout.DEFAULT_BLOCK_BITS,
+                    tokenVocabularySize, maxN);
+            if (wrong != null) {
+                throw new IllegalArgumentException(name + ": " + wrong);
+            }
+            BlockLayout.digest(data, n, digest, scratch);
+            out.write(bytes);
+            blockCrcs[b] = block.crc();
+            next++;
+        }
+
+        /**
+         * Writes the block index and the fingerprint and flushes the stream (which stays open).
+         *
+         * @return the vocabulary's fingerprint
+         * @throws IllegalStateException unless every block was appended
+         * @throws IOException when writing fails
+         */
+        public String complete() throws IOException {
+            if (completed || next != blockCrcs.length) {
+                throw new IllegalStateException(name + ": " + next + " of the " + blockCrcs.length
+                        + " blocks were appended" + (completed ? " and the file completed" : ""));
+            }
+            completed = true;
+            String fingerprint = digest.finish();
+            ByteBuffer trailer = indexAndTrailer(blockTokens, blockCrcs, blockCrcs.length, fingerprint);
+            out.write(trailer.array(), 0, trailer.limit());
+            out.flush();
+            return fingerprint;
         }
     }
 

@@ -210,6 +210,88 @@ class FgramVocabularyFileTest {
     }
 
     @Test
+    void blocksEncodedApartAssembleIntoWhatWriteWrites() throws IOException {
+        for (int size : new int[] {0, 5, 2 * FgramVocabularyFile.BLOCK_FGRAMS + 321}) {
+            Reference ref = wideReference(23 + size, size);
+            FgramVocabulary v = ref.vocabulary();
+            Path whole = tmp.resolve("whole-" + size + ".bin");
+            FgramVocabularyFile.write(v, whole, GOLDEN_COUNTED_ON);
+            List<FgramVocabularyFile.EncodedBlock> blocks = encode(ref);
+            int[] tokens = blocks.stream().mapToInt(FgramVocabularyFile.EncodedBlock::tokens).toArray();
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            FgramVocabularyFile.Assembler a = FgramVocabularyFile.newAssembler(out, whole, ref.tokenVocabularySize(),
+                    ref.maxN(), size, GOLDEN_COUNTED_ON, tokens);
+            for (FgramVocabularyFile.EncodedBlock b : blocks) {
+                a.append(b);
+            }
+            assertEquals(v.fingerprint(), a.complete());
+            assertArrayEquals(Files.readAllBytes(whole), out.toByteArray(), size + " f-grams");
+        }
+    }
+
+    @Test
+    void theAssemblerRefusesBlocksOutOfOrderDamagedOrMissing() throws IOException {
+        Reference ref = wideReference(29, FgramVocabularyFile.BLOCK_FGRAMS + 10);
+        List<FgramVocabularyFile.EncodedBlock> blocks = encode(ref);
+        int[] tokens = blocks.stream().mapToInt(FgramVocabularyFile.EncodedBlock::tokens).toArray();
+        Path name = Path.of("v.bin");
+        FgramVocabularyFile.Assembler a = FgramVocabularyFile.newAssembler(java.io.OutputStream.nullOutputStream(),
+                name, ref.tokenVocabularySize(), ref.maxN(), ref.fgrams().size(), null, tokens);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.append(blocks.get(1)));
+        assertTrue(e.getMessage().startsWith("v.bin: expected block 0 of 16384 f-grams"), e.getMessage());
+        FgramVocabularyFile.EncodedBlock b0 = blocks.get(0);
+        byte[] damaged = b0.bytes().clone();
+        damaged[100] ^= 1;
+        e = assertThrows(IllegalArgumentException.class, () -> a.append(new FgramVocabularyFile.EncodedBlock(0,
+                b0.fgrams(), b0.tokens(), b0.crc(), damaged)));
+        assertEquals("v.bin: block 0 does not match its checksum (damaged)", e.getMessage());
+        a.append(b0);
+        assertThrows(IllegalStateException.class, a::complete);
+        a.append(blocks.get(1));
+        a.complete();
+        e = assertThrows(IllegalArgumentException.class, () -> FgramVocabularyFile.newAssembler(
+                java.io.OutputStream.nullOutputStream(), name, 10, 3, 5, null, new int[] {9}));
+        assertEquals("block 0 of 5 f-grams cannot hold 9 tokens", e.getMessage());
+        FgramVocabularyFile.BlockBuilder bb = FgramVocabularyFile.newBlock(10, 3, 2, 0);
+        bb.add(new int[] {1, 2}, 0, 2, 4);
+        assertThrows(IllegalStateException.class, bb::encode);
+        assertEquals("f-gram 1 has token id 10 outside the token vocabulary [0, 10)",
+                assertThrows(IllegalArgumentException.class, () -> bb.add(new int[] {1, 10}, 0, 2, 4)).getMessage());
+    }
+
+    /** Distinct random f-grams of 2..5 tokens over 5,000 tokens: room for any size a test needs. */
+    private static Reference wideReference(long seed, int size) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        java.util.Set<java.util.List<Integer>> seen = new java.util.HashSet<>();
+        List<int[]> grams = new ArrayList<>();
+        long[] counts = new long[size];
+        while (grams.size() < size) {
+            int[] g = rnd.ints(2 + rnd.nextInt(4), 0, 5000).toArray();
+            if (seen.add(java.util.Arrays.stream(g).boxed().toList())) {
+                counts[grams.size()] = rnd.nextLong(1L << 40);
+                grams.add(g);
+            }
+        }
+        return new Reference(5000, 5, grams, counts);
+    }
+
+    /** The blocks of a reference vocabulary, encoded one by one. */
+    private static List<FgramVocabularyFile.EncodedBlock> encode(Reference ref) {
+        int size = ref.fgrams().size();
+        List<FgramVocabularyFile.EncodedBlock> blocks = new ArrayList<>();
+        for (int first = 0; first < size; first += FgramVocabularyFile.BLOCK_FGRAMS) {
+            FgramVocabularyFile.BlockBuilder b = FgramVocabularyFile.newBlock(ref.tokenVocabularySize(), ref.maxN(),
+                    size, first / FgramVocabularyFile.BLOCK_FGRAMS);
+            for (int id = first; id < Math.min(size, first + FgramVocabularyFile.BLOCK_FGRAMS); id++) {
+                int[] g = ref.fgrams().get(id);
+                b.add(g, 0, g.length, ref.counts()[id]);
+            }
+            blocks.add(b.encode());
+        }
+        return blocks;
+    }
+
+    @Test
     void anUnfinishedWriterLeavesNothing() throws IOException {
         Path p = tmp.resolve("v.bin");
         try (FgramVocabularyFile.Writer w = FgramVocabularyFile.newWriter(p, 10, 3, 2, null)) {
