@@ -45,6 +45,7 @@ public final class FgramStoreWriter implements AutoCloseable {
     private final StoreFolderWriter[] shards;
     private final int[] scratchTokens;
     private final byte[][] scratchKeys; // by length
+    private final float[] scratchVector;
     private long count;
     private boolean failed;
     private boolean finished;
@@ -56,6 +57,7 @@ public final class FgramStoreWriter implements AutoCloseable {
         this.vocabulary = vocabulary;
         this.codec = settings.codec();
         this.scratchTokens = new int[codec.maxN()];
+        this.scratchVector = new float[d];
         this.scratchKeys = new byte[codec.maxN() + 1][];
         for (int n = FgramVocabulary.MIN_N; n <= codec.maxN(); n++) {
             scratchKeys[n] = new byte[codec.keyBytes(n)];
@@ -121,26 +123,79 @@ public final class FgramStoreWriter implements AutoCloseable {
      */
     public void add(int[] tokens, int from, int len, float[] vectors, int vectorOffset) throws IOException {
         checkOpen();
-        if (len < FgramVocabulary.MIN_N || len > codec.maxN()) {
-            throw new IllegalArgumentException("f-gram length " + len + " is outside [" + FgramVocabulary.MIN_N + ", "
-                    + codec.maxN() + "]");
-        }
-        Objects.checkFromIndexSize(from, len, tokens.length);
+        checkFgram(tokens, from, len);
         Objects.checkFromIndexSize(vectorOffset, d, vectors.length);
-        codec.checkTokens(tokens, from, len);
         for (int i = 0; i < d; i++) {
             if (!Float.isFinite(vectors[vectorOffset + i])) {
                 throw new IllegalArgumentException("vector of f-gram " + describe(tokens, from, len) + " has element "
                         + i + " = " + vectors[vectorOffset + i]);
             }
         }
+        put(tokens, from, len, vectors, vectorOffset, null, 0);
+    }
+
+    /**
+     * Adds one f-gram with its vector already encoded in the store's {@link #dtype()}
+     * ({@link VectorDtype#encode}, {@link VectorDtype#vectorBytes} bytes): how a distributed
+     * precompute ships its rows to the shard writers, in the store's size. The encoded vector is
+     * written as it is, after checking that it decodes to finite values.
+     *
+     * @param tokens token ids
+     * @param from first token
+     * @param len f-gram length (2..K)
+     * @param encoded array holding the encoded vector
+     * @param encodedOffset where it starts
+     * @throws IllegalArgumentException for a bad length, token id, a vector that does not decode
+     *     to finite values, a duplicate f-gram, or more f-grams than expected
+     * @throws IOException when writing fails (the writer is then unusable)
+     */
+    public void addEncoded(int[] tokens, int from, int len, byte[] encoded, int encodedOffset) throws IOException {
+        checkOpen();
+        checkFgram(tokens, from, len);
+        VectorDtype dtype = dtype();
+        Objects.checkFromIndexSize(encodedOffset, dtype.vectorBytes(d), encoded.length);
+        float[] decoded = scratchVector;
+        dtype.decode(java.nio.ByteBuffer.wrap(encoded).order(java.nio.ByteOrder.LITTLE_ENDIAN), encodedOffset, d,
+                decoded, 0);
+        for (int i = 0; i < d; i++) {
+            if (!Float.isFinite(decoded[i])) {
+                throw new IllegalArgumentException("encoded vector of f-gram " + describe(tokens, from, len)
+                        + " has element " + i + " = " + decoded[i]);
+            }
+        }
+        put(tokens, from, len, null, 0, encoded, encodedOffset);
+    }
+
+    /** @return how the store encodes vectors */
+    public VectorDtype dtype() {
+        return shards[0].dtype();
+    }
+
+    /** @return d, the vector length */
+    public int embeddingSize() {
+        return d;
+    }
+
+    private void checkFgram(int[] tokens, int from, int len) {
+        if (len < FgramVocabulary.MIN_N || len > codec.maxN()) {
+            throw new IllegalArgumentException("f-gram length " + len + " is outside [" + FgramVocabulary.MIN_N + ", "
+                    + codec.maxN() + "]");
+        }
+        Objects.checkFromIndexSize(from, len, tokens.length);
+        codec.checkTokens(tokens, from, len);
+    }
+
+    /** Adds a checked f-gram with its vector, as floats or ({@code vectors == null}) encoded. */
+    private void put(int[] tokens, int from, int len, float[] vectors, int vectorOffset, byte[] encoded,
+            int encodedOffset) throws IOException {
         byte[] key = scratchKeys[len];
         codec.encode(tokens, from, len, key);
         StoreFolderWriter shard = shards[shards.length == 1 ? 0 : ShardedStoreManifest.shardOf(tokens, from, len,
                 shards.length)];
         boolean added;
         try {
-            added = shard.add(key, vectors, vectorOffset);
+            added = vectors != null ? shard.add(key, vectors, vectorOffset) : shard.addEncoded(key, encoded,
+                    encodedOffset);
         } catch (IllegalArgumentException e) {
             throw e; // nothing was written
         } catch (IOException | RuntimeException e) {

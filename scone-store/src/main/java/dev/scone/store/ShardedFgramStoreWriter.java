@@ -37,40 +37,48 @@ public final class ShardedFgramStoreWriter {
     }
 
     /**
-     * @param vocabulary the whole f-gram vocabulary
+     * How many of a vocabulary's f-grams each shard holds. Given a range of the vocabulary
+     * ({@link dev.scone.fgram.vocab.FgramVocabularyFile#readRange}), counts the f-grams of that
+     * range: the sizes of the whole are the sums over ranges that cover it, so that a distributed
+     * writer sizes its shards without any process reading all of the vocabulary.
+     *
+     * @param vocabulary the f-gram vocabulary, whole or a range of it
      * @param shards the number of shards, at least 1
-     * @return how many of its f-grams each shard holds
+     * @return how many of the f-grams it holds fall into each shard
      */
     public static long[] shardSizes(FgramVocabulary vocabulary, int shards) {
         checkShards(shards);
         long[] sizes = new long[shards];
-        int[] g = new int[vocabulary.maxN()];
-        for (int id = 0; id < vocabulary.size(); id++) {
-            int n = vocabulary.copyTokens(id, g, 0);
-            sizes[ShardedStoreManifest.shardOf(g, 0, n, shards)]++;
+        FgramVocabulary.Cursor c = vocabulary.cursor();
+        while (c.next()) {
+            sizes[ShardedStoreManifest.shardOf(c.tokens(), 0, c.length(), shards)]++;
         }
         return sizes;
     }
 
     /**
      * A writer for one shard, set up for its place in the sharded store: its folder, K, the token
-     * vocabulary size, its expected entries and the whole vocabulary's fingerprint. The caller
-     * sets the embedding size, dtype and fingerprints, adds exactly the f-grams of that shard by
-     * their tokens, and commits.
+     * vocabulary size, its entries and the whole vocabulary's fingerprint. The caller sets the
+     * embedding size, dtype and fingerprints, adds exactly the f-grams of that shard by their
+     * tokens ({@link FgramStoreWriter#add(int[], int, int, float[], int)}, or with vectors already
+     * encoded, {@link FgramStoreWriter#addEncoded}), and commits. The vocabulary is read for its
+     * description only: a range of no ids ({@code FgramVocabularyFile.readRange(file, 0, 0)}: the
+     * file's header) will do.
      *
      * @param dir the sharded store folder
      * @param shard the shard, in {@code [0, shards)}
      * @param shards the number of shards
-     * @param vocabulary the whole f-gram vocabulary
+     * @param vocabulary the f-gram vocabulary, whole or any range of it
+     * @param entries the f-grams of the shard ({@link #shardSizes} over the whole vocabulary)
      * @return the configured builder
      */
-    public static FgramStoreWriter.Builder shardWriter(Path dir, int shard, int shards, FgramVocabulary vocabulary) {
+    public static FgramStoreWriter.Builder shardWriter(Path dir, int shard, int shards, FgramVocabulary vocabulary,
+            long entries) {
         checkShards(shards);
         Objects.checkIndex(shard, shards);
         return FgramStoreWriter.builder().setPath(dir.resolve(ShardedStoreManifest.shardFolder(shard)))
                 .optMaxN(vocabulary.maxN()).optTokenVocabularySize(vocabulary.tokenVocabularySize())
-                .optExpectedEntries(shardSizes(vocabulary, shards)[shard])
-                .optFgramVocabularyFingerprint(vocabulary.fingerprint());
+                .optExpectedEntries(entries).optFgramVocabularyFingerprint(vocabulary.fingerprint());
     }
 
     /**

@@ -112,6 +112,44 @@ final class StoreFolderWriter implements AutoCloseable {
      * @throws IOException when writing fails
      */
     boolean add(byte[] key, float[] vectors, int vectorOffset) throws IOException {
+        int pos = reserve(key);
+        if (pos < 0) {
+            return false;
+        }
+        settings.dtype().encode(vectors, vectorOffset, settings.embeddingSize(), buffer, pos);
+        finishRow(key, pos);
+        return true;
+    }
+
+    /**
+     * Adds one f-gram, already checked: its encoded key and its vector encoded in this folder's
+     * dtype ({@code vectorBytes} bytes from {@code offset}), written as it is.
+     *
+     * @return {@code false} when the key was added before (nothing is written then)
+     * @throws IllegalArgumentException when the folder already holds its expected entries
+     * @throws IOException when writing fails
+     */
+    boolean addEncoded(byte[] key, byte[] encoded, int offset) throws IOException {
+        int pos = reserve(key);
+        if (pos < 0) {
+            return false;
+        }
+        buffer.put(pos, encoded, offset, vectorBytes);
+        finishRow(key, pos);
+        return true;
+    }
+
+    /** @return how vectors are encoded */
+    VectorDtype dtype() {
+        return settings.dtype();
+    }
+
+    /**
+     * Puts a new key in the index under the next row and makes room for the row in the buffer.
+     *
+     * @return where the row's vector goes in the buffer, or -1 when the key was added before
+     */
+    private int reserve(byte[] key) throws IOException {
         if (count >= expectedEntries) {
             throw new IllegalArgumentException("more f-grams than the " + expectedEntries + " expected entries");
         }
@@ -121,20 +159,22 @@ final class StoreFolderWriter implements AutoCloseable {
         scratchRow[2] = (byte) (row >>> 16);
         scratchRow[3] = (byte) (row >>> 24);
         if (index.putIfAbsent(key, scratchRow) != null) { // Chronicle copies the bytes
-            return false;
+            return -1;
         }
         if (buffer.remaining() < rowBytes) {
             flush();
         }
-        int pos = buffer.position();
-        settings.dtype().encode(vectors, vectorOffset, settings.embeddingSize(), buffer, pos);
+        return buffer.position();
+    }
+
+    /** Ends the row whose vector is at {@code pos}: its CRC32C over (key, vector). */
+    private void finishRow(byte[] key, int pos) {
         crc.reset();
         crc.update(key);
         crc.update(buffer.array(), pos, vectorBytes);
         buffer.putInt(pos + vectorBytes, (int) crc.getValue());
         buffer.position(pos + rowBytes);
         count++;
-        return true;
     }
 
     /**

@@ -96,6 +96,72 @@ class ShardedFgramStoreTest {
     }
 
     @Test
+    void shardsWrittenApartFromEncodedRowsServeWhatOneWriterWrites() throws IOException {
+        FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
+        float[] vectors = StoreFixtures.vectors(S, 2);
+        int shards = 3;
+        for (VectorDtype dtype : new VectorDtype[] {VectorDtype.FLOAT32, VectorDtype.BFLOAT16, VectorDtype.INT8}) {
+            Path one = tmp.resolve("one-" + dtype);
+            try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(one).optVocabulary(vocab).optShards(shards)
+                    .setEmbeddingSize(StoreFixtures.D).optDtype(dtype).build()) {
+                for (int id = 0; id < S; id++) {
+                    w.add(id, vectors, id * StoreFixtures.D);
+                }
+                w.commit();
+            }
+            // as a distributed writer: the vocabulary file read in ranges (sizes) or not at all (the header)
+            Path file = tmp.resolve("v-" + dtype + ".fgv");
+            dev.scone.fgram.vocab.FgramVocabularyFile.write(vocab, file);
+            long[] sizes = new long[shards];
+            for (int from = 0; from < S; from += 250) {
+                long[] part = ShardedFgramStoreWriter.shardSizes(
+                        dev.scone.fgram.vocab.FgramVocabularyFile.readRange(file, from, Math.min(S, from + 250)), shards);
+                Arrays.setAll(sizes, i -> sizes[i] + part[i]);
+            }
+            assertArrayEquals(ShardedFgramStoreWriter.shardSizes(vocab, shards), sizes);
+            FgramVocabulary header = dev.scone.fgram.vocab.FgramVocabularyFile.readRange(file, 0, 0);
+            Path apart = tmp.resolve("apart-" + dtype);
+            ShardedFgramStoreWriter.prepare(apart);
+            byte[] encoded = new byte[dtype.vectorBytes(StoreFixtures.D)];
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(encoded).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int shard = shards - 1; shard >= 0; shard--) {
+                try (FgramStoreWriter w = ShardedFgramStoreWriter.shardWriter(apart, shard, shards, header, sizes[shard])
+                        .setEmbeddingSize(StoreFixtures.D).optDtype(dtype).build()) {
+                    for (int id = S - 1; id >= 0; id--) {
+                        int[] g = vocab.tokens(id);
+                        if (ShardedStoreManifest.shardOf(g, 0, g.length, shards) == shard) {
+                            dtype.encode(vectors, id * StoreFixtures.D, StoreFixtures.D, buffer, 0);
+                            w.addEncoded(g, 0, g.length, encoded, 0);
+                        }
+                    }
+                    if (shard == 0) {
+                        java.util.Arrays.fill(encoded, (byte) 0xFF); // NaN in every dtype
+                        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                                () -> w.addEncoded(new int[] {1, 2}, 0, 2, encoded, 0));
+                        assertTrue(e.getMessage().startsWith("encoded vector of f-gram [1, 2] has element 0 = NaN"),
+                                e.getMessage());
+                    }
+                    w.commit();
+                }
+            }
+            ShardedFgramStoreWriter.publish(apart, shards);
+            try (ShardedFgramStore a = ShardedFgramStore.open(one); ShardedFgramStore b = ShardedFgramStore.open(apart,
+                    FgramStore.OpenOptions.defaults().withExpectations(StoreExpectations.none().withFgramVocabulary(vocab)))) {
+                b.verify();
+                assertEquals(dtype, b.dtype());
+                float[] x = new float[StoreFixtures.D];
+                float[] y = new float[StoreFixtures.D];
+                for (int id = 0; id < S; id++) {
+                    int[] g = vocab.tokens(id);
+                    assertTrue(a.lookup(g, 0, g.length, x, 0) >= 0);
+                    assertTrue(b.lookup(g, 0, g.length, y, 0) >= 0);
+                    assertArrayEquals(x, y, 0f, dtype + ", f-gram " + id);
+                }
+            }
+        }
+    }
+
+    @Test
     void missingOrForeignShardsAreRefused() throws IOException {
         FgramVocabulary vocab = StoreFixtures.vocabulary(S, 1);
         float[] vectors = StoreFixtures.vectors(S, 2);

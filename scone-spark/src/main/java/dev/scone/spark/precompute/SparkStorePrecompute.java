@@ -220,7 +220,8 @@ public final class SparkStorePrecompute {
         Path dir = localDir != null ? localDir : Files.createTempDirectory("scone-shard");
         try {
             int[] g = new int[vocabulary.maxN()];
-            try (FgramStoreWriter w = ShardedFgramStoreWriter.shardWriter(dir, shard, shards, vocabulary)
+            try (FgramStoreWriter w = ShardedFgramStoreWriter.shardWriter(dir, shard, shards, vocabulary,
+                    ShardedFgramStoreWriter.shardSizes(vocabulary, shards)[shard])
                     .setEmbeddingSize(d).optDtype(dtype).optTokenVocabularyFingerprint(tokenFp).optModelFingerprint(modelFp)
                     .optMainModelFingerprint(mainFp).build()) {
                 while (records.hasNext()) {
