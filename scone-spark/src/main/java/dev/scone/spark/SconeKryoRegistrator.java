@@ -9,7 +9,8 @@ import org.apache.spark.serializer.KryoRegistrator;
 /**
  * Registers scone's shuffled, persisted and broadcast classes with Spark's Kryo serializer: the
  * counting job's n-gram blocks as plain arrays (keys as fixed 8-byte longs, token ids and counts
- * as varints), several times smaller and faster than Java serialization. Enable with
+ * as varints), several times smaller and faster than Java serialization, and the precompute's
+ * id ranges and rows. Enable with
  * {@link #configure} or {@code --conf spark.serializer=org.apache.spark.serializer.KryoSerializer
  * --conf spark.kryo.registrator=dev.scone.spark.SconeKryoRegistrator}. The jobs are correct with
  * either serializer.
@@ -38,5 +39,6 @@ public final class SconeKryoRegistrator implements KryoRegistrator {
         kryo.register(long[].class);
         kryo.register(float[].class);
         dev.scone.spark.count.CountingKryo.register(kryo);
+        dev.scone.spark.precompute.PrecomputeKryo.register(kryo);
     }
 }

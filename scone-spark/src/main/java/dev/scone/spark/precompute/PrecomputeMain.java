@@ -57,8 +57,8 @@ public final class PrecomputeMain {
             if (tokenFp == null && a.has("compaction")) {
                 tokenFp = "compaction-sha256:" + sha256(a.required("compaction"), spark);
             } else if (tokenFp == null) {
-                tokenFp = "ids-0.." + (HadoopFiles.readVocabulary(a.required("vocabulary"), spark.hadoopConfiguration())
-                        .tokenVocabularySize() - 1);
+                tokenFp = "ids-0.." + (HadoopFiles.readVocabularyRange(a.required("vocabulary"),
+                        spark.hadoopConfiguration(), 0, 0).tokenVocabularySize() - 1); // the header alone
             }
             SparkStorePrecompute.Settings settings = new SparkStorePrecompute.Settings(a.integer("shards", 8),
                     a.integer("partitions", 8), a.integer("batch-size", 1024), dtype, tokenFp,
