@@ -74,6 +74,9 @@ class StandaloneClusterTest {
                 // join pruning throughout
                 count(spark, SparkFgramCounterTest.corpus(3, 80, 300, 25, 0), CountingConfig.builder().optMaxN(5)
                         .optMinCount(2).optFirstScanMinCount(4).setTopS(100_000).build(), Pruning.JOIN, 0, 3, 3001);
+                // three blocks of ids, ranked in 3 partitions on both executors, joined into the file by one task
+                count(spark, SparkFgramCounterTest.corpus(6, 100, 800, 3000, 0), CountingConfig.builder().optMaxN(5)
+                        .optMinCount(1).setTopS(40_000).build(), Pruning.BROADCAST, 0, 3, 5000);
 
                 Path sharded = tmp.resolve("sharded");
                 ShardedStoreManifest m = new SparkStorePrecompute(spark, new SparkStorePrecompute.Settings(3, 2,
@@ -103,7 +106,7 @@ class StandaloneClusterTest {
         long limit = SparkCountingConfig.DEFAULT_BROADCAST_LIMIT;
         try (TokenIdFile f = TokenIdFile.open(file)) {
             CountingResult one = new FgramCounter(counting).count(f);
-            FgramVocabularyFile.write(one.vocabulary(), single);
+            FgramVocabularyFile.write(one.vocabulary(), single, FgramVocabularyFile.CountedOn.of(f));
             if (limitLevel > 0) {
                 limit = one.scans().get(limitLevel - 2).survivors();
             }

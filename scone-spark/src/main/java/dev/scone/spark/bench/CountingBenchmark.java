@@ -5,9 +5,11 @@ import dev.scone.fgram.count.CountingConfig;
 import dev.scone.fgram.count.CountingResult;
 import dev.scone.fgram.count.FgramCounter;
 import dev.scone.fgram.count.ScanStats;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import dev.scone.spark.cli.Args;
 import dev.scone.spark.cli.Spark;
 import dev.scone.spark.count.SparkCountingConfig;
+import dev.scone.spark.count.SparkCountingResult;
 import dev.scone.spark.count.SparkFgramCounter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -81,12 +83,17 @@ public final class CountingBenchmark {
                         counting.topS());
             }
             CountingResult single = null;
+            FgramVocabularyFile.CountedOn countedOn = null;
             for (int round = 0; round < 2; round++) { // the first round warms the JIT
                 try (TokenIdFile f = TokenIdFile.open(input)) {
                     single = new FgramCounter(counting).count(f);
+                    countedOn = FgramVocabularyFile.CountedOn.of(f);
                 }
             }
-            report(out, "single machine (FgramCounter, " + threads + " threads)", single, tokens, threads);
+            report(out, "single machine (FgramCounter, " + threads + " threads)", single.totalNanos(), single.scans(),
+                    tokens, threads);
+            Path singleFile = tmp.resolve("single.fgv");
+            FgramVocabularyFile.write(single.vocabulary(), singleFile, countedOn);
 
             JavaSparkContext spark = Spark.start("scone-count-benchmark", master);
             try {
@@ -95,26 +102,30 @@ public final class CountingBenchmark {
                                 .valueOf(a.get("pruning", "auto").toUpperCase(Locale.ROOT)));
                 Path warm = tmp.resolve("warm.tok");
                 writeZipf(warm, 50_000, 1000, 1.1, 7);
-                new SparkFgramCounter(spark, config.withSplitTokens(10_000)).count(warm.toString());
+                new SparkFgramCounter(spark, config.withSplitTokens(10_000)).countToFile(warm.toString(),
+                        tmp.resolve("warm.fgv").toString());
                 ShuffleBytes shuffle = new ShuffleBytes();
                 spark.sc().addSparkListener(shuffle);
-                CountingResult distributed = null;
+                SparkCountingResult distributed = null;
+                Path sparkFile = tmp.resolve("spark.fgv");
                 for (int round = 0, repeats = a.integer("repeats", 1); round < repeats; round++) {
                     shuffle.reset();
-                    distributed = new SparkFgramCounter(spark, config).count(input.toString());
+                    distributed = new SparkFgramCounter(spark, config).countToFile(input.toString(), sparkFile.toString());
                     report(out, "Spark " + spark.version() + " (" + master + ", " + config.partitions() + " partitions, "
                             + config.pruning().name().toLowerCase(Locale.ROOT) + " pruning"
-                            + (repeats > 1 ? ", run " + (round + 1) : "") + ")", distributed, tokens, cores);
+                            + (repeats > 1 ? ", run " + (round + 1) : "") + ")", distributed.totalNanos(),
+                            distributed.scans(), tokens, cores);
                     long bytes = shuffle.total();
                     out.printf(Locale.ROOT, "    shuffle written: %,d bytes (%.2f per corpus token)%n", bytes,
                             (double) bytes / tokens);
                 }
                 out.printf(Locale.ROOT, "Spark / single machine, time per core: %.2fx%n",
                         (double) distributed.totalNanos() * cores / (single.totalNanos() * threads));
-                boolean same = distributed.vocabulary().equals(single.vocabulary());
-                out.printf(Locale.ROOT, "same vocabulary: %s (fingerprint %s)%n", same, single.vocabulary().fingerprint());
+                boolean same = Files.mismatch(singleFile, sparkFile) == -1;
+                out.printf(Locale.ROOT, "vocabulary files byte-identical: %s (fingerprint %s)%n", same,
+                        single.vocabulary().fingerprint());
                 if (!same) {
-                    throw new IllegalStateException("the Spark and single-machine vocabularies differ");
+                    throw new IllegalStateException("the Spark and single-machine vocabulary files differ");
                 }
             } finally {
                 spark.stop();
@@ -152,11 +163,12 @@ public final class CountingBenchmark {
         }
     }
 
-    private static void report(PrintStream out, String what, CountingResult r, long tokens, int cores) {
-        double s = r.totalNanos() / 1e9;
+    private static void report(PrintStream out, String what, long nanos, java.util.List<ScanStats> scans, long tokens,
+            int cores) {
+        double s = nanos / 1e9;
         out.printf(Locale.ROOT, "%s: %.2f s, %.2fM tokens/s, %.2fM tokens/s per core%n", what, s, tokens / s / 1e6,
                 tokens / s / 1e6 / cores);
-        for (ScanStats x : r.scans()) {
+        for (ScanStats x : scans) {
             out.printf(Locale.ROOT, "    n=%d: %.2f s, %,d survivors, %.2f task CPU-s%n", x.n(), x.totalNanos() / 1e9,
                     x.survivors(), x.cpuNanos() / 1e9);
         }

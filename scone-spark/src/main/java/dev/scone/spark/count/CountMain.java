@@ -27,7 +27,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  * </pre>
  *
  * {@code --check-single-machine} also counts the same (local) file with {@code FgramCounter} and
- * fails unless both vocabulary files are byte-identical.
+ * fails unless both vocabulary files (each recording the corpus it was counted on) are
+ * byte-identical.
  */
 public final class CountMain {
 
@@ -67,18 +68,19 @@ public final class CountMain {
         try {
             out.printf(Locale.ROOT, "Spark %s, master %s, %d partitions, split %,d tokens, pruning %s%n",
                     spark.version(), spark.master(), config.partitions(), config.splitTokens(), config.pruning());
-            CountingResult r = new SparkFgramCounter(spark, config).countToFile(input, output);
+            SparkCountingResult r = new SparkFgramCounter(spark, config).countToFile(input, output);
             print(out, r);
-            out.printf(Locale.ROOT, "wrote %s: %,d f-grams, fingerprint %s%n", output, r.vocabulary().size(),
-                    r.vocabulary().fingerprint());
+            out.printf(Locale.ROOT, "wrote %s: %,d f-grams, fingerprint %s%n", output, r.size(), r.fingerprint());
             if (a.has("check-single-machine")) {
                 CountingResult single;
+                FgramVocabularyFile.CountedOn countedOn;
                 try (TokenIdFile f = TokenIdFile.open(Path.of(input))) {
                     single = new FgramCounter(counting).count(f);
+                    countedOn = FgramVocabularyFile.CountedOn.of(f);
                 }
                 Path tmp = Files.createTempFile("scone-single", ".fgv");
                 try {
-                    FgramVocabularyFile.write(single.vocabulary(), tmp);
+                    FgramVocabularyFile.write(single.vocabulary(), tmp, countedOn);
                     boolean same = Arrays.equals(Files.readAllBytes(tmp), Files.readAllBytes(Path.of(output)));
                     out.printf(Locale.ROOT, "single-machine FgramCounter: %.2f s; vocabulary files %s%n",
                             single.totalNanos() / 1e9, same ? "byte-identical" : "DIFFER");
@@ -94,7 +96,7 @@ public final class CountMain {
         }
     }
 
-    static void print(PrintStream out, CountingResult r) {
+    static void print(PrintStream out, SparkCountingResult r) {
         for (ScanStats s : r.scans()) {
             out.printf(Locale.ROOT, "  n=%d (min %d): %,d occurrences counted, %,d distinct, %,d survivors, %.2f s%n",
                     s.n(), s.threshold(), s.occurrencesCounted(), s.distinctCandidates(), s.survivors(),
@@ -103,6 +105,6 @@ public final class CountMain {
         }
         out.printf(Locale.ROOT, "counted %,d tokens in %.2f s (%.2fM tokens/s): %,d survivors, kept %,d%n",
                 r.scans().get(0).tokens(), r.totalNanos() / 1e9, r.scans().get(0).tokens() / (r.totalNanos() / 1e9)
-                        / 1e6, r.totalSurvivors(), r.vocabulary().size());
+                        / 1e6, r.totalSurvivors(), r.size());
     }
 }

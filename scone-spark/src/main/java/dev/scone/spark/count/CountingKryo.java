@@ -19,6 +19,8 @@ public final class CountingKryo {
         kryo.register(GramBlock[].class);
         kryo.register(LevelKeys.class, new LevelKeysSerializer());
         kryo.register(LevelSummary.class);
+        kryo.register(RankedFgram.class, new RankedSerializer());
+        kryo.register(VocabularyPiece.class, new PieceSerializer());
     }
 
     /** Writes and reads arrays; immutable objects (Kryo copies them by reference). */
@@ -122,6 +124,59 @@ public final class CountingKryo {
                 keys[i] = prev;
             }
             return LevelKeys.shipped(n, keys);
+        }
+    }
+
+    /** A ranked f-gram as its count, length and token ids, as varints. */
+    private static final class RankedSerializer extends ArraySerializer<RankedFgram> {
+        @Override
+        public void write(Kryo kryo, Output out, RankedFgram r) {
+            out.writeVarLong(r.count, true);
+            out.writeVarInt(r.tokens.length, true);
+            writeVarInts(out, r.tokens, r.tokens.length);
+        }
+
+        @Override
+        public RankedFgram read(Kryo kryo, Input in, Class<RankedFgram> type) {
+            long count = in.readVarLong(true);
+            return new RankedFgram(count, readVarInts(in, in.readVarInt(true)));
+        }
+    }
+
+    /** A piece as its block, size and form, then the encoded bytes or the fragment's arrays. */
+    private static final class PieceSerializer extends ArraySerializer<VocabularyPiece> {
+        @Override
+        public void write(Kryo kryo, Output out, VocabularyPiece p) {
+            out.writeVarInt(p.block, true);
+            out.writeVarInt(p.fgrams, true);
+            out.writeVarInt(p.tokens, true);
+            out.writeBoolean(p.isWhole());
+            if (p.isWhole()) {
+                out.writeInt(p.crc);
+                out.writeVarInt(p.bytes.length, true);
+                out.writeBytes(p.bytes);
+            } else {
+                out.writeVarInt(p.firstId, true);
+                writeVarInts(out, p.lengths, p.fgrams);
+                writeVarInts(out, p.fragmentTokens, p.tokens);
+                writeVarLongs(out, p.counts, p.fgrams);
+            }
+        }
+
+        @Override
+        public VocabularyPiece read(Kryo kryo, Input in, Class<VocabularyPiece> type) {
+            int block = in.readVarInt(true);
+            int fgrams = in.readVarInt(true);
+            int tokens = in.readVarInt(true);
+            if (in.readBoolean()) {
+                int crc = in.readInt();
+                byte[] bytes = in.readBytes(in.readVarInt(true));
+                return VocabularyPiece.of(block, fgrams, tokens, crc, bytes, -1, null, null, null);
+            }
+            int firstId = in.readVarInt(true);
+            int[] lengths = readVarInts(in, fgrams);
+            int[] t = readVarInts(in, tokens);
+            return VocabularyPiece.of(block, fgrams, tokens, 0, null, firstId, lengths, t, readVarLongs(in, fgrams));
         }
     }
 }

@@ -1,13 +1,11 @@
 package dev.scone.spark.count;
 
-import dev.scone.fgram.count.CountingResult;
 import dev.scone.fgram.count.DistributedScan;
 import dev.scone.fgram.count.ScanStats;
-import dev.scone.fgram.vocab.FgramVocabulary;
+import dev.scone.fgram.vocab.FgramVocabularyFile;
 import dev.scone.spark.io.HadoopConf;
 import dev.scone.spark.io.HadoopFiles;
 import dev.scone.spark.io.TokenIdFileSplits;
-import it.unimi.dsi.fastutil.ints.IntArrays;
 import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -104,20 +102,6 @@ public final class SparkFgramCounter {
         return config;
     }
 
-    /**
-     * Counts a token-id file and writes the vocabulary file ({@code FgramVocabularyFile} format).
-     *
-     * @param tokenIdFile the corpus (Hadoop path or URI)
-     * @param vocabularyFile where to write the vocabulary (Hadoop path or URI); replaced atomically
-     * @return the vocabulary and per-scan statistics
-     * @throws IOException when reading or writing fails, or the corpus file is damaged
-     */
-    public CountingResult countToFile(String tokenIdFile, String vocabularyFile) throws IOException {
-        CountingResult r = count(tokenIdFile);
-        HadoopFiles.writeVocabulary(r.vocabulary(), vocabularyFile, spark.hadoopConfiguration());
-        return r;
-    }
-
     /** What the passes of one count left behind: survivor levels, their broadcasts. */
     private final class Levels {
         final int vocabularySize;
@@ -126,8 +110,8 @@ public final class SparkFgramCounter {
         final boolean[] keyForm;
         final List<Broadcast<LevelKeys>> broadcasts = new ArrayList<>();
         final List<JavaRDD<?>> persisted = new ArrayList<>();
-        /** Survivor counts of all levels so far: count -> how many. */
-        final Long2LongOpenHashMap histogram = new Long2LongOpenHashMap();
+        /** Survivor counts of each level: for length n, count -> how many. */
+        final Long2LongOpenHashMap[] histograms;
         /** Keys of levels a later pass may broadcast, as received (unsorted); null when not received. */
         final long[][] keys;
 
@@ -136,7 +120,9 @@ public final class SparkFgramCounter {
             this.sizes = new long[maxN + 1];
             this.keyForm = new boolean[maxN + 1];
             this.keys = new long[maxN + 1][];
+            this.histograms = new Long2LongOpenHashMap[maxN + 1];
             for (int m = 0; m <= maxN; m++) {
+                histograms[m] = new Long2LongOpenHashMap();
                 rdds.add(null);
                 broadcasts.add(null);
             }
@@ -233,17 +219,24 @@ public final class SparkFgramCounter {
     }
 
     /**
-     * Counts a token-id file.
+     * Counts a token-id file and writes the vocabulary file ({@code FgramVocabularyFile} format
+     * version 3), byte for byte the file the single-machine counter's vocabulary makes with the
+     * corpus it was counted on ({@code FgramVocabularyFile.write(vocabulary, path,
+     * CountedOn.of(corpus))}, as {@code scone count} writes it). The f-grams never pass through the
+     * driver: the selection is ranked by a distributed sort, its tasks encode the blocks of 2^14
+     * ids they hold, and one task joins the blocks into the file (a stream to a temporary name
+     * beside the target, renamed into place), computing the fingerprint as it goes.
      *
      * @param tokenIdFile the corpus (Hadoop path or URI)
-     * @return the vocabulary and per-scan statistics; a scan's {@code cpuNanos} is the CPU time
+     * @param vocabularyFile where to write the vocabulary (Hadoop path or URI); replaced atomically
+     * @return what was written and per-scan statistics; a scan's {@code cpuNanos} is the CPU time
      *     of its tasks (counting and summing; not the joins), its {@code mergeNanos} 0 (summing is
      *     inside the scan's time)
      * @throws IllegalArgumentException when the corpus holds no token, or a token id outside its
      *     vocabulary
-     * @throws IOException when reading fails or the corpus file is damaged
+     * @throws IOException when reading or writing fails or the corpus file is damaged
      */
-    public CountingResult count(String tokenIdFile) throws IOException {
+    public SparkCountingResult countToFile(String tokenIdFile, String vocabularyFile) throws IOException {
         long t0 = System.nanoTime();
         HadoopConf conf = new HadoopConf(spark.hadoopConfiguration());
         TokenIdFileSplits plan = TokenIdFileSplits.plan(tokenIdFile, conf.get(), config.splitTokens());
@@ -308,7 +301,7 @@ public final class SparkFgramCounter {
                 for (LevelSummary ls : summaries) {
                     size += ls.size;
                     for (int i = 0; i < ls.histogram.length; i += 2) {
-                        levels.histogram.addTo(ls.histogram[i], ls.histogram[i + 1]);
+                        levels.histograms[n].addTo(ls.histogram[i], ls.histogram[i + 1]);
                     }
                     allKeys &= ls.keys != null;
                     keyParts.add(ls.keys);
@@ -335,11 +328,12 @@ public final class SparkFgramCounter {
                 stats.add(s);
                 LOG.info("{} ({})", s, how);
             }
-            FgramVocabulary vocabulary = select(levels, maxN, survivorsTotal, vocabularySize);
+            TopCut cut = TopCut.of(levels.histograms, maxN, config.counting().topS());
+            String fingerprint = writeTop(levels, plan, conf, maxN, cut, vocabularyFile);
             long nanos = System.nanoTime() - t0;
             LOG.info("counted {} tokens in {} s: {} survivors, kept {}", plan.tokenCount(),
-                    String.format("%.2f", nanos / 1e9), survivorsTotal, vocabulary.size());
-            return new CountingResult(vocabulary, stats, survivorsTotal, nanos);
+                    String.format("%.2f", nanos / 1e9), survivorsTotal, cut.size());
+            return new SparkCountingResult(vocabularyFile, cut.size(), fingerprint, stats, survivorsTotal, nanos);
         } finally {
             levels.release();
         }
@@ -514,9 +508,63 @@ public final class SparkFgramCounter {
         };
     }
 
-    /** Keeps the top S of all levels and ranks them (count desc, length asc, token ids asc). */
-    private FgramVocabulary select(Levels levels, int maxN, long total, int tokenVocabularySize) throws IOException {
-        int topS = config.counting().topS();
+    /**
+     * Where the top S of all levels ends, from the levels' count histograms: every f-gram counted
+     * above {@code count} is kept; of those counted exactly {@code count}, the ones shorter than
+     * {@code length}, and the {@code quota} lexicographically first of length {@code length}
+     * (the single machine's order: count descending, length ascending, token ids ascending).
+     *
+     * @param count the count at the cut (0: every survivor is kept)
+     * @param length the length at the cut
+     * @param quota how many f-grams of that count and length are kept
+     * @param size S, the f-grams kept
+     * @param tokens their tokens together
+     */
+    record TopCut(long count, int length, long quota, int size, long tokens) implements java.io.Serializable {
+
+        static TopCut of(Long2LongOpenHashMap[] histograms, int maxN, int topS) {
+            it.unimi.dsi.fastutil.longs.LongOpenHashSet all = new it.unimi.dsi.fastutil.longs.LongOpenHashSet();
+            for (int n = 2; n <= maxN; n++) {
+                all.addAll(histograms[n].keySet());
+            }
+            long[] counts = all.toLongArray();
+            Arrays.sort(counts);
+            long kept = 0;
+            long tokens = 0;
+            for (int i = counts.length - 1; i >= 0; i--) {
+                for (int n = 2; n <= maxN; n++) {
+                    long howMany = histograms[n].get(counts[i]);
+                    if (kept + howMany >= topS) {
+                        long quota = topS - kept;
+                        return new TopCut(counts[i], n, quota, topS, tokens + quota * n);
+                    }
+                    kept += howMany;
+                    tokens += howMany * n;
+                }
+            }
+            return new TopCut(0, maxN + 1, 0, (int) kept, tokens);
+        }
+
+        /** @return whether an f-gram of this count and length, {@code atCut} f-grams of its block after the first at the cut, is kept */
+        boolean keeps(long c, int n, long atCut) {
+            return c > count || c == count && (n < length || n == length && atCut < quota);
+        }
+    }
+
+    /**
+     * Writes the top S as the vocabulary file: the f-grams each level block keeps go through a
+     * distributed sort into rank order; each sorted partition, knowing its first id from the
+     * partitions' sizes, encodes the blocks of 2^14 ids it holds whole and hands on the f-grams of
+     * the blocks it shares with its neighbours; one task joins the pieces, in order, into the
+     * file. The driver holds the histograms, the cut, the partitions' sizes and each block's
+     * token count (4 bytes per 2^14 f-grams), never the f-grams.
+     *
+     * @return the vocabulary's fingerprint
+     */
+    private String writeTop(Levels levels, TokenIdFileSplits plan, HadoopConf conf, int maxN, TopCut cut,
+            String target) throws IOException {
+        int size = cut.size();
+        int v = plan.vocabularySize();
         JavaRDD<GramBlock> all = null;
         for (int n = 2; n <= maxN; n++) {
             JavaRDD<GramBlock> l = levels.rdds.get(n);
@@ -524,168 +572,208 @@ public final class SparkFgramCounter {
                 all = all == null ? l : all.union(l);
             }
         }
-        long cut = 0; // counts above cut are all kept; counts equal to cut fill the remaining quota
-        long quota = 0;
-        if (total > topS) {
-            Long2LongOpenHashMap byCount = levels.histogram;
-            long[] counts = byCount.keySet().toLongArray();
-            Arrays.sort(counts);
-            long remaining = topS;
-            for (int i = counts.length - 1; i >= 0; i--) {
-                long howMany = byCount.get(counts[i]);
-                if (howMany >= remaining) {
-                    cut = counts[i];
-                    quota = remaining;
-                    break;
-                }
-                remaining -= howMany;
-            }
-        }
-        long c = cut;
-        long q = quota;
         LevelHandles handles = levels.handles();
-        JavaRDD<GramBlock> blocks = all;
-        List<GramBlock[]> picked = run(() -> blocks.map(b -> pick(b, c, q, handles)).collect());
-        List<GramBlock> above = new ArrayList<>();
-        List<GramBlock> ties = new ArrayList<>();
-        for (GramBlock[] p : picked) {
-            above.add(p[0]);
-            ties.add(p[1]);
-        }
-        Entries selected = new Entries(above);
-        Entries tied = new Entries(ties);
-        // the q shortest-then-smallest of the f-grams at the cut count
-        int[] tieOrder = tied.order((a, b) -> tied.compareTokens(a, b));
-        if (tieOrder.length < q) {
-            throw new IllegalStateException("found " + tieOrder.length + " f-grams at the cut count " + c
-                    + ", expected at least " + q);
-        }
-        long expected = Math.min(total, topS);
-        if (selected.size() + q != expected) {
-            throw new IllegalStateException("selected " + (selected.size() + q) + " f-grams, expected " + expected);
-        }
-        int s = (int) expected;
-        int[] len = new int[s];
-        int[][] src = new int[s][];
-        int[] at = new int[s];
-        long[] cnt = new long[s];
-        int k = 0;
-        for (int i = 0; i < selected.size(); i++, k++) {
-            len[k] = selected.n[i];
-            src[k] = selected.tokens[i];
-            at[k] = selected.at[i];
-            cnt[k] = selected.counts[i];
-        }
-        for (int i = 0; i < q; i++, k++) {
-            int e = tieOrder[i];
-            len[k] = tied.n[e];
-            src[k] = tied.tokens[e];
-            at[k] = tied.at[e];
-            cnt[k] = tied.counts[e];
-        }
-        int[] perm = new int[s];
-        for (int i = 0; i < s; i++) {
-            perm[i] = i;
-        }
-        IntArrays.quickSort(perm, (a, b) -> {
-            int x = Long.compare(cnt[b], cnt[a]);
-            if (x != 0) {
-                return x;
+        JavaRDD<RankedFgram> ranked = all.flatMap(b -> pick(b, cut, handles).iterator())
+                .sortBy(r -> r, true, config.partitions()).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<VocabularyPiece> pieces = null;
+        try {
+            List<long[]> sizes = run(() -> ranked.mapPartitionsWithIndex((p, it) -> {
+                long n = 0;
+                for (; it.hasNext(); it.next()) {
+                    n++;
+                }
+                return List.of(new long[] {p, n}).iterator();
+            }, true).collect());
+            long[] from = new long[sizes.size() + 1];
+            for (long[] s : sizes) {
+                from[(int) s[0] + 1] = s[1];
             }
-            x = Integer.compare(len[a], len[b]);
-            return x != 0 ? x : Arrays.compare(src[a], at[a], at[a] + len[a], src[b], at[b], at[b] + len[b]);
-        });
-        int[] offsets = new int[s + 1];
-        long tokenTotal = 0;
-        for (int r = 0; r < s; r++) {
-            tokenTotal += len[perm[r]];
-            if (tokenTotal > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException("the top " + s + " f-grams hold too many tokens for one vocabulary");
+            for (int p = 0; p < sizes.size(); p++) {
+                from[p + 1] += from[p];
             }
-            offsets[r + 1] = (int) tokenTotal;
+            if (from[sizes.size()] < size) {
+                throw new IllegalStateException("the ranking holds " + from[sizes.size()] + " f-grams, the top S needs "
+                        + size);
+            }
+            JavaRDD<VocabularyPiece> encoded = ranked.mapPartitionsWithIndex((p, it) -> new PieceIterator(it,
+                    (int) Math.min(size, from[p]), (int) Math.min(size, from[p + 1]), size, v, maxN), true)
+                    .persist(StorageLevel.MEMORY_AND_DISK_SER());
+            pieces = encoded;
+            List<long[]> blocks = run(() -> encoded.map(pc -> new long[] {pc.block, pc.fgrams, pc.tokens,
+                pc.isWhole() ? 1 : 0}).collect());
+            int blockCount = (int) ((size + (long) FgramVocabularyFile.BLOCK_FGRAMS - 1) / FgramVocabularyFile.BLOCK_FGRAMS);
+            int[] blockTokens = new int[blockCount];
+            long[] blockFgrams = new long[blockCount];
+            long tokens = 0;
+            int whole = 0;
+            for (long[] b : blocks) {
+                whole += (int) b[3];
+                blockFgrams[(int) b[0]] += b[1];
+                blockTokens[(int) b[0]] += (int) b[2];
+                tokens += b[2];
+            }
+            for (int b = 0; b < blockCount; b++) {
+                long expected = Math.min(FgramVocabularyFile.BLOCK_FGRAMS, size - (long) b * FgramVocabularyFile.BLOCK_FGRAMS);
+                if (blockFgrams[b] != expected) {
+                    throw new IllegalStateException("block " + b + " of the ranking holds " + blockFgrams[b]
+                            + " f-grams, expected " + expected);
+                }
+            }
+            if (tokens != cut.tokens()) {
+                throw new IllegalStateException("the top " + size + " f-grams hold " + tokens + " tokens, the levels'"
+                        + " histograms say " + cut.tokens());
+            }
+            LOG.info("top {}: {} blocks from {} ranked partitions, {} encoded whole where ranked, {} pieces of shared"
+                    + " blocks", size, blockCount, sizes.size(), whole, blocks.size() - whole);
+            ranked.unpersist(false);
+            JavaRDD<VocabularyPiece> inOrder = JavaRDD.fromRDD(encoded.rdd().coalesce(1, false,
+                    scala.Option.apply(new InIndexOrder()), null), scala.reflect.ClassTag$.MODULE$.apply(
+                            VocabularyPiece.class));
+            List<String> fingerprint = run(() -> inOrder.mapPartitions(it -> List.of(assemble(it, target, conf,
+                    plan, v, maxN, size, blockTokens)).iterator()).collect());
+            return fingerprint.get(0);
+        } finally {
+            ranked.unpersist(false);
+            if (pieces != null) {
+                pieces.unpersist(false);
+            }
         }
-        int[] tokens = new int[(int) tokenTotal];
-        long[] counts = new long[s];
-        for (int r = 0; r < s; r++) {
-            int p = perm[r];
-            System.arraycopy(src[p], at[p], tokens, offsets[r], len[p]);
-            counts[r] = cnt[p];
+    }
+
+    /** @return the f-grams of a level block that the cut keeps, in the block's (lexicographic) order */
+    private static List<RankedFgram> pick(GramBlock b, TopCut cut, LevelHandles handles) {
+        DistributedScan scan = handles.scan();
+        GramBlock t = b.toTuples(scan, b.keyForm() && !scan.packed(b.n) ? handles.levels() : null);
+        List<RankedFgram> out = new ArrayList<>();
+        long atCut = 0;
+        for (int i = 0; i < t.size; i++) {
+            long c = t.counts[i];
+            if (cut.keeps(c, t.n, atCut)) {
+                out.add(new RankedFgram(c, Arrays.copyOfRange(t.tokens, i * t.n, (i + 1) * t.n)));
+            }
+            if (c == cut.count() && t.n == cut.length()) {
+                atCut++;
+            }
         }
-        return FgramVocabulary.of(tokenVocabularySize, maxN, offsets, tokens, counts);
+        return out;
     }
 
     /**
-     * @return in tuple form, the block's n-grams counted above {@code cut}, and its first
-     *     {@code quota} counted exactly {@code cut} (blocks are in lexicographic order)
+     * One sorted partition's pieces of the file: it holds the ids {@code [from, to)}; the blocks
+     * within them are encoded whole, the f-grams of a block that starts before {@code from} or
+     * ends after {@code to} go on as a fragment.
      */
-    private static GramBlock[] pick(GramBlock b, long cut, long quota, LevelHandles handles) {
-        DistributedScan scan = handles.scan();
-        GramBlock t = b.toTuples(scan, b.keyForm() && !scan.packed(b.n) ? handles.levels() : null);
-        GramBlock.Router above = new GramBlock.Router(t.n, 1, true);
-        GramBlock.Router ties = new GramBlock.Router(t.n, 1, true);
-        long tied = 0;
-        for (int i = 0; i < t.size; i++) {
-            long c = t.counts[i];
-            if (c > cut) {
-                above.addTuple(0, t.tokens, i * t.n, c);
-            } else if (c == cut && tied < quota) {
-                ties.addTuple(0, t.tokens, i * t.n, c);
-                tied++;
-            }
+    private static final class PieceIterator implements Iterator<VocabularyPiece> {
+        private final Iterator<RankedFgram> records;
+        private final int to;
+        private final int from;
+        private final int size;
+        private final int tokenVocabularySize;
+        private final int maxN;
+        private int next;
+
+        PieceIterator(Iterator<RankedFgram> records, int from, int to, int size, int tokenVocabularySize, int maxN) {
+            this.records = records;
+            this.from = from;
+            this.to = to;
+            this.next = from;
+            this.size = size;
+            this.tokenVocabularySize = tokenVocabularySize;
+            this.maxN = maxN;
         }
-        return new GramBlock[] {single(above, t.n), single(ties, t.n)};
-    }
 
-    private static GramBlock single(GramBlock.Router r, int n) {
-        List<Tuple2<Integer, GramBlock>> b = r.blocks();
-        return b.isEmpty() ? GramBlock.ofTuples(n, new int[0], new long[0], 0) : b.get(0)._2();
-    }
+        @Override
+        public boolean hasNext() {
+            return next < to;
+        }
 
-    /** Tuple-form entries of several blocks, addressed by (array, offset). */
-    private static final class Entries {
-        final int[] n;
-        final int[][] tokens;
-        final int[] at;
-        final long[] counts;
-
-        Entries(List<GramBlock> blocks) {
-            long total = 0;
-            for (GramBlock b : blocks) {
-                total += b.size;
+        @Override
+        public VocabularyPiece next() {
+            if (!hasNext()) {
+                throw new java.util.NoSuchElementException();
             }
-            int m = Math.toIntExact(total);
-            n = new int[m];
-            tokens = new int[m][];
-            at = new int[m];
-            counts = new long[m];
-            int k = 0;
-            for (GramBlock b : blocks) {
-                for (int i = 0; i < b.size; i++, k++) {
-                    n[k] = b.n;
-                    tokens[k] = b.tokens;
-                    at[k] = i * b.n;
-                    counts[k] = b.counts[i];
+            int block = next / FgramVocabularyFile.BLOCK_FGRAMS;
+            int start = block * FgramVocabularyFile.BLOCK_FGRAMS;
+            int end = (int) Math.min(size, (long) start + FgramVocabularyFile.BLOCK_FGRAMS);
+            int until = Math.min(end, to);
+            VocabularyPiece piece;
+            if (start >= from && end <= to) {
+                FgramVocabularyFile.BlockBuilder b = FgramVocabularyFile.newBlock(tokenVocabularySize, maxN, size, block);
+                for (int id = start; id < end; id++) {
+                    RankedFgram r = records.next();
+                    b.add(r.tokens, 0, r.tokens.length, r.count);
+                }
+                piece = VocabularyPiece.whole(b.encode());
+            } else {
+                int[] lengths = new int[until - next];
+                long[] counts = new long[lengths.length];
+                it.unimi.dsi.fastutil.ints.IntArrayList tokens = new it.unimi.dsi.fastutil.ints.IntArrayList();
+                for (int i = 0; i < lengths.length; i++) {
+                    RankedFgram r = records.next();
+                    lengths[i] = r.tokens.length;
+                    counts[i] = r.count;
+                    tokens.addElements(tokens.size(), r.tokens);
+                }
+                piece = VocabularyPiece.fragment(block, next, lengths, tokens.toIntArray(), counts);
+            }
+            next = until;
+            return piece;
+        }
+    }
+
+    /** Joins the pieces, in id order, into the vocabulary file; returns its fingerprint. */
+    private static String assemble(Iterator<VocabularyPiece> pieces, String target, HadoopConf conf,
+            TokenIdFileSplits plan, int tokenVocabularySize, int maxN, int size, int[] blockTokens) throws IOException {
+        String[] fingerprint = new String[1];
+        Path name = Path.of(target);
+        HadoopFiles.writeAtomically(target, conf.get(), out -> {
+            FgramVocabularyFile.Assembler file = FgramVocabularyFile.newAssembler(out, name, tokenVocabularySize, maxN,
+                    size, plan.countedOn(), blockTokens);
+            FgramVocabularyFile.BlockBuilder open = null;
+            int openBlock = -1;
+            while (pieces.hasNext()) {
+                VocabularyPiece p = pieces.next();
+                if (p.isWhole() && open == null) {
+                    file.append(p.encoded());
+                    continue;
+                }
+                if (open == null) {
+                    open = FgramVocabularyFile.newBlock(tokenVocabularySize, maxN, size, p.block);
+                    openBlock = p.block;
+                }
+                if (p.isWhole() || p.block != openBlock
+                        || p.firstId != openBlock * FgramVocabularyFile.BLOCK_FGRAMS + open.added()) {
+                    throw new IllegalStateException(name + ": a piece of block " + p.block + " from id " + p.firstId
+                            + " arrived while block " + openBlock + " had " + open.added() + " f-grams");
+                }
+                for (int i = 0, at = 0; i < p.fgrams; at += p.lengths[i], i++) {
+                    open.add(p.fragmentTokens, at, p.lengths[i], p.counts[i]);
+                }
+                if (open.added() == open.capacity()) {
+                    file.append(open.encode());
+                    open = null;
                 }
             }
-        }
-
-        int size() {
-            return n.length;
-        }
-
-        /** Shorter first, then lexicographically smaller. */
-        int compareTokens(int a, int b) {
-            int c = Integer.compare(n[a], n[b]);
-            return c != 0 ? c : Arrays.compare(tokens[a], at[a], at[a] + n[a], tokens[b], at[b], at[b] + n[b]);
-        }
-
-        int[] order(it.unimi.dsi.fastutil.ints.IntComparator cmp) {
-            int[] o = new int[size()];
-            for (int i = 0; i < o.length; i++) {
-                o[i] = i;
+            if (open != null) {
+                throw new IllegalStateException(name + ": block " + openBlock + " received " + open.added() + " of its "
+                        + open.capacity() + " f-grams");
             }
-            IntArrays.quickSort(o, cmp);
-            return o;
+            fingerprint[0] = file.complete();
+        });
+        return fingerprint[0];
+    }
+
+    /** Coalesces all partitions into one that reads them in index order (Spark's own coalescer may not). */
+    private static final class InIndexOrder implements org.apache.spark.rdd.PartitionCoalescer, java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public org.apache.spark.rdd.PartitionGroup[] coalesce(int maxPartitions, org.apache.spark.rdd.RDD<?> parent) {
+            org.apache.spark.rdd.PartitionGroup group = new org.apache.spark.rdd.PartitionGroup(scala.Option.empty());
+            for (org.apache.spark.Partition p : parent.partitions()) {
+                group.partitions().addOne(p);
+            }
+            return new org.apache.spark.rdd.PartitionGroup[] {group};
         }
     }
 

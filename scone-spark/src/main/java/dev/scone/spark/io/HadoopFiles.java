@@ -125,32 +125,6 @@ public final class HadoopFiles {
     }
 
     /**
-     * Writes a vocabulary file ({@link FgramVocabularyFile}) to a Hadoop path, replacing any file
-     * there. On the local file system it is written atomically in place; elsewhere it is written
-     * to a local temporary file, uploaded beside the target under a temporary name and renamed.
-     *
-     * @param vocabulary the vocabulary
-     * @param target a Hadoop path or URI
-     * @param conf the Hadoop configuration
-     * @throws IOException when writing fails
-     */
-    public static void writeVocabulary(FgramVocabulary vocabulary, String target, Configuration conf)
-            throws IOException {
-        java.nio.file.Path local = localPath(target, conf);
-        if (local != null) {
-            FgramVocabularyFile.write(vocabulary, local);
-            return;
-        }
-        java.nio.file.Path tmp = Files.createTempFile("scone-vocabulary", ".fgv");
-        try {
-            FgramVocabularyFile.write(vocabulary, tmp);
-            upload(tmp, target, conf);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    /**
      * Copies a file from a Hadoop path to a local file (replacing it).
      *
      * @param source a Hadoop path or URI

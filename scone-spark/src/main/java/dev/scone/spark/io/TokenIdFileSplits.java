@@ -35,7 +35,7 @@ import org.apache.hadoop.fs.FileSystem;
  */
 public final class TokenIdFileSplits implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     private static final int READ_BUFFER = 1 << 20;
 
     /**
@@ -68,6 +68,8 @@ public final class TokenIdFileSplits implements Serializable {
     private final int documentCount;
     private final long tokenCount;
     private final int tokensCrc;
+    private final String tokenizer; // the ids' origin, or null when the file does not record it
+    private final String compaction;
     private final long offsetsAt;
     private final List<Split> splits;
 
@@ -77,6 +79,8 @@ public final class TokenIdFileSplits implements Serializable {
         this.documentCount = h.documentCount();
         this.tokenCount = h.tokenCount();
         this.tokensCrc = h.tokensCrc();
+        this.tokenizer = h.origin() == null ? null : h.origin().tokenizer();
+        this.compaction = h.origin() == null ? null : h.origin().compaction();
         this.offsetsAt = h.offsetsAt();
         this.splits = List.copyOf(splits);
     }
@@ -181,6 +185,13 @@ public final class TokenIdFileSplits implements Serializable {
     /** @return N, the number of tokens */
     public long tokenCount() {
         return tokenCount;
+    }
+
+    /** @return what a vocabulary counted on this file records of it (its origin, size and token checksum) */
+    public dev.scone.fgram.vocab.FgramVocabularyFile.CountedOn countedOn() {
+        return new dev.scone.fgram.vocab.FgramVocabularyFile.CountedOn(
+                tokenizer == null ? null : new TokenIdFile.Origin(tokenizer, compaction), documentCount, tokenCount,
+                tokensCrc);
     }
 
     /** @return the splits, in corpus order (none when the corpus holds no token) */

@@ -137,7 +137,11 @@ public class SparkFgramCounterTest {
                 // broadcast limit = the 3-gram survivors: 3-grams joined, 4-grams broadcast (the joined 3-grams
                 // packed again), 5-grams joined (the broadcast 4-grams' keys decoded), 6-grams joined
                 new Case("wide ids, auto switching between join and broadcast", 2, 50, 300, 120, 70_000, 6, 3, 2,
-                        100_000, 4, 1700, Pruning.AUTO, false, 3));
+                        100_000, 4, 1700, Pruning.AUTO, false, 3),
+                // S = 40,000: three blocks of 2^14 ids ranked in 2 partitions: blocks held whole by one partition
+                // (encoded there) and a block shared by both (encoded by the task that joins the file)
+                new Case("three blocks of ids over 2 partitions, ties at the cut", 6, 100, 800, 3000, 0, 5, 1, 1,
+                        40_000, 2, 5000, Pruning.BROADCAST, true));
     }
 
     private Path write(InMemoryTokenCorpus c, String name) throws IOException {
@@ -160,7 +164,7 @@ public class SparkFgramCounterTest {
         FgramVocabulary expected;
         try (TokenIdFile f = TokenIdFile.open(corpus)) {
             expected = new FgramCounter(counting(k)).count(f).vocabulary();
-            FgramVocabularyFile.write(expected, single);
+            FgramVocabularyFile.write(expected, single, FgramVocabularyFile.CountedOn.of(f));
             if (k.tieAtCut()) {
                 // the case really cuts through a group of equal counts
                 CountingConfig all = counting(k);
@@ -183,9 +187,28 @@ public class SparkFgramCounterTest {
         }
         SparkCountingConfig config = new SparkCountingConfig(counting(k), k.partitions(), k.splitTokens(), k.pruning(),
                 limit);
-        CountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toUri().toString(),
+        SparkCountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toUri().toString(),
                 spark.toString());
-        assertEquals(expected, r.vocabulary());
+        assertEquals(expected.size(), r.size());
+        assertEquals(expected.fingerprint(), r.fingerprint());
+        assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(spark));
+    }
+
+    @Test
+    void aCorpusWithoutSurvivorsGivesAnEmptyVocabularyFile() throws IOException {
+        Path corpus = write(corpus(8, 10, 50, 30, 0), "c.tok");
+        CountingConfig counting = CountingConfig.builder().optMinCount(1_000).optFirstScanMinCount(1_000).setTopS(10)
+                .build();
+        Path single = tmp.resolve("single.fgv");
+        try (TokenIdFile f = TokenIdFile.open(corpus)) {
+            FgramVocabulary none = new FgramCounter(counting).count(f).vocabulary();
+            assertEquals(0, none.size());
+            FgramVocabularyFile.write(none, single, FgramVocabularyFile.CountedOn.of(f));
+        }
+        Path spark = tmp.resolve("spark.fgv");
+        SparkCountingResult r = new SparkFgramCounter(LocalSpark.get(), SparkCountingConfig.of(counting, 3))
+                .countToFile(corpus.toString(), spark.toString());
+        assertEquals(0, r.size());
         assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(spark));
     }
 
@@ -205,13 +228,14 @@ public class SparkFgramCounterTest {
         Path single = tmp.resolve("single.fgv");
         try (TokenIdFile f = TokenIdFile.open(corpus)) {
             assertTrue(f.tokenCount() > 50_000, "a real slice: " + f.tokenCount() + " tokens");
-            FgramVocabularyFile.write(new FgramCounter(counting).count(f).vocabulary(), single);
+            FgramVocabularyFile.write(new FgramCounter(counting).count(f).vocabulary(), single,
+                    FgramVocabularyFile.CountedOn.of(f));
         }
         for (int partitions : new int[] {3, 7}) {
             Path spark = tmp.resolve("spark-" + partitions + ".fgv");
             SparkCountingConfig config = SparkCountingConfig.of(counting, partitions).withSplitTokens(60_000)
                     .withPruning(partitions == 3 ? Pruning.BROADCAST : Pruning.JOIN);
-            CountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toString(),
+            SparkCountingResult r = new SparkFgramCounter(LocalSpark.get(), config).countToFile(corpus.toString(),
                     spark.toString());
             assertEquals(4, r.scans().size());
             assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(spark), partitions + " partitions");
@@ -229,8 +253,11 @@ public class SparkFgramCounterTest {
         }
         SparkFgramCounter counter = new SparkFgramCounter(LocalSpark.get(),
                 SparkCountingConfig.of(CountingConfig.defaults(10), 2).withSplitTokens(100));
-        SconeFormatException e = assertThrows(SconeFormatException.class, () -> counter.count(corpus.toString()));
+        Path out = tmp.resolve("out.fgv");
+        SconeFormatException e = assertThrows(SconeFormatException.class,
+                () -> counter.countToFile(corpus.toString(), out.toString()));
         assertTrue(e.getMessage().contains("token section checksum mismatch"), e.getMessage());
+        assertTrue(Files.notExists(out));
     }
 
     @Test
@@ -238,7 +265,8 @@ public class SparkFgramCounterTest {
         Path f = Files.write(tmp.resolve("x.tok"), new byte[200]);
         SparkFgramCounter counter = new SparkFgramCounter(LocalSpark.get(),
                 SparkCountingConfig.of(CountingConfig.defaults(10), 2));
-        SconeFormatException e = assertThrows(SconeFormatException.class, () -> counter.count(f.toString()));
+        SconeFormatException e = assertThrows(SconeFormatException.class,
+                () -> counter.countToFile(f.toString(), tmp.resolve("out.fgv").toString()));
         assertTrue(e.getMessage().contains("not a token-id file"), e.getMessage());
     }
 
@@ -248,7 +276,7 @@ public class SparkFgramCounterTest {
         SparkFgramCounter counter = new SparkFgramCounter(LocalSpark.get(),
                 SparkCountingConfig.of(CountingConfig.defaults(10), 2));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> counter.count(corpus.toString()));
+                () -> counter.countToFile(corpus.toString(), tmp.resolve("out.fgv").toString()));
         assertTrue(e.getMessage().contains("corpus is empty"), e.getMessage());
     }
 
