@@ -51,11 +51,60 @@ public final class VocabularyBenchmark implements Callable<Integer> {
     @Option(names = "--matcher", negatable = true, description = "Also build the matcher from the mapped file (default: true).")
     boolean matcher = true;
 
+    @Option(names = "--parts", negatable = true, description = "Also write the file in parts: blocks encoded apart,"
+            + " joined by an assembler, as a distributed writer does (default: true).")
+    boolean parts = true;
+
     @Option(names = "--keep", description = "Keep the vocabulary file afterwards.")
     boolean keep;
 
     @Option(names = "--seed", description = "Random seed of the reads (default: ${DEFAULT-VALUE}).")
     long seed = 42;
+
+    /**
+     * Writes the same vocabulary as a distributed writer does: every block encoded apart
+     * ({@link FgramVocabularyFile#newBlock}), then joined in order by one
+     * {@link FgramVocabularyFile.Assembler} (checksums and records checked, the fingerprint
+     * computed, the bytes written); prints the time of each, one thread each, and checks the file
+     * is the one written as a stream.
+     */
+    private void writeInParts(Synthetic gen, Path streamed) throws java.io.IOException {
+        long t0 = System.nanoTime();
+        java.util.List<FgramVocabularyFile.EncodedBlock> blocks = new java.util.ArrayList<>();
+        int[] g = new int[maxN];
+        for (int first = 0; first < fgrams; first += FgramVocabularyFile.BLOCK_FGRAMS) {
+            FgramVocabularyFile.BlockBuilder b = FgramVocabularyFile.newBlock(vocab, maxN, fgrams,
+                    first / FgramVocabularyFile.BLOCK_FGRAMS);
+            for (int id = first; id < Math.min(fgrams, first + FgramVocabularyFile.BLOCK_FGRAMS); id++) {
+                int len = gen.fgram(id, g);
+                b.add(g, 0, len, fgrams - id);
+            }
+            blocks.add(b.encode());
+        }
+        double encodeSecs = secs(t0);
+        int[] tokens = blocks.stream().mapToInt(FgramVocabularyFile.EncodedBlock::tokens).toArray();
+        Path assembled = work.resolve("fgrams-" + fgrams + "-parts.bin");
+        t0 = System.nanoTime();
+        try (java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(assembled), 1 << 20)) {
+            FgramVocabularyFile.Assembler a = FgramVocabularyFile.newAssembler(out, assembled, vocab, maxN, fgrams, null,
+                    tokens);
+            for (FgramVocabularyFile.EncodedBlock b : blocks) {
+                a.append(b);
+            }
+            a.complete();
+        }
+        double assembleSecs = secs(t0);
+        long bytes = Files.size(assembled);
+        boolean same = Files.mismatch(streamed, assembled) == -1;
+        Files.delete(assembled);
+        System.out.printf("write in parts: %,d blocks encoded apart in %.1f s (%,.0f f-grams/s, one thread); joined by"
+                + " one assembler in %.1f s (%,.0f f-grams/s, %.0f MB/s: checksums, records, fingerprint, bytes out);"
+                + " the streamed file byte for byte: %s%n", blocks.size(), encodeSecs, fgrams / encodeSecs,
+                assembleSecs, fgrams / assembleSecs, bytes / 1e6 / assembleSecs, same);
+        if (!same) {
+            throw new IllegalStateException("the file written in parts differs from the streamed one");
+        }
+    }
 
     /**
      * Runs the benchmark and exits with its status.
@@ -104,6 +153,10 @@ public final class VocabularyBenchmark implements Callable<Integer> {
         System.out.printf("write (streaming): %.1f s, %,.0f f-grams/s, %.0f MB/s; file %,d bytes (%.2f GiB),"
                 + " %.2f bytes per f-gram; fingerprint %s%n", writeSecs, fgrams / writeSecs, bytes / 1e6 / writeSecs,
                 bytes, bytes / (double) (1L << 30), bytes / (double) fgrams, fingerprint);
+
+        if (parts) {
+            writeInParts(gen, file);
+        }
 
         t0 = System.nanoTime();
         try (MappedFgramVocabulary mapped = FgramVocabularyFile.open(file)) {

@@ -168,10 +168,14 @@ public final class CountingBenchmark {
         double s = nanos / 1e9;
         out.printf(Locale.ROOT, "%s: %.2f s, %.2fM tokens/s, %.2fM tokens/s per core%n", what, s, tokens / s / 1e6,
                 tokens / s / 1e6 / cores);
+        long passes = 0;
         for (ScanStats x : scans) {
             out.printf(Locale.ROOT, "    n=%d: %.2f s, %,d survivors, %.2f task CPU-s%n", x.n(), x.totalNanos() / 1e9,
                     x.survivors(), x.cpuNanos() / 1e9);
+            passes += x.totalNanos();
         }
+        out.printf(Locale.ROOT, "    the rest (planning, ranking the top S%s): %.2f s%n",
+                what.startsWith("Spark") ? ", writing the vocabulary file" : "", (nanos - passes) / 1e9);
     }
 
     private static int localCores(String master) {
