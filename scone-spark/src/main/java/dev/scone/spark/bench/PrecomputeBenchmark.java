@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import dev.scone.core.SconeEmbeddingBlock;
 import dev.scone.fgram.nn.FgramModelConfig;
+import dev.scone.fgram.nn.FgramPrefixTree;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.fgram.vocab.FgramVocabularyFile;
 import dev.scone.spark.cli.Args;
@@ -88,9 +89,22 @@ public final class PrecomputeBenchmark {
         long before = heapAfterGc();
         FgramVocabulary whole = FgramVocabularyFile.read(vocabularyFile);
         long wholeHeap = heapAfterGc() - before;
-        whole = null; // only its size on the heap was wanted
         out.printf(Locale.ROOT, "the whole vocabulary read onto the heap (FgramVocabularyFile.read): %.1f MiB%n",
                 wholeHeap / 1048576.0);
+        // A_fgram's work: every node of each batch's prefix tree through its weight matrices once
+        int batchSize = a.integer("batch-size", 1024);
+        long nodes = 0;
+        int[] ids = new int[batchSize];
+        for (int first = 0; first < size; first += batchSize) {
+            int count = Math.min(batchSize, size - first);
+            for (int i = 0; i < count; i++) {
+                ids[i] = first + i;
+            }
+            nodes += FgramPrefixTree.of(whole, ids, count).nodeCount();
+        }
+        whole = null; // only its size on the heap and its trees were wanted
+        long weights = matrixWeights(model);
+        double flopPerVector = 2.0 * weights * nodes / size;
         out.printf(Locale.ROOT, "A_fgram: d = %d, %d layer(s), %d heads, FFN %d; %s, %d shards, %d compute partitions,"
                 + " batches of %d, master %s, max heap %.0f MiB%n", d, model.layers(), model.heads(), model.ffnSize(),
                 dtype, a.integer("shards", 4), a.integer("partitions", 8), a.integer("batch-size", 1024), master,
@@ -101,13 +115,16 @@ public final class PrecomputeBenchmark {
             long baseline = heapAfterGc();
             out.printf(Locale.ROOT, "heap after GC before the job (Spark started): %.1f MiB%n", baseline / 1048576.0);
             SparkStorePrecompute.Settings settings = new SparkStorePrecompute.Settings(a.integer("shards", 4),
-                    a.integer("partitions", 8), a.integer("batch-size", 1024), dtype, "ids-0.." + (tokens - 1));
+                    a.integer("partitions", 8), batchSize, dtype, "ids-0.." + (tokens - 1));
             long start = System.nanoTime();
             ShardedStoreManifest m = new SparkStorePrecompute(spark, settings).run(vocabularyFile.toString(),
                     new SeededModelSource(model, 11, heap), store.toUri().toString());
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "precompute: %,d vectors in %.1f s, %,.0f vectors/s (%s)%n", m.size(), seconds,
                     m.size() / seconds, master);
+            out.printf(Locale.ROOT, "A_fgram's work: %,d weights in its matrices, %.2f prefix-tree nodes per f-gram"
+                    + " (batches of %d), %.3f MFLOP per vector: %.1f GFLOP/s end to end%n", weights,
+                    (double) nodes / size, batchSize, flopPerVector / 1e6, flopPerVector * m.size() / seconds / 1e9);
             List<Long> measured = new ArrayList<>(heap.value());
             measured.sort(null);
             if (!measured.isEmpty()) {
@@ -124,6 +141,22 @@ public final class PrecomputeBenchmark {
             }
         } finally {
             spark.stop();
+        }
+    }
+
+    /** @return the weights of A_fgram's matrices (parameters of two or more dimensions, embeddings aside) */
+    static long matrixWeights(FgramModelConfig config) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            dev.scone.fgram.nn.FgramModelBlock block = new dev.scone.fgram.nn.FgramModelBlock(config);
+            block.initialize(manager, DataType.FLOAT32, new Shape(1, config.maxN(), config.embeddingSize()), new Shape(1));
+            long weights = 0;
+            for (Pair<String, Parameter> p : block.getParameters()) {
+                Shape shape = p.getValue().getArray().getShape();
+                if (shape.dimension() >= 2 && !p.getKey().toLowerCase(Locale.ROOT).contains("embed")) {
+                    weights += shape.size();
+                }
+            }
+            return weights;
         }
     }
 

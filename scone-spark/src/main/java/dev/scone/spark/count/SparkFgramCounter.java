@@ -56,18 +56,22 @@ import scala.Tuple2;
  *       counted (keys of packed tokens, or n-gram tuples when they do not pack) and those reaching
  *       the threshold are joined with the previous survivors by prefix, then by suffix, block by
  *       block. Passes stop early when one leaves no survivor.
- *   <li>The top S of all lengths together: a histogram of survivor counts finds the cut count c
- *       and how many f-grams counted exactly c still fit (q); every partition sends the f-grams
- *       above c and its q first at c (shortest, then lexicographically smallest), and the driver
- *       ranks them by count, then length, then token ids: the single-machine counter's order, so
- *       the vocabulary file is byte-identical.
+ *   <li>The top S of all lengths together, written without passing through the driver: the
+ *       levels' count histograms (per length) give the cut: the count c, and at c the length n and
+ *       how many of that length still fit (q). Every level block sends the f-grams above the cut,
+ *       and at c those shorter than n and its q lexicographically first of length n, into a
+ *       distributed sort by the single-machine counter's order (count descending, length ascending,
+ *       token ids ascending); each sorted partition encodes the blocks of 2^14 ids it holds whole
+ *       ({@code FgramVocabularyFile.newBlock}), and one task joins the blocks, in order, into the
+ *       file ({@code FgramVocabularyFile.Assembler}), so the vocabulary file is byte-identical.
  * </ul>
  *
  * <p>The first pass also checks every token id and the file's token checksum (each task checksums
- * its split, the driver joins them). The driver never receives the survivors of a pass, only: the
- * S selected f-grams (as flat token and count arrays, about 12 + 4n bytes each) plus at most q
- * candidates at the cut count per partition, the count histogram, and, for broadcast pruning, the
- * keys of the levels it broadcasts (8 bytes per survivor).
+ * its split, the driver joins them). The driver never receives the survivors of a pass, nor the
+ * selected f-grams, only: the count histograms (per length and count, how many), the sort's
+ * sample of keys (about 20 per partition), the sorted partitions' sizes, each block's token count
+ * (4 bytes per 2^14 f-grams), and, for broadcast pruning, the keys of the levels it broadcasts
+ * (8 bytes per survivor).
  */
 public final class SparkFgramCounter {
 
@@ -573,6 +577,7 @@ public final class SparkFgramCounter {
             }
         }
         LevelHandles handles = levels.handles();
+        long t0 = System.nanoTime();
         JavaRDD<RankedFgram> ranked = all.flatMap(b -> pick(b, cut, handles).iterator())
                 .sortBy(r -> r, true, config.partitions()).persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<VocabularyPiece> pieces = null;
@@ -591,6 +596,7 @@ public final class SparkFgramCounter {
             for (int p = 0; p < sizes.size(); p++) {
                 from[p + 1] += from[p];
             }
+            long t1 = System.nanoTime();
             if (from[sizes.size()] < size) {
                 throw new IllegalStateException("the ranking holds " + from[sizes.size()] + " f-grams, the top S needs "
                         + size);
@@ -623,14 +629,17 @@ public final class SparkFgramCounter {
                 throw new IllegalStateException("the top " + size + " f-grams hold " + tokens + " tokens, the levels'"
                         + " histograms say " + cut.tokens());
             }
-            LOG.info("top {}: {} blocks from {} ranked partitions, {} encoded whole where ranked, {} pieces of shared"
-                    + " blocks", size, blockCount, sizes.size(), whole, blocks.size() - whole);
+            long t2 = System.nanoTime();
             ranked.unpersist(false);
             JavaRDD<VocabularyPiece> inOrder = JavaRDD.fromRDD(encoded.rdd().coalesce(1, false,
                     scala.Option.apply(new InIndexOrder()), null), scala.reflect.ClassTag$.MODULE$.apply(
                             VocabularyPiece.class));
             List<String> fingerprint = run(() -> inOrder.mapPartitions(it -> List.of(assemble(it, target, conf,
                     plan, v, maxN, size, blockTokens)).iterator()).collect());
+            LOG.info("top {}: ranked in {} partitions in {} s; {} blocks ({} encoded whole where ranked, {} pieces of"
+                    + " shared blocks) in {} s; joined into the file in {} s", size, sizes.size(),
+                    String.format("%.2f", (t1 - t0) / 1e9), blockCount, whole, blocks.size() - whole,
+                    String.format("%.2f", (t2 - t1) / 1e9), String.format("%.2f", (System.nanoTime() - t2) / 1e9));
             return fingerprint.get(0);
         } finally {
             ranked.unpersist(false);
