@@ -31,7 +31,10 @@ class TrainingBenchmarkTest {
         assertTrue(m[1].parameters() > m[0].parameters(), "A_fgram adds parameters");
         for (TrainingBenchmark.Measurement x : m) {
             assertTrue(x.tokensPerSecond() > 0 && Double.isFinite(x.tokensPerSecond()), log);
-            assertTrue(x.tokensPerCpuSecond() > 0, log);
+            // The process CPU clock can be coarse (whole scheduler ticks): over steps this short it may
+            // not advance, which the benchmark reports as NaN rather than an infinite rate.
+            assertTrue(x.tokensPerCpuSecond() > 0 && Double.isFinite(x.tokensPerCpuSecond())
+                    || Double.isNaN(x.tokensPerCpuSecond()), log);
             assertTrue(x.matchedFraction() > 0 && x.matchedFraction() < 1, log);
         }
         assertTrue(m[1].distinctFgramsPerStep() >= 1 && m[1].distinctFgramsPerStep() <= 2 * 16, log);
