@@ -1,6 +1,7 @@
 package dev.scone.fgram.corpus;
 
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.PartialFile;
 import dev.scone.fgram.io.SconeFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,9 +10,7 @@ import java.nio.IntBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -490,8 +489,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         private final Path target;
         private final int vocabularySize;
         private final Origin origin;
-        private final Path tmp;
-        private final FileChannel channel;
+        private final PartialFile file;
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         private final CRC32C tokensCrc = new CRC32C();
         private long[] offsets = new long[1024];
@@ -508,17 +506,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             }
             this.target = target.toAbsolutePath();
             this.vocabularySize = vocabularySize;
-            Files.createDirectories(this.target.getParent());
-            this.tmp = dev.scone.fgram.io.Temporaries.createFile(this.target, dev.scone.fgram.io.AtomicFiles.PARTIAL);
-            FileChannel ch = null;
-            try {
-                ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-            } finally {
-                if (ch == null) {
-                    Files.deleteIfExists(tmp);
-                }
-            }
-            this.channel = ch;
+            this.file = PartialFile.create(this.target);
         }
 
         /**
@@ -597,7 +585,6 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 throw new IllegalStateException("no documents were appended to " + target
                         + ": a token-id file holds at least one document");
             }
-            boolean ok = false;
             try {
                 flush();
                 ByteBuffer ob = ByteBuffer.allocate((documentCount + 1) * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -605,48 +592,30 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                 CRC32C crc = new CRC32C();
                 crc.update(ob.duplicate());
                 int offsetsCrc = (int) crc.getValue();
-                writeFully(ob, position);
-                writeFully(header(vocabularySize, documentCount, tokenCount, (int) tokensCrc.getValue(), offsetsCrc,
+                file.write(ob, position);
+                file.write(header(vocabularySize, documentCount, tokenCount, (int) tokensCrc.getValue(), offsetsCrc,
                         origin), 0);
-                channel.close();
-                AtomicFiles.write(target, t -> Files.move(tmp, t, StandardCopyOption.REPLACE_EXISTING));
-                ok = true;
+                file.publish();
             } finally {
                 finished = true;
-                if (!ok) {
-                    channel.close();
-                    Files.deleteIfExists(tmp);
-                }
+                file.close(); // nothing once published
             }
         }
 
         /** Abandons the file unless {@link #complete()} succeeded: nothing is left at the target. */
         @Override
         public void close() throws IOException {
-            if (!finished) {
-                finished = true;
-                try {
-                    channel.close();
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
-            }
+            finished = true;
+            file.close();
         }
 
         private void flush() throws IOException {
             buffer.flip();
             tokensCrc.update(buffer.duplicate());
             int n = buffer.remaining();
-            writeFully(buffer, position);
+            file.write(buffer, position);
             position += n;
             buffer.clear();
-        }
-
-        private void writeFully(ByteBuffer b, long at) throws IOException {
-            long p = at;
-            while (b.hasRemaining()) {
-                p += channel.write(b, p);
-            }
         }
 
         private void ensureWritable() {

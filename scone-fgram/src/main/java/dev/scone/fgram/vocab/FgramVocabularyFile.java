@@ -2,6 +2,7 @@ package dev.scone.fgram.vocab;
 
 import dev.scone.fgram.corpus.TokenIdFile;
 import dev.scone.fgram.io.AtomicFiles;
+import dev.scone.fgram.io.PartialFile;
 import dev.scone.fgram.io.SconeFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,9 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -208,8 +207,7 @@ public final class FgramVocabularyFile {
     public static final class Writer implements AutoCloseable {
 
         private final Path target;
-        private final Path tmp;
-        private final FileChannel channel;
+        private final PartialFile file;
         private final int tokenVocabularySize;
         private final int maxN;
         private final int size;
@@ -248,17 +246,7 @@ public final class FgramVocabularyFile {
             }
             this.blockTokens = new int[blockCount];
             this.blockCrcs = new int[blockCount];
-            Files.createDirectories(this.target.getParent());
-            this.tmp = dev.scone.fgram.io.Temporaries.createFile(this.target, AtomicFiles.PARTIAL);
-            FileChannel ch = null;
-            try {
-                ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-            } finally {
-                if (ch == null) {
-                    Files.deleteIfExists(tmp);
-                }
-            }
-            this.channel = ch;
+            this.file = PartialFile.create(this.target);
         }
 
         /**
@@ -315,38 +303,26 @@ public final class FgramVocabularyFile {
                 throw new IllegalStateException(appended + " of the " + size + " f-grams of " + target
                         + " were appended");
             }
-            boolean ok = false;
             try {
                 drain();
                 String fingerprint = digest.finish();
                 ByteBuffer index = indexAndTrailer(blockTokens, blockCrcs, blocks, fingerprint);
                 long length = position + index.remaining();
-                writeFully(index, position);
-                writeFully(headerV3(tokenVocabularySize, maxN, size, length, countedOn, blockBits, tokens), 0);
-                channel.close();
-                AtomicFiles.write(target, t -> Files.move(tmp, t, StandardCopyOption.REPLACE_EXISTING));
-                ok = true;
+                file.write(index, position);
+                file.write(headerV3(tokenVocabularySize, maxN, size, length, countedOn, blockBits, tokens), 0);
+                file.publish();
                 return fingerprint;
             } finally {
                 finished = true;
-                if (!ok) {
-                    channel.close();
-                    Files.deleteIfExists(tmp);
-                }
+                file.close(); // nothing once published
             }
         }
 
         /** Abandons the file unless {@link #complete()} succeeded: nothing is left at the target. */
         @Override
         public void close() throws IOException {
-            if (!finished) {
-                finished = true;
-                try {
-                    channel.close();
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
-            }
+            finished = true;
+            file.close();
         }
 
         private void flushBlock() throws IOException {
@@ -369,16 +345,9 @@ public final class FgramVocabularyFile {
         private void drain() throws IOException {
             buffer.flip();
             int n = buffer.remaining();
-            writeFully(buffer, position);
+            file.write(buffer, position);
             position += n;
             buffer.clear();
-        }
-
-        private void writeFully(ByteBuffer b, long at) throws IOException {
-            long p = at;
-            while (b.hasRemaining()) {
-                p += channel.write(b, p);
-            }
         }
 
         private void ensureWritable() {
