@@ -364,6 +364,15 @@ class PipelineCommandsTest {
                 bad.out());
         assertTrue(bad.out().contains("4 sound, 2 failed, 0 skipped"), bad.out());
         assertTrue(bad.err().contains("and 1 more problems"), bad.err());
+        // A flipped byte within a vocabulary file's records (checked through its mapping, block by block).
+        Path vocabulary = checked.resolve(fgrams.getFileName());
+        byte[] v = Files.readAllBytes(vocabulary);
+        v[v.length / 2] ^= 0x01;
+        Files.write(vocabulary, v);
+        CliRuns.Run badVocabulary = CliRuns.assertFailsInOneLine(vocabulary.toString(), "verify",
+                vocabulary.toString());
+        assertTrue(badVocabulary.out().lines().anyMatch(l -> l.startsWith("FAIL ") && l.contains(vocabulary.toString())),
+                badVocabulary.out());
         CliRuns.assertFailsInOneLine(dir.resolve("history.csv").toString(), "verify",
                 dir.resolve("history.csv").toString());
     }

@@ -12,6 +12,7 @@ import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -227,16 +228,16 @@ public final class AdamW implements AutoCloseable {
                 loaded.put(name, mv);
             }
             if (n > 0) {
-                NDList ms = new NDList(l.names.length);
-                NDList vs = new NDList(l.names.length);
+                List<NDArray> ms = new ArrayList<>(l.names.length);
+                List<NDArray> vs = new ArrayList<>(l.names.length);
                 for (int i = 0; i < l.names.length; i++) {
                     NDArray[] mv = loaded.get(l.names[i]);
                     NDArray[] pair = mv != null ? mv : new NDArray[] {scope.zeros(l.shapes[i]), scope.zeros(l.shapes[i])};
-                    ms.add(pair[0].reshape(-1));
-                    vs.add(pair[1].reshape(-1));
+                    ms.add(pair[0]);
+                    vs.add(pair[1]);
                 }
-                m = ms.size() == 1 ? ms.get(0).duplicate() : NDArrays.concat(ms, 0);
-                v = vs.size() == 1 ? vs.get(0).duplicate() : NDArrays.concat(vs, 0);
+                m = flatten(ms); // the layout step's gradients have
+                v = flatten(vs);
                 m.attach(manager);
                 v.attach(manager);
             }

@@ -496,7 +496,6 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         private int documentCount;
         private long tokenCount;
         private long position = HEADER_BYTES;
-        private boolean finished; // completed or closed
 
         private Writer(Path target, int vocabularySize, Origin origin) throws IOException {
             this.origin = origin;
@@ -597,7 +596,6 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
                         origin), 0);
                 file.publish();
             } finally {
-                finished = true;
                 file.close(); // nothing once published
             }
         }
@@ -605,7 +603,6 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         /** Abandons the file unless {@link #complete()} succeeded: nothing is left at the target. */
         @Override
         public void close() throws IOException {
-            finished = true;
             file.close();
         }
 
@@ -619,7 +616,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         }
 
         private void ensureWritable() {
-            if (finished) {
+            if (file.isDone()) {
                 throw new IllegalStateException("writer for " + target + " is already completed or closed");
             }
         }

@@ -54,6 +54,11 @@ public final class PartialFile implements AutoCloseable {
         return target;
     }
 
+    /** @return whether the file was published or abandoned: nothing more can be written */
+    public boolean isDone() {
+        return done;
+    }
+
     /**
      * Writes all of {@code bytes} at {@code position}.
      *

@@ -223,7 +223,6 @@ public final class FgramVocabularyFile {
         private int appended;
         private long tokens;
         private int blocks;
-        private boolean finished; // completed or closed
 
         Writer(Path target, int tokenVocabularySize, int maxN, int size, CountedOn countedOn, int blockBits)
                 throws IOException {
@@ -313,7 +312,6 @@ public final class FgramVocabularyFile {
                 file.publish();
                 return fingerprint;
             } finally {
-                finished = true;
                 file.close(); // nothing once published
             }
         }
@@ -321,7 +319,6 @@ public final class FgramVocabularyFile {
         /** Abandons the file unless {@link #complete()} succeeded: nothing is left at the target. */
         @Override
         public void close() throws IOException {
-            finished = true;
             file.close();
         }
 
@@ -351,7 +348,7 @@ public final class FgramVocabularyFile {
         }
 
         private void ensureWritable() {
-            if (finished) {
+            if (file.isDone()) {
                 throw new IllegalStateException("writer for " + target + " is already completed or closed");
             }
         }
