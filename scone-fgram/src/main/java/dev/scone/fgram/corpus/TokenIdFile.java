@@ -486,7 +486,6 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
 
         private static final int BUFFER_BYTES = 1 << 20;
 
-        private final Path target;
         private final int vocabularySize;
         private final Origin origin;
         private final PartialFile file;
@@ -503,9 +502,8 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
             if (vocabularySize < 1) {
                 throw new IllegalArgumentException("vocabularySize must be >= 1, got " + vocabularySize);
             }
-            this.target = target.toAbsolutePath();
             this.vocabularySize = vocabularySize;
-            this.file = PartialFile.create(this.target);
+            this.file = PartialFile.create(target);
         }
 
         /**
@@ -581,7 +579,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
         public void complete() throws IOException {
             ensureWritable();
             if (documentCount == 0) {
-                throw new IllegalStateException("no documents were appended to " + target
+                throw new IllegalStateException("no documents were appended to " + file.target()
                         + ": a token-id file holds at least one document");
             }
             try {
@@ -617,7 +615,7 @@ public final class TokenIdFile implements TokenCorpus, AutoCloseable {
 
         private void ensureWritable() {
             if (file.isDone()) {
-                throw new IllegalStateException("writer for " + target + " is already completed or closed");
+                throw new IllegalStateException("writer for " + file.target() + " is already completed or closed");
             }
         }
     }

@@ -64,23 +64,37 @@ public final class AtomicFiles {
         boolean done = false;
         try {
             writer.write(tmp);
-            // a finished scone file is an ordinary one, whatever the temporary's permissions
-            if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
+            publish(tmp, abs);
             done = true;
         } finally {
             if (!done) {
                 Files.deleteIfExists(tmp);
             }
+        }
+    }
+
+    /**
+     * Publishes a complete temporary file (made by {@link Temporaries} beside its target): gives it
+     * an ordinary file's permissions, forces it to disk and renames it over the target, atomically
+     * where the file system can.
+     *
+     * @param tmp the complete temporary file, closed
+     * @param target the final path
+     * @throws IOException when forcing or renaming fails; {@code target} is then unchanged and the
+     *     caller removes {@code tmp}
+     */
+    public static void publish(Path tmp, Path target) throws IOException {
+        // a finished scone file is an ordinary one, whatever the temporary's permissions
+        if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 }

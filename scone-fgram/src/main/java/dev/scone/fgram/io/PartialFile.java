@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -78,8 +77,8 @@ public final class PartialFile implements AutoCloseable {
     }
 
     /**
-     * Closes the file and moves it to its target atomically ({@link AtomicFiles}: forced first). On
-     * failure nothing is left at the target and the temporary is removed.
+     * Closes the file and moves it to its target ({@link AtomicFiles#publish}: forced, renamed
+     * atomically). On failure the target is unchanged and the temporary is removed.
      *
      * @throws IOException when closing or renaming fails
      * @throws IllegalStateException when the file is published or abandoned
@@ -91,7 +90,7 @@ public final class PartialFile implements AutoCloseable {
         boolean ok = false;
         try {
             channel.close();
-            AtomicFiles.write(target, t -> Files.move(tmp, t, StandardCopyOption.REPLACE_EXISTING));
+            AtomicFiles.publish(tmp, target);
             ok = true;
         } finally {
             done = true;

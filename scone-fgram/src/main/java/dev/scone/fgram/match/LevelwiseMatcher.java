@@ -210,10 +210,6 @@ public final class LevelwiseMatcher implements FgramMatcher {
             return entries[(int) (slot >>> pageBits)][(int) slot & pageMask];
         }
 
-        long keyAt(long slot) {
-            return (entry(slot) >>> ib) - 1;
-        }
-
         int output(long slot) {
             return ib == 0 ? outs[(int) (slot >>> pageBits)][(int) slot & pageMask]
                     : (int) (entry(slot) & idMask) - 1;
@@ -232,16 +228,8 @@ public final class LevelwiseMatcher implements FgramMatcher {
 
         /** @return the slot of the key, or -1 */
         long find(long key) {
-            long want = key + 1;
-            long s = mix(key) >>> shift;
-            long e;
-            while ((e = entry(s)) != 0) {
-                if (e >>> ib == want) {
-                    return s;
-                }
-                s = (s + 1) & (capacity - 1);
-            }
-            return -1;
+            long s = probe(key);
+            return entry(s) == 0 ? -1 : s;
         }
 
         /** @return the slot where the key would go: its own or the first free one */

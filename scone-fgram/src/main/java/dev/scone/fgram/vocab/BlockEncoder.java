@@ -20,6 +20,24 @@ final class BlockEncoder {
     private int tokenCount;
 
     BlockEncoder(int tokenVocabularySize, int maxN, int blockBits) {
+        checkShape(tokenVocabularySize, maxN, blockBits);
+        this.tokenVocabularySize = tokenVocabularySize;
+        this.maxN = maxN;
+        int b = 1 << blockBits;
+        this.counts = new long[b];
+        this.ends = new int[b];
+        this.tokens = new int[Math.max(maxN, Math.min(b * maxN, 1 << 12))];
+    }
+
+    /**
+     * Checks what every encoder checks of a vocabulary's shape.
+     *
+     * @param tokenVocabularySize V, at least 1
+     * @param maxN K, at least 2
+     * @param blockBits the blocks' size as a power of two, fitting f-grams of K tokens
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    static void checkShape(int tokenVocabularySize, int maxN, int blockBits) {
         if (tokenVocabularySize < 1) {
             throw new IllegalArgumentException("token vocabulary size must be >= 1, got " + tokenVocabularySize);
         }
@@ -30,12 +48,6 @@ final class BlockEncoder {
             throw new IllegalArgumentException("blocks of 2^" + blockBits + " f-grams of up to " + maxN
                     + " tokens do not fit the layout");
         }
-        this.tokenVocabularySize = tokenVocabularySize;
-        this.maxN = maxN;
-        int b = 1 << blockBits;
-        this.counts = new long[b];
-        this.ends = new int[b];
-        this.tokens = new int[Math.max(maxN, Math.min(b * maxN, 1 << 12))];
     }
 
     /**

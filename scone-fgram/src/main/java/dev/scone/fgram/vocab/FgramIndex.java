@@ -80,9 +80,4 @@ final class FgramIndex {
             slot = (slot + 1) & mask;
         }
     }
-
-    /** @return the bytes of the table */
-    long bytes() {
-        return 4L * (mask + 1);
-    }
 }

@@ -206,7 +206,6 @@ public final class FgramVocabularyFile {
      */
     public static final class Writer implements AutoCloseable {
 
-        private final Path target;
         private final PartialFile file;
         private final int tokenVocabularySize;
         private final int maxN;
@@ -231,7 +230,6 @@ public final class FgramVocabularyFile {
                 throw new IllegalArgumentException("size must be >= 0, got " + size);
             }
             this.encoder = new BlockEncoder(tokenVocabularySize, maxN, blockBits); // checks V, K and the block shape
-            this.target = target.toAbsolutePath();
             this.tokenVocabularySize = tokenVocabularySize;
             this.maxN = maxN;
             this.size = size;
@@ -245,7 +243,7 @@ public final class FgramVocabularyFile {
             }
             this.blockTokens = new int[blockCount];
             this.blockCrcs = new int[blockCount];
-            this.file = PartialFile.create(this.target);
+            this.file = PartialFile.create(target);
         }
 
         /**
@@ -262,7 +260,8 @@ public final class FgramVocabularyFile {
         public void append(int[] seq, int from, int len, long count) throws IOException {
             ensureWritable();
             if (appended == size) {
-                throw new IllegalStateException("all " + size + " f-grams of " + target + " were already appended");
+                throw new IllegalStateException("all " + size + " f-grams of " + file.target()
+                        + " were already appended");
             }
             encoder.add(appended, seq, from, len, count);
             digest.add(seq, from, len, count);
@@ -299,7 +298,7 @@ public final class FgramVocabularyFile {
         public String complete() throws IOException {
             ensureWritable();
             if (appended != size) {
-                throw new IllegalStateException(appended + " of the " + size + " f-grams of " + target
+                throw new IllegalStateException(appended + " of the " + size + " f-grams of " + file.target()
                         + " were appended");
             }
             try {
@@ -349,8 +348,21 @@ public final class FgramVocabularyFile {
 
         private void ensureWritable() {
             if (file.isDone()) {
-                throw new IllegalStateException("writer for " + target + " is already completed or closed");
+                throw new IllegalStateException("writer for " + file.target()
+                        + " is already completed or closed");
             }
+        }
+    }
+
+    /**
+     * Refuses a file whose records do not give the fingerprint it stores.
+     *
+     * @throws SconeFormatException naming the file and both fingerprints
+     */
+    static void checkFingerprint(Path path, String stored, String content) throws SconeFormatException {
+        if (!content.equals(stored)) {
+            throw new SconeFormatException(path, "fingerprint mismatch: stored " + stored + ", content gives "
+                    + content);
         }
     }
 
@@ -509,7 +521,7 @@ public final class FgramVocabularyFile {
                 CountedOn countedOn, int[] blockTokens) throws IOException {
             this.out = Objects.requireNonNull(out, "out");
             this.name = name;
-            new BlockEncoder(tokenVocabularySize, maxN, BlockLayout.DEFAULT_BLOCK_BITS); // checks V and K
+            BlockEncoder.checkShape(tokenVocabularySize, maxN, BlockLayout.DEFAULT_BLOCK_BITS);
             if (size < 0) {
                 throw new IllegalArgumentException("size must be >= 0, got " + size);
             }
@@ -692,10 +704,7 @@ public final class FgramVocabularyFile {
             FgramVocabulary range = layout.readBlocks(ch, 0, h.size(), segmentBytes);
             RecordStore records = range.records();
             String content = range.computeFingerprint();
-            if (!content.equals(layout.fingerprint())) {
-                throw new SconeFormatException(path, "fingerprint mismatch: stored " + layout.fingerprint()
-                        + ", content gives " + content);
-            }
+            checkFingerprint(path, layout.fingerprint(), content);
             FgramIndex index;
             try {
                 index = FgramIndex.build(records, FgramIndex.DEFAULT_CHUNK_BITS);
@@ -1113,11 +1122,7 @@ public final class FgramVocabularyFile {
             }
             byte[] fp = new byte[16];
             tail.get(0, fp);
-            String storedFingerprint = HexFormat.of().formatHex(fp);
-            if (!storedFingerprint.equals(v.fingerprint())) {
-                throw new SconeFormatException(path, "fingerprint mismatch: stored " + storedFingerprint
-                        + ", content gives " + v.fingerprint());
-            }
+            checkFingerprint(path, HexFormat.of().formatHex(fp), v.fingerprint());
             return new Contents(v, h.version() == VERSION_1 ? null : countedOnOf(head, path));
         }
     }

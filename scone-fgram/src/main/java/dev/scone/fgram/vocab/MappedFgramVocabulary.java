@@ -85,11 +85,7 @@ public final class MappedFgramVocabulary implements AutoCloseable {
             ByteBuffer block = records.readBlock(b);
             BlockLayout.digest(block, records.fgramsIn(b), digest, scratch);
         }
-        String content = digest.finish();
-        if (!content.equals(vocabulary.fingerprint())) {
-            throw new SconeFormatException(path, "fingerprint mismatch: stored " + vocabulary.fingerprint()
-                    + ", content gives " + content);
-        }
+        FgramVocabularyFile.checkFingerprint(path, vocabulary.fingerprint(), digest.finish());
     }
 
     /**

@@ -123,11 +123,6 @@ final class RecordStore {
         }
     }
 
-    /** @return whether {@link #close()} was called */
-    boolean isClosed() {
-        return closed;
-    }
-
     int length(int id) {
         try {
             int b = block(id);
@@ -211,22 +206,23 @@ final class RecordStore {
      * @throws IOException as {@link #readBlock}
      */
     ByteBuffer scanBlock(int b) throws IOException {
-        if (checked != null && !checked[b] || !mapped) {
-            return mapped ? readBlock(b) : heapBlock(b);
-        }
-        checkOpen();
-        ByteBuffer block = BlockLayout.wrap(new byte[(int) BlockLayout.blockBytes(fgramsIn(b), blockTokens[b])]);
-        readFromFile(block, blockFileOffset[b], b);
-        return block.clear();
-    }
-
-    private ByteBuffer heapBlock(int b) throws IOException {
         if (checked != null && !checked[b]) {
             return readBlock(b);
         }
         checkOpen();
-        ByteBuffer block = segments[blockSegment[b]].duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        block.position(blockAt[b]).limit(blockAt[b] + (int) BlockLayout.blockBytes(fgramsIn(b), blockTokens[b]));
+        return rawBlock(b);
+    }
+
+    /** A held block's bytes, unchecked: a heap copy read through the channel, or the heap segment's slice. */
+    private ByteBuffer rawBlock(int b) throws IOException {
+        int bytes = (int) BlockLayout.blockBytes(fgramsIn(b), blockTokens[b]);
+        if (mapped) {
+            ByteBuffer block = BlockLayout.wrap(new byte[bytes]);
+            readFromFile(block, blockFileOffset[b], b);
+            return block.clear();
+        }
+        ByteBuffer block = segments[blockSegment[b]].duplicate();
+        block.position(blockAt[b]).limit(blockAt[b] + bytes);
         return block.slice().order(ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -242,17 +238,7 @@ final class RecordStore {
     ByteBuffer readBlock(int b) throws IOException {
         checkOpen();
         int n = fgramsIn(b);
-        int bytes = (int) BlockLayout.blockBytes(n, blockTokens[b]);
-        ByteBuffer block;
-        if (mapped) {
-            block = BlockLayout.wrap(new byte[bytes]);
-            readFromFile(block, blockFileOffset[b], b);
-            block.clear();
-        } else {
-            block = segments[blockSegment[b]].duplicate().order(ByteOrder.LITTLE_ENDIAN);
-            block.position(blockAt[b]).limit(blockAt[b] + bytes);
-            block = block.slice().order(ByteOrder.LITTLE_ENDIAN);
-        }
+        ByteBuffer block = rawBlock(b);
         if (blockCrc != null) {
             CRC32C crc = new CRC32C();
             crc.update(block.duplicate());
@@ -330,11 +316,6 @@ final class RecordStore {
     /** @return the f-grams of a held block */
     int fgramsIn(int b) {
         return BlockLayout.fgramsIn(size, blockBits, firstBlock + b);
-    }
-
-    /** @return the tokens of a held block */
-    int tokensIn(int b) {
-        return blockTokens[b];
     }
 
     private String describeBlock(int b) {
