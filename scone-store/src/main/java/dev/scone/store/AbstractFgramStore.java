@@ -411,7 +411,7 @@ public abstract sealed class AbstractFgramStore implements FgramEmbeddingTable p
      */
     private int probe(Scratch s, int[] tokens, int from, int len, float[] dest, int offset) {
         long hash = FgramVocabulary.hash(tokens, from, len);
-        int i = shards.length == 1 ? 0 : (int) Math.floorMod(hash, (long) shards.length);
+        int i = shards.length == 1 ? 0 : ShardedStoreManifest.shardOf(hash, shards.length);
         StoreFolder shard = shards[i];
         if (!shard.filter.mightContain(hash)) {
             return -1;

@@ -97,7 +97,7 @@ final class ChronicleFgramIndex {
         }
         // The whole file as written; a process of an earlier version reading the store may hold Chronicle's
         // segment locks in it for moments, so a mismatch is checked again below with the lock words as written.
-        long crc = verifyChecksum ? StoreLayout.crc32cOf(file) & 0xFFFFFFFFL : m.indexChecksum();
+        long crc = verifyChecksum ? StoreLayout.crc32cOf(file) : m.indexChecksum();
         long bytes = Files.size(file);
         Direct direct;
         try (ChronicleMap<byte[], byte[]> map = openMap(file, codec, m.size())) {
@@ -205,7 +205,7 @@ final class ChronicleFgramIndex {
     void checkChecksum() throws SconeFormatException {
         long crc;
         try {
-            crc = StoreLayout.crc32cOf(file) & 0xFFFFFFFFL;
+            crc = StoreLayout.crc32cOf(file);
             if (crc != indexChecksum) {
                 try (ChronicleMap<byte[], byte[]> map = openMap(file, codec, entries)) {
                     crc = unlockedChecksum(file, map);
@@ -221,8 +221,7 @@ final class ChronicleFgramIndex {
 
     /** @return how the file changed since open (cut or replaced), or {@code null} */
     String changeSinceOpen() {
-        long now = StoreFolder.sizeOrMinusOne(file);
-        return now == bytesAtOpen ? null : StoreFolder.describeSize(now) + ", " + bytesAtOpen + " at open";
+        return StoreFolder.changeSince(file, bytesAtOpen);
     }
 
     private static int row(byte[] v) {
@@ -231,7 +230,7 @@ final class ChronicleFgramIndex {
 
     /** The index file's CRC32C with the lock words of the open {@code map} as written. */
     private static long unlockedChecksum(Path file, ChronicleMap<?, ?> map) throws IOException {
-        return StoreLayout.crc32cOf(file, StoreLayout.lockWordOffsets(map)) & 0xFFFFFFFFL;
+        return StoreLayout.crc32cOf(file, StoreLayout.lockWordOffsets(map));
     }
 
     private static SconeFormatException mismatch(Path file, long stored, long computed) {
@@ -411,10 +410,10 @@ final class ChronicleFgramIndex {
             ByteBuffer tier = ByteBuffer.allocate((int) tierSize).order(ByteOrder.nativeOrder());
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 for (int s = 0; s < tierChunk.length; s++) {
-                    visitTier(read(ch, tier, tierChunk[s], tierOffset[s]), 0, key, visitor);
+                    visitTier(read(ch, tier, tierChunk[s], tierOffset[s]), key, visitor);
                     int[] more = moreTiers[s];
                     for (int t = 0; more != null && t < more.length; t += 2) {
-                        visitTier(read(ch, tier, more[t], more[t + 1]), 0, key, visitor);
+                        visitTier(read(ch, tier, more[t], more[t + 1]), key, visitor);
                     }
                 }
             }
@@ -431,9 +430,9 @@ final class ChronicleFgramIndex {
             return tier;
         }
 
-        private void visitTier(ByteBuffer chunk, int tier, byte[] key, EntryVisitor visitor) {
+        private void visitTier(ByteBuffer chunk, byte[] key, EntryVisitor visitor) {
             for (long pos = 0; pos < capacity * slotBytes; pos += slotBytes) {
-                int at = tier + (int) pos;
+                int at = (int) pos;
                 long slot = slotBytes == 4 ? chunk.getInt(at) : chunk.getLong(at);
                 if (slot == 0) {
                     continue;
@@ -442,7 +441,7 @@ final class ChronicleFgramIndex {
                 if (offset >= entrySpaceBytes) {
                     throw damaged("a hash slot points outside the entry space");
                 }
-                int entry = (int) (tier + entrySpace + offset);
+                int entry = (int) (entrySpace + offset);
                 long size = constantKeySize;
                 if (size < 0) {
                     size = chunk.get(entry++);
@@ -451,7 +450,7 @@ final class ChronicleFgramIndex {
                     throw damaged("an entry has a key of " + (size < 0 ? "128 or more" : size) + " bytes");
                 }
                 int value = (int) ((entry + size + alignment - 1) & -alignment);
-                if (value + 4 - tier - entrySpace > entrySpaceBytes) {
+                if (value + 4 - entrySpace > entrySpaceBytes) {
                     throw damaged("an entry runs past the entry space");
                 }
                 chunk.get(entry, key, 0, (int) size);

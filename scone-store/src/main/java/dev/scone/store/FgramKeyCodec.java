@@ -26,10 +26,6 @@ final class FgramKeyCodec {
         }
     }
 
-    int bitsPerToken() {
-        return bits;
-    }
-
     int maxN() {
         return maxN;
     }
@@ -109,7 +105,7 @@ final class FgramKeyCodec {
      * @return the f-gram's length, or -1 when the bytes are not a valid key of this codec
      */
     int decode(byte[] key, int len, int[] out) {
-        if (len <= 16 && bits < 64) {
+        if (len <= 16) {
             return decode128(key, len, out);
         }
         // a valid key has a nonzero leading digit, so at most one length decodes it

@@ -274,12 +274,13 @@ public final class FgramStoreWriter implements AutoCloseable {
             LOG.warn("{}: committing {} f-grams of a vocabulary of {}", target, count, vocabulary.size());
         }
         try {
-            StoreManifest first = null;
-            for (StoreFolderWriter w : shards) {
-                StoreManifest m = w.commit();
-                first = first == null ? m : first;
+            if (shards.length == 1) {
+                return shards[0].commit();
             }
-            return shards.length == 1 ? first : ShardedFgramStoreWriter.publish(target, shards.length);
+            for (StoreFolderWriter w : shards) {
+                w.commit();
+            }
+            return ShardedFgramStoreWriter.publish(target, shards.length);
         } finally {
             finished = true;
             close();

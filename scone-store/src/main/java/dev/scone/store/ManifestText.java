@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * What both manifests share: the {@link KeyValueText} form sealed by a CRC32C, the first line
@@ -18,6 +19,9 @@ import java.util.function.Function;
 final class ManifestText {
 
     private ManifestText() {}
+
+    /** A manifest read and checked by {@link #read}: its fields and its format version. */
+    record Parsed(KeyValueText kv, int formatVersion) {}
 
     /** The description fields as read, before the owner adds its own. */
     record Common(int formatVersion, int embeddingSize, VectorDtype dtype, int maxN, long size,
@@ -55,9 +59,10 @@ final class ManifestText {
      *
      * @param what how to name the manifest in messages ("f-gram store manifest")
      * @param missing the problem a missing file is
+     * @return the fields and the format version
      * @throws SconeFormatException naming the file and the problem
      */
-    static KeyValueText read(Path file, String format, String what, String missing, int oldest, int newest)
+    static Parsed read(Path file, String format, String what, String missing, int oldest, int newest)
             throws IOException {
         String text;
         try {
@@ -79,13 +84,14 @@ final class ManifestText {
             throw new SconeFormatException(file, "unknown " + what.replace(" manifest", "") + " format version "
                     + version + " (this code reads " + oldest + " to " + newest + ")");
         }
-        return kv;
+        return new Parsed(kv, version);
     }
 
-    /** The description fields of a manifest of {@code version}. */
-    static Common common(Path file, String what, KeyValueText kv, int mainModelVersion) throws SconeFormatException {
+    /** The description fields of a manifest {@link #read} gave. */
+    static Common common(Path file, String what, Parsed manifest, int mainModelVersion) throws SconeFormatException {
+        KeyValueText kv = manifest.kv();
+        int version = manifest.formatVersion();
         return field(file, what, () -> {
-            int version = (int) kv.count("formatVersion", Integer.MAX_VALUE);
             String dtype = kv.string("dtype");
             VectorDtype parsed;
             try {
@@ -102,11 +108,7 @@ final class ManifestText {
     }
 
     /** A value computed from the fields; {@link IllegalArgumentException}s name the file. */
-    interface Field<T> {
-        T get();
-    }
-
-    static <T> T field(Path file, String what, Field<T> f) throws SconeFormatException {
+    static <T> T field(Path file, String what, Supplier<T> f) throws SconeFormatException {
         try {
             return f.get();
         } catch (IllegalArgumentException e) {

@@ -128,7 +128,16 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
      * @return the shard that holds it
      */
     public static int shardOf(int[] tokens, int from, int len, int shards) {
-        return (int) Math.floorMod(dev.scone.fgram.vocab.FgramVocabulary.hash(tokens, from, len), (long) shards);
+        return shardOf(dev.scone.fgram.vocab.FgramVocabulary.hash(tokens, from, len), shards);
+    }
+
+    /**
+     * @param hash the f-gram's {@code FgramVocabulary.hash}
+     * @param shards the number of shards, at least 1
+     * @return the shard that holds it
+     */
+    static int shardOf(long hash, int shards) {
+        return (int) Math.floorMod(hash, (long) shards);
     }
 
     /**
@@ -190,15 +199,16 @@ public record ShardedStoreManifest(int formatVersion, int embeddingSize, VectorD
      * @throws IOException when it cannot be read
      */
     public static ShardedStoreManifest read(Path file) throws IOException {
-        KeyValueText kv = ManifestText.read(file, FORMAT_NAME, WHAT,
+        ManifestText.Parsed parsed = ManifestText.read(file, FORMAT_NAME, WHAT,
                 "no sharded manifest: not a sharded f-gram store, or one whose write never completed",
                 OLDEST_READABLE_VERSION, FORMAT_VERSION);
+        KeyValueText kv = parsed.kv();
         String function = ManifestText.field(file, WHAT, () -> kv.string("shardFunction"));
         if (!SHARD_FUNCTION.equals(function)) {
             throw new SconeFormatException(file, "unknown shard function '" + function + "' (this code uses "
                     + SHARD_FUNCTION + ")");
         }
-        ManifestText.Common c = ManifestText.common(file, WHAT, kv, MAIN_MODEL_VERSION);
+        ManifestText.Common c = ManifestText.common(file, WHAT, parsed, MAIN_MODEL_VERSION);
         long count = ManifestText.field(file, WHAT, () -> kv.count("shards", MAX_SHARDS));
         if (count < 1) {
             throw new SconeFormatException(file, "impossible shard count " + count);

@@ -111,16 +111,21 @@ final class StoreFolder {
         }
     }
 
-    static long sizeOrMinusOne(Path file) {
+    /**
+     * @return how {@code file} changed since it was opened at {@code bytesAtOpen} bytes (cut or
+     *     replaced), or {@code null}
+     */
+    static String changeSince(Path file, long bytesAtOpen) {
+        long now;
         try {
-            return Files.size(file);
+            now = Files.size(file);
         } catch (IOException e) {
-            return -1;
+            now = -1;
         }
-    }
-
-    static String describeSize(long bytes) {
-        return bytes < 0 ? "now missing" : "now " + bytes + " bytes";
+        if (now == bytesAtOpen) {
+            return null;
+        }
+        return (now < 0 ? "now missing" : "now " + now + " bytes") + ", " + bytesAtOpen + " at open";
     }
 
     static FgramStoreCorruptedException corrupted(Path file, String problem) {

@@ -99,11 +99,6 @@ final class StoreFolderWriter implements AutoCloseable {
         this.buffer = ByteBuffer.allocate(Math.max(BUFFER_BYTES, rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** @return the f-grams added so far */
-    long count() {
-        return count;
-    }
-
     /**
      * Adds one f-gram, already checked: its encoded key and its finite vector.
      *

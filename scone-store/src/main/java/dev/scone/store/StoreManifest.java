@@ -145,10 +145,11 @@ public record StoreManifest(int formatVersion, int embeddingSize, VectorDtype dt
     }
 
     static StoreManifest read(Path file) throws IOException {
-        KeyValueText kv = ManifestText.read(file, FORMAT_NAME, WHAT,
+        ManifestText.Parsed parsed = ManifestText.read(file, FORMAT_NAME, WHAT,
                 "no manifest: not an f-gram store, or one whose write never completed", OLDEST_READABLE_VERSION,
                 FORMAT_VERSION);
-        ManifestText.Common c = ManifestText.common(file, WHAT, kv, MAIN_MODEL_VERSION);
+        KeyValueText kv = parsed.kv();
+        ManifestText.Common c = ManifestText.common(file, WHAT, parsed, MAIN_MODEL_VERSION);
         return new StoreManifest(c.formatVersion(), c.embeddingSize(), c.dtype(), c.maxN(), c.size(),
                 c.tokenVocabularySize(), c.tokenVocabularyFingerprint(), c.fgramVocabularyFingerprint(),
                 c.modelFingerprint(), c.mainModelFingerprint(),

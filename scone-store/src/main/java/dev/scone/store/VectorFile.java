@@ -96,8 +96,7 @@ final class VectorFile {
 
     /** @return how the file changed since open (cut or replaced), or {@code null} */
     String changeSinceOpen() {
-        long now = StoreFolder.sizeOrMinusOne(file);
-        return now == bytes ? null : StoreFolder.describeSize(now) + ", " + bytes + " at open";
+        return StoreFolder.changeSince(file, bytes);
     }
 
     /** @return the reusable buffers a thread reads rows of this file (or any of the same row size) with */

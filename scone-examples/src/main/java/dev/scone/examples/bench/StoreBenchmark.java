@@ -4,6 +4,7 @@ import dev.scone.fgram.io.Temporaries;
 import dev.scone.fgram.vocab.FgramVocabulary;
 import dev.scone.store.FgramStore;
 import dev.scone.store.FgramStoreWriter;
+import dev.scone.store.StoreManifest;
 import dev.scone.store.VectorDtype;
 import it.unimi.dsi.fastutil.longs.LongOpenHashSet;
 import java.io.IOException;
@@ -157,7 +158,7 @@ public final class StoreBenchmark implements Callable<Integer> {
         }
         long payload = entries * dim * dtype.elementBytes();
         String build = "reused";
-        if (!(keep && Files.exists(storeDir.resolve("manifest.txt")))) {
+        if (!(keep && Files.exists(storeDir.resolve(StoreManifest.FILE_NAME)))) {
             long t0 = System.nanoTime();
             int[] tok = new int[c.maxN];
             try (FgramStoreWriter w = FgramStoreWriter.builder().setPath(storeDir).setEmbeddingSize(dim).optDtype(dtype)
@@ -397,16 +398,8 @@ public final class StoreBenchmark implements Callable<Integer> {
     }
 
     private static String vmRss() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return line.substring(6).trim();
-                }
-            }
-        } catch (IOException e) {
-            // not Linux
-        }
-        return "unknown";
+        Long bytes = ServingMemoryProbe.procStatus().get("VmRSS");
+        return bytes == null ? "unknown" : bytes / 1024 + " kB";
     }
 
     private static double median(double[] xs) {
