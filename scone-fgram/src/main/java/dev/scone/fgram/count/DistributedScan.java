@@ -15,7 +15,7 @@ import java.util.Objects;
  * <ul>
  *   <li>the key of an n-gram: its tokens packed when they fit in 63 bits, otherwise (survivor index
  *       of its (n-1)-prefix, last token); ascending key order is lexicographic token order, and
- *       {@link #decode} turns a key back into tokens;
+ *       {@link #decoder} turns a key back into tokens;
  *   <li>{@link Level}: the survivors of one scan as ascending keys (a survivor's index is its
  *       position), which the next scans need for Apriori pruning and unpacked keys;
  *   <li>{@link PartCounts}: the counts of part of a corpus (one split, one worker), Apriori
@@ -42,11 +42,6 @@ public final class DistributedScan {
         this.keys = new KeyScheme(tokenVocabularySize);
     }
 
-    /** @return the bits of one packed token id */
-    public int bitsPerToken() {
-        return keys.bits;
-    }
-
     /**
      * @param n an n-gram length
      * @return whether n-grams of that length are keyed by their packed tokens (else by their
@@ -58,7 +53,7 @@ public final class DistributedScan {
 
     /**
      * @param n a scan length, at least 3
-     * @return the lowest level a pruned scan of length n (and {@link #decode} of its keys) reads:
+     * @return the lowest level a pruned scan of length n (and {@link #decoder} of its keys) reads:
      *     the longest packed length at most n - 1; it reads every level from there to n - 1
      */
     public int lowestLevelRead(int n) {
@@ -73,13 +68,18 @@ public final class DistributedScan {
      *     packed and nothing can be pruned
      */
     public boolean readsLevels(int n, boolean everyShorterSurvived) {
+        return readsLevels(keys, n, everyShorterSurvived);
+    }
+
+    /** {@link #readsLevels(int, boolean)} under a key scheme (the single-machine counter asks it too). */
+    static boolean readsLevels(KeyScheme keys, int n, boolean everyShorterSurvived) {
         return !(keys.packed(n) && (n == 2 || everyShorterSurvived));
     }
 
     /**
      * @param tok token ids
      * @param from the first
-     * @param n how many, at most 63 / {@link #bitsPerToken()}
+     * @param n how many: a length whose n-grams are {@link #packed}
      * @return the packed key of {@code tok[from .. from + n)}
      */
     public long pack(int[] tok, int from, int n) {
@@ -102,23 +102,43 @@ public final class DistributedScan {
     }
 
     /**
-     * Writes the tokens of an n-gram given its key.
-     *
-     * @param n its length
-     * @param key its key
+     * @param n a length
      * @param levels the levels by length; those from {@link #lowestLevelRead} to n - 1 are read
-     *     when n-grams of length n are not packed (null entries elsewhere)
-     * @param dst where to write the n tokens
-     * @param offset where the first goes
+     *     when n-grams of length n are not packed (null entries elsewhere; may be null when they are)
+     * @return what turns keys of length n back into tokens, with the levels it reads looked up once
      */
-    public void decode(int n, long key, Level[] levels, int[] dst, int offset) {
-        SurvivorLevel[] raw = new SurvivorLevel[n];
+    public Decoder decoder(int n, Level[] levels) {
+        SurvivorLevel[] raw = null;
         if (!keys.packed(n)) {
+            raw = new SurvivorLevel[n];
             for (int m = packedBase(keys, n - 1); m < n; m++) {
-                raw[m] = Objects.requireNonNull(levels[m], "level " + m).level;
+                int length = m;
+                raw[m] = Objects.requireNonNull(levels[m], () -> "level " + length).level;
             }
         }
-        decode(keys, raw, n, key, dst, offset);
+        return new Decoder(keys, n, raw);
+    }
+
+    /** Writes the tokens of n-grams of one length given their keys ({@link #decoder}). Thread-safe. */
+    public static final class Decoder {
+        private final KeyScheme keys;
+        private final int n;
+        private final SurvivorLevel[] levels;
+
+        private Decoder(KeyScheme keys, int n, SurvivorLevel[] levels) {
+            this.keys = keys;
+            this.n = n;
+            this.levels = levels;
+        }
+
+        /**
+         * @param key an n-gram's key
+         * @param dst where to write its n tokens
+         * @param offset where the first goes
+         */
+        public void decode(long key, int[] dst, int offset) {
+            DistributedScan.decode(keys, levels, n, key, dst, offset);
+        }
     }
 
     /**
@@ -160,11 +180,8 @@ public final class DistributedScan {
             throw new IllegalArgumentException(n + "-grams of " + keys.bits + "-bit tokens are not packed: their"
                     + " keys need the levels below");
         }
-        int batch = (int) Math.max(1024, Math.min(Math.min(1 << 21, memoryBudgetBytes / 64), expectedPositions));
-        long capacityLimit = Math.max(CountTable.MIN_CAPACITY,
-                (long) ((memoryBudgetBytes - 16L * batch) / PartitionedCounts.BYTES_PER_SLOT));
         List<SortedRuns.RunFile> files = new ArrayList<>();
-        PartitionedCounts counts = new PartitionedCounts(capacityLimit, batch, run -> {
+        PartitionedCounts counts = PartitionedCounts.within(memoryBudgetBytes, expectedPositions, run -> {
             Files.createDirectories(spillDirectory);
             files.add(SortedRuns.write(run, spillDirectory));
         });
@@ -248,7 +265,8 @@ public final class DistributedScan {
 
         /**
          * @param n the length
-         * @param keys the survivors' keys, distinct, in any order: sorted in place (taken, not copied)
+         * @param keys the survivors' keys, distinct, in any order: sorted in place (taken, not copied;
+         *     keys already in ascending order are only checked)
          * @param size how many of {@code keys} are used
          * @return the level
          * @throws IllegalArgumentException when a key is negative or appears twice
@@ -257,14 +275,29 @@ public final class DistributedScan {
             if (size < 0 || size > keys.length) {
                 throw new IllegalArgumentException("size " + size + " outside [0, " + keys.length + "]");
             }
-            RadixSort.sort(keys, new int[size], size, new long[size], new int[size]);
-            for (int i = 0; i < size; i++) {
-                if (keys[i] < 0 || (i > 0 && keys[i] == keys[i - 1])) {
-                    throw new IllegalArgumentException("level " + n + ": key " + keys[i]
-                            + (keys[i] < 0 ? " is negative" : " appears twice"));
+            if (!ascendingNonNegative(keys, size)) {
+                RadixSort.sort(keys, new int[size], size, new long[size], new int[size]);
+                for (int i = 0; i < size; i++) {
+                    if (keys[i] < 0 || (i > 0 && keys[i] == keys[i - 1])) {
+                        throw new IllegalArgumentException("level " + n + ": key " + keys[i]
+                                + (keys[i] < 0 ? " is negative" : " appears twice"));
+                    }
                 }
             }
             return new Level(new SurvivorLevel(n, keys, null, size));
+        }
+
+        /** @return whether {@code keys[0..size)} are strictly ascending and none is negative */
+        private static boolean ascendingNonNegative(long[] keys, int size) {
+            if (size > 0 && keys[0] < 0) {
+                return false;
+            }
+            for (int i = 1; i < size; i++) {
+                if (keys[i] <= keys[i - 1]) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** @return the length of its n-grams */
@@ -328,11 +361,6 @@ public final class DistributedScan {
             this.counts = counts;
             this.files = files;
             this.spillDirectory = spillDirectory;
-        }
-
-        /** @return the length counted */
-        public int n() {
-            return n;
         }
 
         /** @return n-gram occurrences counted so far (those that passed pruning) */
@@ -400,11 +428,6 @@ public final class DistributedScan {
                 }
             }
             return counted;
-        }
-
-        /** @return the underlying partitions (for the single-machine counter's in-process merge) */
-        PartitionedCounts partitions() {
-            return counts;
         }
 
         /**

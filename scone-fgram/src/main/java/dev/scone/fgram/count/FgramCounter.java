@@ -215,8 +215,8 @@ public final class FgramCounter {
                     if (n > 2 && levels[n - 1].size == 0) {
                         break;
                     }
-                    if (needsSurvivorIds(n)) {
-                        for (int m = packedBase(n - 1); m < n; m++) {
+                    if (DistributedScan.readsLevels(keys, n, coversAll[n - 1])) {
+                        for (int m = DistributedScan.packedBase(keys, n - 1); m < n; m++) {
                             levels[m].buildIndex();
                         }
                     }
@@ -345,13 +345,11 @@ public final class FgramCounter {
                 AtomicBoolean failed, long share, List<SortedRuns.RunFile> files) throws IOException {
             long cpu0 = THREADS.getCurrentThreadCpuTime();
             long perThread = corpus.tokenCount() / config.threads() + 1;
-            int batch = (int) Math.max(1024, Math.min(Math.min(1 << 21, share / 64), perThread));
-            long capacityLimit = Math.max(CountTable.MIN_CAPACITY,
-                    (long) ((share - 16L * batch) / PartitionedCounts.BYTES_PER_SLOT));
-            PartitionedCounts partitions = new PartitionedCounts(capacityLimit, batch, run -> spill(run, files));
+            PartitionedCounts partitions = PartitionedCounts.within(share, perThread, run -> spill(run, files));
             // the per-chunk loop is the one distributed counters run too (DistributedScan)
             DistributedScan.PartCounts counts = new DistributedScan.PartCounts(keys, n,
-                    needsSurvivorIds(n) ? levels : null, partitions, files, config.spillDirectory());
+                    DistributedScan.readsLevels(keys, n, coversAll[n - 1]) ? levels : null, partitions, files,
+                    config.spillDirectory());
             int[] tok = new int[CHUNK + n];
             long occurrences = 0;
             int vocabularySize = corpus.vocabularySize();
@@ -372,19 +370,6 @@ public final class FgramCounter {
             }
             partitions.flush();
             return new WorkerResult(partitions, occurrences, THREADS.getCurrentThreadCpuTime() - cpu0);
-        }
-
-        /**
-         * @return whether the scan of length n must look up survivor ids: not when its keys are
-         *     packed tokens and every (n-1)-gram of the corpus survived (nothing to prune)
-         */
-        private boolean needsSurvivorIds(int n) {
-            return !(keys.packed(n) && (n == 2 || coversAll[n - 1]));
-        }
-
-        /** @return the longest length &lt;= m whose keys are packed tokens */
-        private int packedBase(int m) {
-            return DistributedScan.packedBase(keys, m);
         }
 
         private void spill(CountTable.SortedEntries run, List<SortedRuns.RunFile> files) throws IOException {

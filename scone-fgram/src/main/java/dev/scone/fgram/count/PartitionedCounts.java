@@ -66,6 +66,19 @@ final class PartitionedCounts {
         this.bucketStart = new int[partitions + 1];
     }
 
+    /**
+     * @param memoryBudgetBytes the heap the counts may occupy (batch buffer included)
+     * @param expectedPositions about how many keys will be counted (caps the batch)
+     * @param spiller where runs go when the budget is reached
+     * @return empty counts sized for the budget
+     */
+    static PartitionedCounts within(long memoryBudgetBytes, long expectedPositions, Spiller spiller) {
+        int batch = (int) Math.max(1024, Math.min(Math.min(1 << 21, memoryBudgetBytes / 64), expectedPositions));
+        long capacityLimit = Math.max(CountTable.MIN_CAPACITY,
+                (long) ((memoryBudgetBytes - 16L * batch) / BYTES_PER_SLOT));
+        return new PartitionedCounts(capacityLimit, batch, spiller);
+    }
+
     /** Counts one occurrence of {@code key} (buffered). */
     void add(long key) throws IOException {
         batch[batchSize++] = key;

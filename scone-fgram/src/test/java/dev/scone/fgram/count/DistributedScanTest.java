@@ -76,9 +76,10 @@ class DistributedScanTest {
             levels[n] = DistributedScan.Level.of(n, k, k.length);
             Map<List<Integer>, Long> level = new HashMap<>();
             int[] g = new int[n];
+            DistributedScan.Decoder decoder = scan.decoder(n, levels);
             for (int i = 0; i < levels[n].size(); i++) {
                 assertEquals(i, levels[n].indexOf(levels[n].key(i)));
-                scan.decode(n, levels[n].key(i), levels, g, 0);
+                decoder.decode(levels[n].key(i), g, 0);
                 level.put(java.util.Arrays.stream(g).boxed().toList(),
                         counts.get(levels[n].key(i)));
             }

@@ -90,8 +90,8 @@ public final class CountingBenchmark {
                     countedOn = FgramVocabularyFile.CountedOn.of(f);
                 }
             }
-            report(out, "single machine (FgramCounter, " + threads + " threads)", single.totalNanos(), single.scans(),
-                    tokens, threads);
+            report(out, "single machine (FgramCounter, " + threads + " threads)", false, single.totalNanos(),
+                    single.scans(), tokens, threads);
             Path singleFile = tmp.resolve("single.fgv");
             FgramVocabularyFile.write(single.vocabulary(), singleFile, countedOn);
 
@@ -113,7 +113,7 @@ public final class CountingBenchmark {
                     distributed = new SparkFgramCounter(spark, config).countToFile(input.toString(), sparkFile.toString());
                     report(out, "Spark " + spark.version() + " (" + master + ", " + config.partitions() + " partitions, "
                             + config.pruning().name().toLowerCase(Locale.ROOT) + " pruning"
-                            + (repeats > 1 ? ", run " + (round + 1) : "") + ")", distributed.totalNanos(),
+                            + (repeats > 1 ? ", run " + (round + 1) : "") + ")", true, distributed.totalNanos(),
                             distributed.scans(), tokens, cores);
                     long bytes = shuffle.total();
                     out.printf(Locale.ROOT, "    shuffle written: %,d bytes (%.2f per corpus token)%n", bytes,
@@ -163,8 +163,9 @@ public final class CountingBenchmark {
         }
     }
 
-    private static void report(PrintStream out, String what, long nanos, java.util.List<ScanStats> scans, long tokens,
-            int cores) {
+    /** @param writesFile whether the run's time includes writing the vocabulary file */
+    private static void report(PrintStream out, String what, boolean writesFile, long nanos,
+            java.util.List<ScanStats> scans, long tokens, int cores) {
         double s = nanos / 1e9;
         out.printf(Locale.ROOT, "%s: %.2f s, %.2fM tokens/s, %.2fM tokens/s per core%n", what, s, tokens / s / 1e6,
                 tokens / s / 1e6 / cores);
@@ -175,7 +176,7 @@ public final class CountingBenchmark {
             passes += x.totalNanos();
         }
         out.printf(Locale.ROOT, "    the rest (planning, ranking the top S%s): %.2f s%n",
-                what.startsWith("Spark") ? ", writing the vocabulary file" : "", (nanos - passes) / 1e9);
+                writesFile ? ", writing the vocabulary file" : "", (nanos - passes) / 1e9);
     }
 
     private static int localCores(String master) {

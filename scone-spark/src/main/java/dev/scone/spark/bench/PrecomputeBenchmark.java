@@ -93,6 +93,8 @@ public final class PrecomputeBenchmark {
                 wholeHeap / 1048576.0);
         // A_fgram's work: every node of each batch's prefix tree through its weight matrices once
         int batchSize = a.integer("batch-size", 1024);
+        int shards = a.integer("shards", 4);
+        int partitions = a.integer("partitions", 8);
         long nodes = 0;
         int[] ids = new int[batchSize];
         for (int first = 0; first < size; first += batchSize) {
@@ -107,15 +109,15 @@ public final class PrecomputeBenchmark {
         double flopPerVector = 2.0 * weights * nodes / size;
         out.printf(Locale.ROOT, "A_fgram: d = %d, %d layer(s), %d heads, FFN %d; %s, %d shards, %d compute partitions,"
                 + " batches of %d, master %s, max heap %.0f MiB%n", d, model.layers(), model.heads(), model.ffnSize(),
-                dtype, a.integer("shards", 4), a.integer("partitions", 8), a.integer("batch-size", 1024), master,
+                dtype, shards, partitions, batchSize, master,
                 Runtime.getRuntime().maxMemory() / 1048576.0);
         JavaSparkContext spark = Spark.start("scone-precompute-benchmark", master);
         try {
             CollectionAccumulator<Long> heap = spark.sc().collectionAccumulator("heap after GC in compute tasks");
             long baseline = heapAfterGc();
             out.printf(Locale.ROOT, "heap after GC before the job (Spark started): %.1f MiB%n", baseline / 1048576.0);
-            SparkStorePrecompute.Settings settings = new SparkStorePrecompute.Settings(a.integer("shards", 4),
-                    a.integer("partitions", 8), batchSize, dtype, "ids-0.." + (tokens - 1));
+            SparkStorePrecompute.Settings settings = new SparkStorePrecompute.Settings(shards, partitions,
+                    batchSize, dtype, "ids-0.." + (tokens - 1));
             long start = System.nanoTime();
             ShardedStoreManifest m = new SparkStorePrecompute(spark, settings).run(vocabularyFile.toString(),
                     new SeededModelSource(model, 11, heap), store.toUri().toString());

@@ -171,12 +171,12 @@ public final class CountingKryo {
             if (in.readBoolean()) {
                 int crc = in.readInt();
                 byte[] bytes = in.readBytes(in.readVarInt(true));
-                return VocabularyPiece.of(block, fgrams, tokens, crc, bytes, -1, null, null, null);
+                return new VocabularyPiece(block, fgrams, tokens, crc, bytes, -1, null, null, null);
             }
             int firstId = in.readVarInt(true);
             int[] lengths = readVarInts(in, fgrams);
             int[] t = readVarInts(in, tokens);
-            return VocabularyPiece.of(block, fgrams, tokens, 0, null, firstId, lengths, t, readVarLongs(in, fgrams));
+            return new VocabularyPiece(block, fgrams, tokens, 0, null, firstId, lengths, t, readVarLongs(in, fgrams));
         }
     }
 }

@@ -56,8 +56,9 @@ final class GramBlock implements Serializable {
             return this;
         }
         int[] t = new int[size * n];
+        DistributedScan.Decoder decoder = size == 0 ? null : scan.decoder(n, levels);
         for (int i = 0; i < size; i++) {
-            scan.decode(n, keys[i], levels, t, i * n);
+            decoder.decode(keys[i], t, i * n);
         }
         return ofTuples(n, t, counts, size);
     }

@@ -33,7 +33,7 @@ final class LevelKeys implements Serializable {
         return new LevelKeys(n, sortedKeys);
     }
 
-    /** @return the level, built on first use in this JVM */
+    /** @return the level, built on first use in this JVM (the shipped keys are ascending: checked, not sorted) */
     DistributedScan.Level level() {
         DistributedScan.Level l = level;
         if (l == null) {

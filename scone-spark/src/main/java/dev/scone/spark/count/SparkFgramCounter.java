@@ -113,7 +113,6 @@ public final class SparkFgramCounter {
         final long[] sizes;
         final boolean[] keyForm;
         final List<Broadcast<LevelKeys>> broadcasts = new ArrayList<>();
-        final List<JavaRDD<?>> persisted = new ArrayList<>();
         /** Survivor counts of each level: for length n, count -> how many. */
         final Long2LongOpenHashMap[] histograms;
         /** Keys of levels a later pass may broadcast, as received (unsorted); null when not received. */
@@ -181,8 +180,10 @@ public final class SparkFgramCounter {
         }
 
         void release() {
-            for (JavaRDD<?> r : persisted) {
-                r.unpersist(false);
+            for (JavaRDD<GramBlock> r : rdds) {
+                if (r != null) {
+                    r.unpersist(false);
+                }
             }
             for (Broadcast<LevelKeys> b : broadcasts) {
                 if (b != null) {
@@ -279,14 +280,14 @@ public final class SparkFgramCounter {
                 boolean tuples = how == How.JOIN_TUPLES;
                 JavaPairRDD<Integer, GramBlock> partial = splits.mapPartitionsToPair(countSplits(plan, conf, n,
                         how == How.BROADCAST ? handles : null, tuples, budget, partitions, occurrences, cpu, crcs));
-                JavaRDD<GramBlock> level = partial.partitionBy(partitioner).mapPartitions(sum(n, tuples, threshold,
-                        distinct, cpu), true);
                 boolean joined = (how == How.JOIN_KEYS || how == How.JOIN_TUPLES) && !coversAll;
+                // a joined level is sorted at the join's end: its sums need no order of their own
+                JavaRDD<GramBlock> level = partial.partitionBy(partitioner).mapPartitions(sum(n, tuples, !joined,
+                        threshold, distinct, cpu), true);
                 if (joined) {
                     level = join(level, levels.rdds.get(n - 1), n, handles, partitioner);
                 }
                 level = level.persist(StorageLevel.MEMORY_AND_DISK());
-                levels.persisted.add(level);
                 levels.rdds.set(n, level);
                 levels.keyForm[n] = !tuples && !joined;
                 JavaRDD<GramBlock> counted = level;
@@ -424,9 +425,12 @@ public final class SparkFgramCounter {
         };
     }
 
-    /** The reduce side of one pass: sums one partition's blocks, keeps those reaching the threshold. */
+    /**
+     * The reduce side of one pass: sums one partition's blocks, keeps those reaching the threshold
+     * (token tuples sorted when {@code sortTuples}; keys always come sorted).
+     */
     private static FlatMapFunction<Iterator<Tuple2<Integer, GramBlock>>, GramBlock> sum(int n, boolean tuples,
-            int threshold, LongAccumulator distinct, LongAccumulator cpu) {
+            boolean sortTuples, int threshold, LongAccumulator distinct, LongAccumulator cpu) {
         return it -> {
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long cpu0 = threads.getCurrentThreadCpuTime();
@@ -437,7 +441,8 @@ public final class SparkFgramCounter {
                     table.addAll(it.next()._2());
                 }
                 distinct.add(table.size());
-                result = table.atLeast(threshold).sortedTuples();
+                GramBlock kept = table.atLeast(threshold);
+                result = sortTuples ? kept.sortedTuples() : kept;
             } else {
                 DistributedScan.Merge merge = new DistributedScan.Merge();
                 while (it.hasNext()) {
@@ -649,18 +654,32 @@ public final class SparkFgramCounter {
         }
     }
 
-    /** @return the f-grams of a level block that the cut keeps, in the block's (lexicographic) order */
+    /**
+     * @return the f-grams of a level block that the cut keeps, in the block's (lexicographic) order;
+     *     only those are decoded (the cut reads counts and the length)
+     */
     private static List<RankedFgram> pick(GramBlock b, TopCut cut, LevelHandles handles) {
-        DistributedScan scan = handles.scan();
-        GramBlock t = b.toTuples(scan, b.keyForm() && !scan.packed(b.n) ? handles.levels() : null);
+        int n = b.n;
         List<RankedFgram> out = new ArrayList<>();
+        DistributedScan.Decoder decoder = null;
         long atCut = 0;
-        for (int i = 0; i < t.size; i++) {
-            long c = t.counts[i];
-            if (cut.keeps(c, t.n, atCut)) {
-                out.add(new RankedFgram(c, Arrays.copyOfRange(t.tokens, i * t.n, (i + 1) * t.n)));
+        for (int i = 0; i < b.size; i++) {
+            long c = b.counts[i];
+            if (cut.keeps(c, n, atCut)) {
+                int[] tokens;
+                if (b.keyForm()) {
+                    if (decoder == null) {
+                        DistributedScan scan = handles.scan();
+                        decoder = scan.decoder(n, scan.packed(n) ? null : handles.levels());
+                    }
+                    tokens = new int[n];
+                    decoder.decode(b.keys[i], tokens, 0);
+                } else {
+                    tokens = Arrays.copyOfRange(b.tokens, i * n, (i + 1) * n);
+                }
+                out.add(new RankedFgram(c, tokens));
             }
-            if (c == cut.count() && t.n == cut.length()) {
+            if (c == cut.count() && n == cut.length()) {
                 atCut++;
             }
         }

@@ -32,7 +32,7 @@ final class VocabularyPiece implements Serializable {
     /** A fragment's counts, else null. */
     final long[] counts;
 
-    private VocabularyPiece(int block, int fgrams, int tokens, int crc, byte[] bytes, int firstId, int[] lengths,
+    VocabularyPiece(int block, int fgrams, int tokens, int crc, byte[] bytes, int firstId, int[] lengths,
             int[] fragmentTokens, long[] counts) {
         this.block = block;
         this.fgrams = fgrams;
@@ -51,11 +51,6 @@ final class VocabularyPiece implements Serializable {
 
     static VocabularyPiece fragment(int block, int firstId, int[] lengths, int[] tokens, long[] counts) {
         return new VocabularyPiece(block, lengths.length, tokens.length, 0, null, firstId, lengths, tokens, counts);
-    }
-
-    static VocabularyPiece of(int block, int fgrams, int tokens, int crc, byte[] bytes, int firstId, int[] lengths,
-            int[] fragmentTokens, long[] counts) {
-        return new VocabularyPiece(block, fgrams, tokens, crc, bytes, firstId, lengths, fragmentTokens, counts);
     }
 
     boolean isWhole() {

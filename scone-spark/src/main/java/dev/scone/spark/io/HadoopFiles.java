@@ -106,22 +106,12 @@ public final class HadoopFiles {
             });
             return;
         }
-        Path dst = new Path(target);
-        FileSystem fs = dst.getFileSystem(conf);
-        Path tmp = temporaryBeside(dst);
-        boolean ok = false;
-        try {
+        replaceWith(new Path(target), conf, (fs, tmp) -> {
             try (FSDataOutputStream raw = fs.create(tmp, true);
                     OutputStream out = new BufferedOutputStream(raw, STREAM_BUFFER)) {
                 writer.write(out);
             }
-            replace(fs, tmp, dst);
-            ok = true;
-        } finally {
-            if (!ok) {
-                fs.delete(tmp, true);
-            }
-        }
+        });
     }
 
     /**
@@ -148,12 +138,26 @@ public final class HadoopFiles {
      * @throws IOException when the copy or the rename fails (the temporary copy is removed)
      */
     public static void upload(java.nio.file.Path local, String target, Configuration conf) throws IOException {
-        Path dst = new Path(target);
+        Path source = new Path(local.toUri());
+        replaceWith(new Path(target), conf, (fs, tmp) -> fs.copyFromLocalFile(false, true, source, tmp));
+    }
+
+    /** Writes a temporary path beside a target. */
+    @FunctionalInterface
+    private interface Fill {
+        void fill(FileSystem fs, Path tmp) throws IOException;
+    }
+
+    /**
+     * Fills a temporary name beside {@code dst}, then renames it into place (replacing any file
+     * there); when either step fails the temporary is removed and {@code dst} is unchanged.
+     */
+    private static void replaceWith(Path dst, Configuration conf, Fill fill) throws IOException {
         FileSystem fs = dst.getFileSystem(conf);
         Path tmp = temporaryBeside(dst);
         boolean ok = false;
         try {
-            fs.copyFromLocalFile(false, true, new Path(local.toUri()), tmp);
+            fill.fill(fs, tmp);
             replace(fs, tmp, dst);
             ok = true;
         } finally {
